@@ -1,0 +1,33 @@
+# Two commands on a fresh machine (bare Python >= 3.10 with pip and venv):
+#   make demo   - set up .venv, then run the main job on the embedded default data
+#   make test   - set up .venv, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tfxmodal-installed
+RUN_DIR ?= runs/demo
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# tinysoundfont declares pyaudio (needs PortAudio headers) but renders without it.
+	$(PY) -m pip install --quiet --no-deps 'tinysoundfont==0.3.7'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m tfxmodal.demo --out $(RUN_DIR)
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+bench: $(STAMP)
+	$(PY) -m tfxmodal.bench --quick
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,74 @@
+import dataclasses
+from typing import Literal, Optional
+
+import pytest
+
+from tfxmodal.config import ConfigError, apply_overrides, dump_yaml, parse, read_yaml
+
+
+@dataclasses.dataclass
+class Train:
+    batch_size: int = 16
+    learning_rate: float = 2e-4
+    variant: Literal["baseline", "metric", "aux"] = "aux"
+    data_dir: Optional[str] = None
+
+    def validate(self):
+        if self.batch_size < 1:
+            raise ConfigError(f"train.batch_size: must be >= 1, got {self.batch_size}")
+
+
+@dataclasses.dataclass
+class Run:
+    task: str
+    train: Train = dataclasses.field(default_factory=Train)
+    seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
+
+
+def test_parses_nested_config_with_defaults():
+    config = parse(Run, {"task": "t", "train": {"batch_size": 8, "learning_rate": 1}})
+    assert config.train.batch_size == 8
+    assert config.train.learning_rate == 1.0 and isinstance(config.train.learning_rate, float)
+    assert config.train.variant == "aux" and config.seeds == [0]
+    assert "batch_size: 8" in dump_yaml(config)
+
+
+@pytest.mark.parametrize(
+    "mapping, message",
+    [
+        ({"task": "t", "train": {"bach_size": 8}}, r"unknown key train\.bach_size \(known keys of train: batch_size, data_dir"),
+        ({"task": "t", "extra": 1}, r"unknown key extra"),
+        ({"task": "t", "train": {"batch_size": "8"}}, r"train\.batch_size: expected an integer, got str '8'"),
+        ({"task": "t", "train": {"batch_size": True}}, r"train\.batch_size: expected an integer"),
+        ({"task": "t", "train": {"variant": "big"}}, r"train\.variant: expected one of \['baseline', 'metric', 'aux'\]"),
+        ({"task": "t", "train": {"batch_size": 0}}, r"train\.batch_size: must be >= 1"),
+        ({"task": "t", "train": 5}, r"train: expected a mapping"),
+        ({"task": "t", "seeds": [1, "x"]}, r"seeds\[1\]: expected an integer"),
+        ({"train": {}}, r"missing 1 required positional argument: 'task'"),
+    ],
+)
+def test_rejects_bad_configs_naming_the_key(mapping, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(Run, mapping)
+
+
+def test_overrides_parse_yaml_values_and_create_sections():
+    data = apply_overrides({"train": {"batch_size": 16}}, ["train.batch_size=32", "train.data_dir=/x", "model.width=8"])
+    assert data == {"train": {"batch_size": 32, "data_dir": "/x"}, "model": {"width": 8}}
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        apply_overrides({}, ["novalue"])
+    with pytest.raises(ConfigError, match="train.batch_size is not a section"):
+        apply_overrides({"train": {"batch_size": 1}}, ["train.batch_size.x=1"])
+
+
+def test_read_yaml_errors(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        read_yaml(str(tmp_path / "none.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+        read_yaml(str(bad))
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("42\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        read_yaml(str(scalar))

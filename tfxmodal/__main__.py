@@ -1,0 +1,41 @@
+"""`python -m tfxmodal` / `tfxmodal`: lists the commands and dispatches to them."""
+
+import importlib
+import sys
+
+# name -> (module run as `python -m MODULE`, one-line summary)
+COMMANDS = {
+    "train": ("tfxmodal.train", "train a model from a YAML config (resumes from --out)"),
+    "demo": ("tfxmodal.demo", "run the main job on the embedded default data"),
+}
+
+
+def usage():
+    lines = [
+        "usage: tfxmodal COMMAND [ARGS...]   (or: python -m tfxmodal.COMMAND ...)",
+        "",
+        "commands:",
+    ]
+    width = max(map(len, COMMANDS))
+    for name, (module, summary) in COMMANDS.items():
+        lines.append(f"  {name:<{width}}  {summary}  [{module}]")
+    lines.append("")
+    lines.append("`tfxmodal COMMAND --help` shows a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"tfxmodal: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return module.main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

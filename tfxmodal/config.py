@@ -1,0 +1,150 @@
+"""YAML run configs: loading, `--set key=value` overrides, typed validation.
+
+A task declares its config as nested dataclasses; `parse(schema, mapping)`
+checks every key and type before any work starts, and errors name the full
+key path (`train.batch_size: expected int, got str 'abc'`).
+"""
+
+import dataclasses
+import os
+import types
+import typing
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the task's schema."""
+
+
+def read_yaml(path):
+    """Returns the mapping in YAML file `path`, or raises `ConfigError`."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def apply_overrides(data, overrides):
+    """Applies `key.sub=value` strings (values parsed as YAML) to a copy of `data`."""
+    data = _deep_copy(data)
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. train.steps=100")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"--set {override!r}: {'.'.join(parts[: depth + 1])} is not a section"
+                )
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def _deep_copy(data):
+    if isinstance(data, dict):
+        return {key: _deep_copy(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(value) for value in data]
+    return data
+
+
+def parse(schema, mapping, path=""):
+    """Builds dataclass `schema` from `mapping`, checking keys and types."""
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{path or 'config'}: expected a mapping, got {_describe(mapping)}")
+    fields = {field.name: field for field in dataclasses.fields(schema)}
+    unknown = sorted(set(mapping) - set(fields))
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(
+            f"unknown key {where}{unknown[0]!s} (known keys{' of ' + path if path else ''}: "
+            f"{', '.join(sorted(fields))})"
+        )
+    hints = typing.get_type_hints(schema)
+    values = {}
+    for name, value in mapping.items():
+        key = f"{path}.{name}" if path else name
+        values[name] = _coerce(hints[name], value, key)
+    try:
+        config = schema(**values)
+    except TypeError as error:
+        raise ConfigError(f"{path or 'config'}: {error}") from None
+    validate = getattr(config, "validate", None)
+    if validate is not None:
+        validate()
+    return config
+
+
+def _coerce(hint, value, key):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(option, value, key)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0])
+    if origin is typing.Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"{key}: expected one of {list(choices)}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        (item,) = typing.get_args(hint)[:1]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {_describe(value)}")
+        items = [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if dataclasses.is_dataclass(hint):
+        return parse(hint, value, key)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {_describe(value)}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {_describe(value)}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {_describe(value)}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {_describe(value)}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {hint}")  # a schema bug, not user error
+
+
+def _describe(value):
+    return f"{type(value).__name__} {value!r}"
+
+
+def to_dict(config):
+    """The plain-dict (YAML-ready) form of a parsed config."""
+    return dataclasses.asdict(config)
+
+
+def dump_yaml(config):
+    return yaml.safe_dump(to_dict(config), sort_keys=False)

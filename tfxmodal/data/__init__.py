@@ -1,0 +1,1 @@
+"""Datasets and tf.data pipelines: embedded mini datasets and real-data loaders."""

@@ -1,0 +1,36 @@
+"""Atomic writes: a file or directory appears complete or not at all."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_path(final_path, directory=False):
+    """Yields a temporary sibling path; renames it to `final_path` on success.
+
+    On an exception the temporary file or directory is removed and
+    `final_path` is left as it was, so a killed or failed write never leaves
+    a half-written output under the real name.
+    """
+    final_path = os.fspath(final_path)
+    parent = os.path.dirname(os.path.abspath(final_path)) or "."
+    os.makedirs(parent, exist_ok=True)
+    base = os.path.basename(final_path)
+    if directory:
+        temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+    else:
+        handle, temp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+        os.close(handle)
+    try:
+        yield temp
+        if directory and os.path.isdir(final_path):
+            shutil.rmtree(final_path)
+        os.replace(temp, final_path)
+    except BaseException:
+        if os.path.isdir(temp):
+            shutil.rmtree(temp, ignore_errors=True)
+        elif os.path.exists(temp):
+            os.remove(temp)
+        raise
