@@ -1,0 +1,223 @@
+"""Face-to-music generator and discriminator (Kim et al. 2020, Tables 3-4).
+
+Both follow WaveGAN (Donahue et al. 2019) with 1-D kernels of length 25:
+the generator upsamples a 512-d face embedding to 8192 samples through
+transposed convolutions with pitch-conditional batch norm; the discriminator
+downsamples with spectrally normalized strided convolutions, phase shuffle
+and a projection head on pitch.
+"""
+
+import keras
+from keras import ops
+
+from tfxmodal.layers import (
+    ConditionalBatchNorm,
+    PhaseShuffle,
+    ProjectionHead,
+    SpectralNormalization,
+)
+
+KERNEL_SIZE = 25
+# Strides of the five 1-D blocks: 16 x 4 x 4 x 4 x 4 x 2 = 8192 samples.
+STRIDES = (4, 4, 4, 4, 2)
+INITIAL_STEPS = 16
+NUM_SAMPLES = INITIAL_STEPS * 4 * 4 * 4 * 4 * 2
+LEAKY_SLOPE = 0.2
+
+
+@keras.saving.register_keras_serializable(package="tfxmodal")
+class WaveGANGenerator(keras.Model):
+    """Embedding + pitch class → waveform of 8192 samples (Table 3).
+
+    `Dense(16·32d) → reshape (16, 32d) → CBN → LReLU`, then five
+    `Conv1DTranspose(k=25) → CBN → LReLU` blocks with strides 4, 4, 4, 4, 2
+    and channels 16d, 8d, 4d, 2d, 1; the last block ends in tanh instead of
+    LReLU. Every batch norm is conditioned on the pitch class. The paper's
+    width is `d = 64` (86 M parameters).
+
+    Args:
+        width: `d`, the channel multiplier.
+        num_pitches: pitch classes (61 for MIDI pitches 24–84).
+        latent_dim: size of the input embedding (512).
+
+    Call arguments:
+        embedding: float `(batch, latent_dim)`.
+        pitch: int `(batch,)` pitch class indices in `[0, num_pitches)`.
+        training: bool, batch statistics in the conditional batch norms.
+
+    Returns:
+        float32 `(batch, 8192, 1)` waveform in (−1, 1) at 16 kHz.
+    """
+
+    def __init__(self, width=64, num_pitches=61, latent_dim=512, **kwargs):
+        super().__init__(**kwargs)
+        self.width = int(width)
+        self.num_pitches = int(num_pitches)
+        self.latent_dim = int(latent_dim)
+        if self.width < 1:
+            raise ValueError(f"WaveGANGenerator: width must be >= 1, got {width!r}")
+        channels = [32 * self.width, 16 * self.width, 8 * self.width, 4 * self.width, 2 * self.width, 1]
+        self.project = keras.layers.Dense(INITIAL_STEPS * channels[0], name="project")
+        self.reshape = keras.layers.Reshape((INITIAL_STEPS, channels[0]))
+        self.project_norm = ConditionalBatchNorm(self.num_pitches, name="project_cbn")
+        self.upconvs = [
+            keras.layers.Conv1DTranspose(
+                filters, KERNEL_SIZE, strides=stride, padding="same", name=f"upconv{index}"
+            )
+            for index, (filters, stride) in enumerate(zip(channels[1:], STRIDES), start=1)
+        ]
+        self.norms = [
+            ConditionalBatchNorm(self.num_pitches, name=f"upconv{index}_cbn")
+            for index in range(1, len(STRIDES) + 1)
+        ]
+
+    def build(self, embedding_shape, pitch_shape=None):
+        if embedding_shape[-1] != self.latent_dim:
+            raise ValueError(
+                f"WaveGANGenerator: embedding has {embedding_shape[-1]} features, "
+                f"expected latent_dim={self.latent_dim}"
+            )
+        batch = embedding_shape[0]
+        self.project.build(embedding_shape)
+        shape = (batch, INITIAL_STEPS, 32 * self.width)
+        self.project_norm.build(shape)
+        for conv, norm in zip(self.upconvs, self.norms):
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+            norm.build(shape)
+        self.built = True
+
+    def call(self, embedding, pitch, training=None):
+        x = self.reshape(self.project(embedding))
+        x = ops.leaky_relu(self.project_norm(x, pitch, training=training), LEAKY_SLOPE)
+        last = len(self.upconvs) - 1
+        for index, (conv, norm) in enumerate(zip(self.upconvs, self.norms)):
+            x = norm(conv(x), pitch, training=training)
+            x = ops.tanh(x) if index == last else ops.leaky_relu(x, LEAKY_SLOPE)
+        return x
+
+    def compute_output_shape(self, embedding_shape, pitch_shape=None):
+        return (embedding_shape[0], NUM_SAMPLES, 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"width": self.width, "num_pitches": self.num_pitches, "latent_dim": self.latent_dim}
+        )
+        return config
+
+
+def down_block_channels(width):
+    """Output channels of the five 1-D down blocks: d, 2d, 4d, 8d, 16d."""
+    return [width, 2 * width, 4 * width, 8 * width, 16 * width]
+
+
+@keras.saving.register_keras_serializable(package="tfxmodal")
+class WaveGANDiscriminator(keras.Model):
+    """Waveform + pitch class → unbounded critic score (Table 4).
+
+    Five `Conv1D(k=25, strides 4, 4, 4, 4, 2) → BatchNorm → LReLU` blocks
+    with channels d, 2d, 4d, 8d, 16d (8192 → 16 steps), phase shuffle after
+    blocks 1–4 as in WaveGAN (none after the last), a sum over time, then
+    `Dense(1)(h) + ⟨embed(pitch), h⟩` (projection). Every weight matrix is
+    spectrally normalized.
+
+    Args:
+        width: `d`, the channel multiplier (paper: 64).
+        num_pitches: pitch classes.
+        phase_shuffle_radius: phase shuffle radius (WaveGAN: 2; 0 disables).
+        power_iterations: spectral-norm power iterations per training call.
+        seed: optional seed of the phase shuffles.
+
+    Call arguments:
+        waveform: float `(batch, 8192, 1)`.
+        pitch: int `(batch,)` pitch class indices.
+        training: bool (batch norm, phase shuffle, spectral-norm updates).
+
+    Returns:
+        float32 `(batch, 1)`.
+    """
+
+    def __init__(
+        self,
+        width=64,
+        num_pitches=61,
+        phase_shuffle_radius=2,
+        power_iterations=1,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.width = int(width)
+        self.num_pitches = int(num_pitches)
+        self.phase_shuffle_radius = int(phase_shuffle_radius)
+        self.power_iterations = int(power_iterations)
+        self.seed = seed
+        channels = down_block_channels(self.width)
+        self.convs = [
+            SpectralNormalization(
+                keras.layers.Conv1D(filters, KERNEL_SIZE, strides=stride, padding="same", name=f"conv{index}"),
+                power_iterations=self.power_iterations,
+                name=f"sn_conv{index}",
+            )
+            for index, (filters, stride) in enumerate(zip(channels, STRIDES), start=1)
+        ]
+        self.norms = [keras.layers.BatchNormalization(name=f"conv{i}_bn") for i in range(1, 6)]
+        self.shuffles = [
+            PhaseShuffle(
+                self.phase_shuffle_radius,
+                seed=None if seed is None else seed + index,
+                name=f"phase_shuffle{index}",
+            )
+            for index in range(1, 5)
+        ]
+        self.head = ProjectionHead(
+            self.num_pitches,
+            spectral_norm=True,
+            power_iterations=self.power_iterations,
+            name="projection",
+        )
+
+    def build(self, waveform_shape, pitch_shape=None):
+        if tuple(waveform_shape[1:]) != (NUM_SAMPLES, 1):
+            raise ValueError(
+                f"WaveGANDiscriminator: expected waveforms of shape (batch, {NUM_SAMPLES}, 1), "
+                f"got {tuple(waveform_shape)}"
+            )
+        shape = tuple(waveform_shape)
+        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+            norm.build(shape)
+            if index < len(self.shuffles):
+                self.shuffles[index].build(shape)
+        self.head.build((shape[0], shape[-1]))
+        self.built = True
+
+    def features(self, waveform, training=None):
+        """Pooled features `(batch, 16d)`: the sum over time of the last block."""
+        x = waveform
+        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = ops.leaky_relu(norm(conv(x, training=training), training=training), LEAKY_SLOPE)
+            if index < len(self.shuffles):
+                x = self.shuffles[index](x, training=training)
+        return ops.sum(x, axis=1)
+
+    def call(self, waveform, pitch, training=None):
+        return self.head(self.features(waveform, training=training), pitch, training=training)
+
+    def compute_output_shape(self, waveform_shape, pitch_shape=None):
+        return (waveform_shape[0], 1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "width": self.width,
+                "num_pitches": self.num_pitches,
+                "phase_shuffle_radius": self.phase_shuffle_radius,
+                "power_iterations": self.power_iterations,
+                "seed": self.seed,
+            }
+        )
+        return config

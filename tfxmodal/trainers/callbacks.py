@@ -1,0 +1,100 @@
+"""Keras callbacks of a GAN run: NaN guard, checkpoints, TensorBoard extras."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss and remembers where.
+
+    Runs before `CheckpointSaver` (list it first), which then refuses to save,
+    so the last checkpoint on disk is the last good one.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.failure = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(float(v))}
+        if bad and self.failure is None:
+            self.failure = {"batch": int(batch), "losses": {k: float(v) for k, v in bad.items()}}
+            self.model.stop_training = True
+
+
+class CheckpointSaver(keras.callbacks.Callback):
+    """Saves a checkpoint at the end of every Keras epoch (= `checkpoint_every` steps).
+
+    Args:
+        checkpoints: a `RunCheckpoints`.
+        step_variable: variable holding the number of generator steps done.
+        nan_guard: the run's `NaNGuard`; no checkpoint is written after a NaN.
+        enabled: False on non-chief workers of a multi-worker run.
+    """
+
+    def __init__(self, checkpoints, step_variable, nan_guard, enabled=True):
+        super().__init__()
+        self.checkpoints = checkpoints
+        self.step_variable = step_variable
+        self.nan_guard = nan_guard
+        self.enabled = enabled
+        self.last_saved = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nan_guard.failure is not None:
+            return
+        step = int(self.step_variable.numpy())
+        # Every worker must join the save under MultiWorkerMirroredStrategy;
+        # only the chief's files are kept (the others write to temp dirs).
+        path = self.checkpoints.save(step)
+        if self.enabled:
+            self.last_saved = (step, path)
+
+
+class TrainingSummaries(keras.callbacks.Callback):
+    """Writes what the stock TensorBoard callback cannot see in a GAN run.
+
+    At train start: the resolved config as text. Every epoch: each
+    optimizer's learning rate, and the audio the generator makes for a fixed
+    set of face embeddings and pitches (`tf.summary.audio`, 16 kHz).
+
+    Args:
+        log_dir: TensorBoard directory (its `train/` subdirectory is used).
+        optimizers: `{name: optimizer}`.
+        step_variable: generator step counter (x axis).
+        config_text: YAML of the resolved config.
+        generator: the generator to sample.
+        fixed_embeddings: `(n, 512)` float32 face embeddings.
+        fixed_pitches: `(n,)` int32 pitch classes.
+        sample_rate: Hz.
+    """
+
+    def __init__(self, log_dir, optimizers, step_variable, config_text, generator, fixed_embeddings, fixed_pitches, sample_rate=16000):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(f"{log_dir}/train")
+        self.optimizers = optimizers
+        self.step_variable = step_variable
+        self.config_text = config_text
+        self.generator = generator
+        self.fixed_embeddings = np.asarray(fixed_embeddings, np.float32)
+        self.fixed_pitches = np.asarray(fixed_pitches, np.int32)
+        self.sample_rate = sample_rate
+
+    def on_train_begin(self, logs=None):
+        with self.writer.as_default():
+            tf.summary.text("config", "```\n" + self.config_text + "\n```", step=int(self.step_variable.numpy()))
+        self.writer.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.step_variable.numpy())
+        audio = self.generator(self.fixed_embeddings, self.fixed_pitches, training=False)
+        with self.writer.as_default():
+            for name, optimizer in self.optimizers.items():
+                tf.summary.scalar(f"learning_rate/{name}", float(optimizer.learning_rate), step=step)
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(f"losses/{name}", float(value), step=step)
+            tf.summary.audio("fixed_faces", audio, self.sample_rate, step=step, max_outputs=len(audio))
+        self.writer.flush()

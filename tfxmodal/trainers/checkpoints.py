@@ -1,0 +1,58 @@
+"""Checkpoints that survive a killed run and a corrupted file."""
+
+import logging
+import os
+
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+
+class RunCheckpoints:
+    """A `tf.train.CheckpointManager` whose restore skips damaged checkpoints.
+
+    TensorFlow writes a checkpoint's files under temporary names and renames
+    them, and rewrites the `checkpoint` index atomically, so a killed run
+    leaves the previous checkpoint intact. A truncated or corrupted file
+    (disk full, manual copying) is detected on restore: the newest
+    checkpoint that restores completely is used and each skipped one is
+    reported with a warning.
+
+    Args:
+        directory: where checkpoints are written.
+        max_to_keep: how many recent checkpoints to keep.
+        **trackables: the objects to save (models, optimizers, variables).
+    """
+
+    def __init__(self, directory, max_to_keep=3, **trackables):
+        self.directory = directory
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
+
+    def save(self, step):
+        """Writes checkpoint `ckpt-<step>`; returns its path."""
+        return self.manager.save(checkpoint_number=int(step))
+
+    def restore_latest(self):
+        """Restores the newest intact checkpoint; returns its path or None.
+
+        Raises:
+            RuntimeError: checkpoints exist but none of them restores.
+        """
+        candidates = list(reversed(self.manager.checkpoints))
+        skipped = []
+        for path in candidates:
+            try:
+                self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError) as error:
+                message = f"checkpoint {path} is damaged or incomplete ({type(error).__name__}: {str(error).splitlines()[0][:200]}); trying the previous one"
+                log.warning(message)
+                print(f"warning: {message}", flush=True)
+                skipped.append(path)
+                continue
+            return path
+        if candidates:
+            raise RuntimeError(
+                f"no checkpoint in {self.directory} restores: {', '.join(os.path.basename(p) for p in skipped)}"
+            )
+        return None
