@@ -1,5 +1,7 @@
 """The common tail of every tf.data pipeline: shard, cache, shuffle, batch, prefetch."""
 
+import time
+
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -44,3 +46,38 @@ def finish(dataset, batch_size, training, shuffle_buffer=4096, seed=None, cache=
         dataset = dataset.repeat()
     dataset = dataset.batch(batch_size, drop_remainder=training, num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(AUTOTUNE)
+
+
+def measure_throughput(dataset, num_batches=50, warmup_batches=5):
+    """Examples per second delivered by a batched dataset.
+
+    Args:
+        dataset: a batched `tf.data.Dataset` (repeated, or long enough).
+        num_batches: batches timed.
+        warmup_batches: batches drawn first and not timed (tracing, filling
+            caches and prefetch buffers).
+
+    Returns:
+        JSON-able dict: `batches`, `examples`, `seconds`,
+        `examples_per_second`.
+    """
+    iterator = iter(dataset)
+    for _ in range(warmup_batches):
+        next(iterator)
+    examples = 0
+    batches = 0
+    start = time.perf_counter()
+    for _ in range(num_batches):
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            break
+        examples += int(tf.nest.flatten(batch)[0].shape[0])
+        batches += 1
+    seconds = time.perf_counter() - start
+    return {
+        "batches": batches,
+        "examples": examples,
+        "seconds": round(seconds, 4),
+        "examples_per_second": round(examples / seconds, 1) if seconds > 0 else float("nan"),
+    }

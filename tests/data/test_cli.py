@@ -1,0 +1,109 @@
+"""`python -m tfxmodal.data`, run as real subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from tests.data.test_nsynth import magenta_example, write_records
+
+pytestmark = pytest.mark.slow  # every test but two spawns a Python process
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run(*args, env=None, timeout=180):
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "tfxmodal.data", *args],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def our_error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("python -m tfxmodal.data: error:")]
+
+
+def test_help_lists_every_command():
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    for text in (
+        "prepare mini_nsynth", "prepare mini_urmp", "--config default|tiny", "--data-dir",
+        "describe nsynth-tfrecord FILE", "describe sub_urmp ROOT", "benchmark mini_nsynth",
+    ):  # fmt: skip
+        assert text in result.stdout, text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "the following arguments are required: COMMAND"),
+        (("prepare", "mini_mnist"), "invalid choice: 'mini_mnist'"),
+        (("prepare", "mini_nsynth", "--config", "huge"), "configs default and tiny, not 'huge'"),
+        (("describe", "sub_urmp", "a", "b"), "describe sub_urmp takes one ROOT, got 2 paths"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = our_error_lines(result.stderr)
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_prepare_honours_tfds_data_dir_and_reuses_the_build(mini_nsynth_tiny):
+    # No --data-dir: TFDS's default, i.e. $TFDS_DATA_DIR, where the session built it.
+    result = run("prepare", "mini_nsynth", "--config", "tiny",
+                 env={"TFDS_DATA_DIR": mini_nsynth_tiny["data_dir"]})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)  # stdout is the JSON only
+    assert summary["reused"] is True
+    assert summary["path"] == mini_nsynth_tiny["path"]
+    assert summary["splits"] == mini_nsynth_tiny["splits"]
+
+
+def test_describe_nsynth_tfrecords_and_a_missing_file(tmp_path):
+    train = write_records(
+        tmp_path / "nsynth-train.tfrecord",
+        [magenta_example(0, 0, 1, 30, 50), magenta_example(3, 1, 2, 60, 100)],
+    )
+    test = write_records(tmp_path / "nsynth-test.tfrecord", [magenta_example(10, 2, 3, 70, 25)])
+    result = run("describe", "nsynth-tfrecord", train, test)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["splits"]["train"]["families"] == {"bass": 1, "guitar": 1}
+    assert report["splits"]["train"]["sources"] == {"acoustic": 1, "electronic": 1}
+    assert report["splits"]["test"] == {
+        "examples": 1, "families": {"vocal": 1}, "sources": {"synthetic": 1},
+        "pitch_range": [70, 70],
+    }  # fmt: skip
+
+    bad = write_records(
+        tmp_path / "nsynth-valid.tfrecord",
+        [magenta_example(0, 0, 1, 30, 50, override={
+            "pitch": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"30"]))})],
+    )  # fmt: skip
+    missing = str(tmp_path / "nsynth-absent.tfrecord")
+    for paths, message in [
+        ((train, missing), f"{missing}: no such file"),
+        ((bad,), f"{bad}: record 0, key 'pitch' holds bytes_list, expected int64_list"),
+    ]:
+        result = run("describe", "nsynth-tfrecord", *paths)
+        assert result.returncode == 2 and result.stdout == ""
+        assert "Traceback" not in result.stderr
+        lines = our_error_lines(result.stderr)
+        assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_benchmark_reports_examples_per_second(mini_nsynth_tiny):
+    result = run("benchmark", "mini_nsynth", "--config", "tiny", "--data-dir",
+                 mini_nsynth_tiny["data_dir"], "--batch-size", "4", "--batches", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["examples"] == 12 and report["examples_per_second"] > 0
+    assert report["paper_filter"] is True and report["dataset"] == "mini_nsynth/tiny"

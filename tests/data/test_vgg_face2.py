@@ -1,0 +1,150 @@
+"""vgg_face2: a real TFDS build from a tiny manual dir of JPEGs, read back through faces.
+
+The manual dir mimics the extracted official download: train/<id>/<img>.jpg,
+test/<id>/<img>.jpg and (in one test) train_list.txt. Each identity's images
+are drawn in its own colour, so every example read back shows whether its
+identity and label are right.
+"""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+
+from tests.data.test_images import noise, save, truncated_copy
+from tfxmodal.data import faces, vgg_face2
+from tfxmodal.data.images import DatasetLayoutError, ImageFileError
+
+TRAIN = {"n000002": (200, 40, 40), "n000005": (40, 200, 40), "n000009": (40, 40, 200)}
+TEST = {"n000001": (200, 200, 40)}
+
+
+def face(colour, seed, height=36, width=28):
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:] = colour
+    image[:4, :4] = noise(4, 4, seed=seed)  # distinct files, same dominant colour
+    return image
+
+
+def write_manual_dir(root, train=TRAIN, test=TEST, per_identity=2):
+    for split, identities in (("train", train), ("test", test)):
+        for identity, colour in identities.items():
+            for i in range(per_identity):
+                save(root / split / identity / f"{i + 1:04d}_01.jpg", face(colour, i), quality=95)
+    return root
+
+
+def dominant(image):
+    return tuple(np.round(np.median(image.reshape(-1, 3), axis=0)).astype(int))
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError(f"network access attempted: {args[:2]}")
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A real `vgg_face2` build (train 6, test 2 images); GCS and sockets refused while building."""
+    from tensorflow_datasets.core.utils import gcs_utils
+
+    manual = write_manual_dir(tmp_path_factory.mktemp("vggface2_manual"))
+    data_dir = tmp_path_factory.mktemp("tfds")
+    with pytest.MonkeyPatch.context() as patch:
+        # As an older TFDS (or a user) may leave it: GCS lookups switched on.
+        # Our code must switch them off before any gs:// probe.
+        patch.setattr(gcs_utils, "_is_gcs_disabled", False)
+        patch.setattr(gcs_utils, "exists", refuse)
+        patch.setattr(socket, "getaddrinfo", refuse)
+        patch.setattr(socket.socket, "connect", refuse)
+        summary = vgg_face2.prepare(manual, data_dir=str(data_dir))
+    return {"summary": summary, "data_dir": str(data_dir), "manual": manual}
+
+
+def test_build_records_identity_label_and_file_name(prepared):
+    import tensorflow_datasets as tfds
+
+    assert prepared["summary"]["splits"] == {"train": 6, "test": 2}
+    assert sorted(os.listdir(prepared["data_dir"])) == ["vgg_face2"]  # no empty downloads/ left
+    builder = vgg_face2.builder(prepared["data_dir"])
+    assert builder.is_prepared() and builder.name == "vgg_face2"
+    examples = list(tfds.as_numpy(builder.as_dataset(split="train")))
+    assert sorted(e["file_name"].decode() for e in examples) == sorted(
+        f"{identity}/{i:04d}_01.jpg" for identity in TRAIN for i in (1, 2)
+    )
+    for example in examples:
+        identity = example["identity"].decode()
+        assert example["file_name"].decode().startswith(identity + "/")
+        assert example["label"] == sorted(TRAIN).index(identity)
+        assert example["image"].shape == (36, 28, 3)
+        assert np.abs(np.subtract(dominant(example["image"]), TRAIN[identity])).max() <= 3
+    # Stored bytes are the original JPEG files, not re-encoded.
+    raw = builder.as_dataset(split="test", decoders={"image": tfds.decode.SkipDecoding()})
+    for example in tfds.as_numpy(raw):
+        path = os.path.join(prepared["manual"], "test", *example["file_name"].decode().split("/"))
+        assert example["image"] == open(path, "rb").read()
+    assert "train_list.txt" in vgg_face2.MANUAL_DOWNLOAD_INSTRUCTIONS
+
+
+def test_read_back_through_the_faces_loader(prepared):
+    for split, identities in (("train", TRAIN), ("test", TEST)):
+        dataset = faces.vgg_face2(split, image_size=32, data_dir=prepared["data_dir"])
+        examples = [{k: v.numpy() for k, v in e.items()} for e in dataset]
+        assert len(examples) == 2 * len(identities)
+        names = sorted(identities)
+        for example in examples:
+            assert example["image"].shape == (32, 32, 3) and example["image"].dtype == np.float32
+            assert example["identity"].dtype == np.int32
+            colour = identities[names[example["identity"]]]
+            assert np.abs(np.subtract(dominant(example["image"]), colour)).max() <= 4
+    batch = next(
+        iter(
+            faces.pipeline("vgg_face2", batch_size=4, image_size=16, data_dir=prepared["data_dir"])
+        )
+    )
+    assert batch["image"].shape == (4, 16, 16, 3) and batch["identity"].shape == (4,)
+
+
+def test_list_file_selects_images_and_unprepared_dataset_explains(tmp_path):
+    manual = write_manual_dir(tmp_path / "manual", test={})
+    (manual / "train_list.txt").write_text("n000005/0002_01.jpg\nn000002/0001_01.jpg\n\n")
+    entries = vgg_face2.index_split(manual, "train")
+    assert [(e[1], e[2], e[3]) for e in entries] == [
+        ("n000005", 1, "n000005/0002_01.jpg"),
+        ("n000002", 0, "n000002/0001_01.jpg"),
+    ]
+    with pytest.raises(FileNotFoundError, match="vgg_face2 is not prepared .* manual_dir="):
+        faces.vgg_face2("train", data_dir=str(tmp_path / "tfds"))
+    # With manual_dir the loader prepares it (train only: no test/ folder).
+    examples = list(faces.vgg_face2("train", 8, data_dir=str(tmp_path / "tfds"), manual_dir=manual))
+    assert sorted(int(e["identity"]) for e in examples) == [0, 1]
+    (manual / "train_list.txt").write_text("n000005/0009_01.jpg\n")
+    with pytest.raises(
+        DatasetLayoutError, match=r"train_list.txt:1: listed image .*0009_01.jpg is missing"
+    ):
+        vgg_face2.index_split(manual, "train")
+    (manual / "train_list.txt").write_text("n777777/0001_01.jpg\n")
+    with pytest.raises(DatasetLayoutError, match="train_list.txt:1: 'n777777/0001_01.jpg' is not"):
+        vgg_face2.index_split(manual, "train")
+
+
+def test_bad_manual_dirs_name_the_path(tmp_path):
+    with pytest.raises(DatasetLayoutError, match="no such directory; expected"):
+        vgg_face2.prepare(tmp_path / "missing", data_dir=str(tmp_path / "tfds"))
+    os.makedirs(tmp_path / "no_train" / "test")
+    with pytest.raises(DatasetLayoutError, match="no_train: no train/ folder"):
+        vgg_face2.prepare(tmp_path / "no_train", data_dir=str(tmp_path / "tfds"))
+    manual = write_manual_dir(tmp_path / "manual", test={})
+    os.makedirs(manual / "train" / "n000010")
+    with pytest.raises(DatasetLayoutError, match="n000010: empty identity folder"):
+        vgg_face2.index_split(manual, "train")
+    os.rmdir(manual / "train" / "n000010")
+    save(manual / "train" / "loose.jpg", face(TEST["n000001"], 0))
+    with pytest.raises(DatasetLayoutError, match="loose.jpg: image outside an identity folder"):
+        vgg_face2.index_split(manual, "train")
+    os.remove(manual / "train" / "loose.jpg")
+    big = save(manual / "big.jpg", noise(200, 200))
+    truncated_copy(big, manual / "train" / "n000005" / "0003_01.jpg")
+    with pytest.raises(ImageFileError, match="n000005/0003_01.jpg"):
+        vgg_face2.prepare(manual, data_dir=str(tmp_path / "tfds"))
+    assert not os.path.exists(tmp_path / "tfds" / "vgg_face2" / "1.0.0")  # nothing half-written

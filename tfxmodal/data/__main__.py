@@ -1,0 +1,173 @@
+"""`python -m tfxmodal.data`: build the embedded datasets, describe real ones.
+
+Results are JSON on stdout (TFDS's progress goes to stderr). Bad input
+exits with status 2 and a one-line message.
+"""
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROG = "python -m tfxmodal.data"
+COMMAND_FORMS = """\
+commands:
+  prepare mini_nsynth [--data-dir DIR] [--config default|tiny]
+      render the embedded NSynth-schema note dataset (TFDS, cached) and
+      print its summary: path, examples, per-family counts, seconds
+  prepare mini_urmp [--data-dir DIR] [--config NAME]
+      build the embedded Sub-URMP-like image/audio dataset (tfxmodal.data.mini_urmp)
+  describe nsynth-tfrecord FILE [FILE ...]
+      count notes per split, family and source in raw Magenta NSynth TFRecords
+  describe sub_urmp ROOT
+      count and check a Sub-URMP copy (tfxmodal.data.urmp)
+  benchmark mini_nsynth [--data-dir DIR] [--config NAME] [--batch-size N]
+                        [--batches N] [--all-notes] [--cache]
+      examples/second of the training pipeline over mini_nsynth
+
+--data-dir defaults to TFDS's data dir ($TFDS_DATA_DIR, else ~/tensorflow_datasets).
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _parser():
+    parser = _Parser(
+        prog=PROG,
+        description=__doc__.splitlines()[0].split(": ", 1)[1],
+        epilog=COMMAND_FORMS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    prepare = commands.add_parser(
+        "prepare",
+        help="build an embedded dataset (mini_nsynth, mini_urmp) or reuse its cached build",
+        description="Build an embedded dataset under the TFDS data dir, or reuse it.",
+    )
+    prepare.add_argument("dataset", choices=["mini_nsynth", "mini_urmp"])
+    prepare.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
+    prepare.add_argument("--config", help="builder config (mini_nsynth: default or tiny)")
+
+    describe = commands.add_parser(
+        "describe",
+        help="count the notes of real data (nsynth-tfrecord FILE..., sub_urmp ROOT)",
+        description="Count and check real data files.",
+    )
+    describe.add_argument("kind", choices=["nsynth-tfrecord", "sub_urmp"])
+    describe.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files (nsynth-tfrecord) or ROOT (sub_urmp)"
+    )
+
+    benchmark = commands.add_parser(
+        "benchmark",
+        help="examples/second of the mini_nsynth training pipeline",
+        description="Time the training tf.data pipeline over mini_nsynth (built if needed).",
+    )
+    benchmark.add_argument("dataset", choices=["mini_nsynth"])
+    benchmark.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
+    benchmark.add_argument("--config", default="default", choices=["default", "tiny"])
+    benchmark.add_argument("--batch-size", type=int, default=64)
+    benchmark.add_argument("--batches", type=int, default=100, help="timed batches")
+    benchmark.add_argument(
+        "--all-notes", action="store_true",
+        help="no paper filter: every source, whole 64000-sample notes",
+    )
+    benchmark.add_argument("--cache", action="store_true", help="cache parsed examples in memory")
+    return parser
+
+
+def _prepare(args):
+    if args.dataset == "mini_nsynth":
+        from tfxmodal.data import mini_nsynth
+
+        return mini_nsynth.prepare(args.data_dir, args.config or "default")
+    mini_urmp = _lazy_module("tfxmodal.data.mini_urmp")
+    if args.config is None:
+        return mini_urmp.prepare(args.data_dir)
+    return mini_urmp.prepare(args.data_dir, config=args.config)
+
+
+def _describe(args):
+    if args.kind == "nsynth-tfrecord":
+        from tfxmodal.data import nsynth
+
+        return nsynth.describe_tfrecords(args.paths)
+    if len(args.paths) != 1:
+        raise UsageError(f"describe sub_urmp takes one ROOT, got {len(args.paths)} paths")
+    return _lazy_module("tfxmodal.data.urmp").describe(args.paths[0])
+
+
+def _benchmark(args):
+    from tfxmodal.data import nsynth, pipeline
+
+    if args.batch_size < 1 or args.batches < 1:
+        raise UsageError("--batch-size and --batches must be positive")
+    dataset = nsynth.embedded_pipeline(
+        args.batch_size,
+        config=args.config,
+        data_dir=args.data_dir,
+        paper_filter=not args.all_notes,
+        cache=args.cache,
+        seed=0,
+    )
+    result = pipeline.measure_throughput(dataset, num_batches=args.batches)
+    result.update(
+        dataset=f"mini_nsynth/{args.config}",
+        batch_size=args.batch_size,
+        paper_filter=not args.all_notes,
+        cache=args.cache,
+    )
+    return result
+
+
+def _lazy_module(name):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name == name:
+            raise UsageError(f"{name} is not available in this installation") from None
+        raise
+
+
+_COMMANDS = {"prepare": _prepare, "describe": _describe, "benchmark": _benchmark}
+
+
+def main(argv=None):
+    """Runs one command; returns the exit status (0 ok, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "prepare" and args.dataset == "mini_nsynth" and args.config not in (
+            None, "default", "tiny",
+        ):
+            raise UsageError(f"mini_nsynth has configs default and tiny, not {args.config!r}")
+        # TFDS prints progress lines to stdout; keep stdout for the JSON result.
+        with contextlib.redirect_stdout(sys.stderr):
+            result = _COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError, LookupError) as error:
+        # NsynthDataError is a ValueError; the URMP modules raise these kinds.
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

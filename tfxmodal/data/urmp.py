@@ -1,0 +1,770 @@
+"""Sub-URMP (CAR-GAN's dataset) and the conversion shared with mini-URMP.
+
+Layout of a Sub-URMP copy (Chen et al. 2017; Duan et al. 2020, Sec. IV-A)::
+
+    <root>/img/{train,test}/<instrument>/<stem>.jpg     video frame
+    <root>/chunk/{train,test}/<instrument>/<stem>.wav   the 0.5-s audio chunk it starts
+
+An image and a WAV are paired by instrument folder and file stem (e.g.
+``img/train/cello/cello00_6300.jpg`` with
+``chunk/train/cello/cello00_6300.wav``). The 13 instruments and their labels
+follow CAR-GAN's code: `INSTRUMENTS` (bassoon 0, ..., violin 12).
+
+Unbatched output (also for mini-URMP, through the same `to_example`)::
+
+    {"image": float32 (S, S, 3) in [-1, 1],
+     "lms":   float32 (S, S, 1), fixed-affine normalised log-mel, about [-1, 1],
+     "audio": float32 (chunk_samples,) in [-1, 1],
+     "label": int32 instrument index}
+
+Choices (README):
+
+* **Audio** is read at `sample_rate` (default 16 000 Hz). A WAV at another
+  rate is an error naming the file: nothing is resampled silently. We could
+  not check offline at which rate the public Sub-URMP chunks are stored
+  (URMP's source tracks are 48 kHz); `describe(root)` lists the rates and
+  channel counts it finds, and `sample_rate=` accepts any rate. Chunks are
+  cropped or zero-padded at the end to `round(0.5 * sample_rate)` samples
+  (`describe` reports other lengths). Stereo files are an error unless
+  `downmix=True` (channels averaged). 16-bit PCM WAVs decode in-graph;
+  other encodings (8/24/32-bit, float) through `tfxmodal.audio.wav.read_wav`
+  in a `tf.numpy_function` (slower).
+* **LMS**: `tfxmodal.audio.log_mel_spectrogram` with 32-ms windows every
+  4 ms (512/64 samples at 16 kHz: 118 frames for 0.5 s), 128 mel bands over
+  0–8 kHz (capped at Nyquist), log(mel + 1e-6). As an image: mel bands on
+  the vertical axis with low frequencies at the bottom, time left to right,
+  resized to S × S (bilinear, antialiased). **Fixed affine normalisation**
+  `(lms - LMS_CENTRE) / LMS_HALF_RANGE` maps `LMS_SILENCE` = log(1e-6) ≈
+  -13.8 (digital silence) to -1 and `LMS_FULL_SCALE` = 5.0 (about a
+  full-scale sinusoid in one band) to +1; there is no per-example
+  normalisation, so loudness survives, and values may step slightly outside
+  [-1, 1].
+* **Images** are resized to S × S by stretching (no crop), as CAR-GAN's
+  code does, and scaled to [-1, 1] by x / 127.5 - 1.
+"""
+
+import collections
+import concurrent.futures
+import dataclasses
+import logging
+import math
+import os
+import re
+import struct
+
+import tensorflow as tf
+
+from tfxmodal.audio.features import log_mel_spectrogram
+from tfxmodal.audio.wav import AudioFileError, read_wav
+from tfxmodal.data import pipeline as pipeline_lib
+from tfxmodal.data.images import (
+    DatasetLayoutError,
+    ImageFileError,
+    check_image,
+    fits_in_cache,
+    is_image_name,
+    read_image,
+    resize_image,
+    resolve_validation,
+)
+
+logger = logging.getLogger(__name__)
+
+INSTRUMENTS = (
+    "bassoon",
+    "cello",
+    "clarinet",
+    "double_bass",
+    "flute",
+    "horn",
+    "oboe",
+    "sax",
+    "trombone",
+    "trumpet",
+    "tuba",
+    "viola",
+    "violin",
+)
+SPLITS = ("train", "test")
+SOURCES = ("mini_urmp", "sub_urmp")
+SAMPLE_RATE = 16000
+CHUNK_SECONDS = 0.5
+WINDOW_SECONDS = 0.032
+HOP_SECONDS = 0.004
+NUM_MEL_BINS = 128
+MEL_UPPER_HERTZ = 8000.0
+LMS_LOG_OFFSET = 1e-6
+LMS_SILENCE = math.log(LMS_LOG_OFFSET)  # -13.8155: all-zero input
+LMS_FULL_SCALE = 5.0  # ~ a full-scale sinusoid: 0.5 * 512 / 2 = 128 → log 4.85
+LMS_CENTRE = (LMS_SILENCE + LMS_FULL_SCALE) / 2.0
+LMS_HALF_RANGE = (LMS_FULL_SCALE - LMS_SILENCE) / 2.0
+_MAX_LISTED_PROBLEMS = 50
+_STEM_PREFIX = re.compile(r"^([a-z_]+?)_?\d")
+
+
+def chunk_samples(sample_rate=SAMPLE_RATE):
+    """Samples in one 0.5-s chunk: 8000 at 16 kHz."""
+    return int(round(CHUNK_SECONDS * sample_rate))
+
+
+# --- conversion shared by Sub-URMP and mini-URMP -----------------------------
+
+
+def normalise_lms(lms):
+    """Fixed affine map of log-mel values to about [-1, 1] (module docstring)."""
+    return (lms - LMS_CENTRE) / LMS_HALF_RANGE
+
+
+def denormalise_lms(values):
+    """Inverse of `normalise_lms`: back to natural-log mel amplitudes."""
+    return values * LMS_HALF_RANGE + LMS_CENTRE
+
+
+def lms_image(audio, image_size, sample_rate=SAMPLE_RATE):
+    """A waveform chunk as a normalised 1-channel log-mel "image".
+
+    Args:
+        audio: float32 `(samples,)` in [-1, 1], at least one window long.
+        image_size: output side S.
+        sample_rate: Hz; window and hop scale with it (32 ms / 4 ms).
+
+    Returns:
+        float32 `(S, S, 1)`: rows are mel bands (top = high frequency),
+        columns are time; values normalised by `normalise_lms`.
+    """
+    frame_length = int(round(WINDOW_SECONDS * sample_rate))
+    lms = log_mel_spectrogram(
+        audio,
+        sample_rate=sample_rate,
+        frame_length=frame_length,
+        frame_step=int(round(HOP_SECONDS * sample_rate)),
+        num_mel_bins=NUM_MEL_BINS,
+        lower_edge_hertz=0.0,
+        upper_edge_hertz=min(MEL_UPPER_HERTZ, sample_rate / 2.0),
+        log_offset=LMS_LOG_OFFSET,
+    )  # (frames, mels)
+    picture = tf.reverse(tf.transpose(lms), axis=[0])[..., None]  # (mels, frames, 1)
+    picture = tf.image.resize(picture, [image_size, image_size], method="bilinear", antialias=True)
+    return tf.ensure_shape(normalise_lms(picture), [image_size, image_size, 1])
+
+
+def fit_length(audio, length):
+    """Crops or zero-pads (at the end) a `(samples,)` waveform to `length`."""
+    audio = audio[:length]
+    return tf.ensure_shape(tf.pad(audio, [[0, length - tf.shape(audio)[0]]]), [length])
+
+
+def to_example(image, audio, label, image_size, sample_rate=SAMPLE_RATE):
+    """The one conversion of a (frame, chunk, label) to the output format.
+
+    Args:
+        image: uint8 `(H, W, 3)` RGB.
+        audio: float32 `(samples,)` in [-1, 1] at `sample_rate`.
+        label: int instrument index.
+        image_size: output side S.
+        sample_rate: Hz.
+
+    Returns:
+        dict: `image` float32 (S, S, 3) in [-1, 1], `lms` float32
+        (S, S, 1), `audio` float32 (round(0.5 * sample_rate),), `label` int32.
+    """
+    picture = resize_image(image, image_size, crop=False)
+    picture = tf.clip_by_value(picture / 127.5 - 1.0, -1.0, 1.0)
+    audio = fit_length(tf.cast(audio, tf.float32), chunk_samples(sample_rate))
+    return {
+        "image": picture,
+        "lms": lms_image(audio, image_size, sample_rate),
+        "audio": audio,
+        "label": tf.cast(label, tf.int32),
+    }
+
+
+def bytes_per_example(image_size, sample_rate=SAMPLE_RATE):
+    """Memory of one converted example (for cache decisions)."""
+    return image_size * image_size * 4 * 4 + chunk_samples(sample_rate) * 4 + 4
+
+
+# --- WAV headers ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WavHeader:
+    """The format of a WAV file, read from its header.
+
+    Attributes:
+        encoding: ``"pcm8"``, ``"pcm16"``, ``"pcm24"``, ``"pcm32"``,
+            ``"float32"``, ``"float64"``, or ``"format-<tag>"``.
+        channels, sample_rate (Hz), frames (samples per channel).
+        graph_decodable: plain 16-bit PCM, which `tf.audio.decode_wav` reads.
+    """
+
+    encoding: str
+    channels: int
+    sample_rate: int
+    frames: int
+    graph_decodable: bool
+
+
+def read_wav_header(path):
+    """Parses a RIFF/WAVE header without reading the samples.
+
+    Raises:
+        AudioFileError: missing, empty, not RIFF/WAVE, no `fmt `/`data`
+            chunk, or truncated (fewer data bytes than declared); the
+            message names the file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioFileError(f"{path}: no such WAV file")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise AudioFileError(f"{path}: empty file, expected a WAV")
+    fmt = None
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise AudioFileError(f"{path}: not a RIFF/WAVE file")
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                raise AudioFileError(f"{path}: WAV has no data chunk (truncated?)")
+            name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"fmt ":
+                body = handle.read(length)
+                if len(body) < 16:
+                    raise AudioFileError(f"{path}: WAV fmt chunk is truncated")
+                tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", body[:16])
+                if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE
+                    tag = struct.unpack("<H", body[24:26])[0]
+                    extensible = True
+                else:
+                    extensible = False
+                fmt = (tag, channels, rate, align, bits, extensible)
+                handle.seek(length % 2, 1)
+            elif name == b"data":
+                if fmt is None:
+                    raise AudioFileError(f"{path}: WAV data chunk before its fmt chunk")
+                if handle.tell() + length > size:
+                    raise AudioFileError(
+                        f"{path}: truncated WAV ({size - handle.tell()} of {length} data bytes)"
+                    )
+                break
+            else:
+                handle.seek(length + length % 2, 1)
+    tag, channels, rate, align, bits, extensible = fmt
+    if channels == 0 or align == 0:
+        raise AudioFileError(f"{path}: WAV header declares {channels} channels, block size {align}")
+    encoding = {1: f"pcm{bits}", 3: f"float{bits}"}.get(tag, f"format-{tag}")
+    frames = length // align
+    return WavHeader(encoding, channels, rate, frames, encoding == "pcm16" and not extensible)
+
+
+# --- indexing Sub-URMP ---------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Issue:
+    path: str
+    message: str
+    fatal: bool  # an error even with skip_bad_files (layout), else skippable
+
+
+@dataclasses.dataclass
+class _SplitScan:
+    pairs: dict  # instrument -> list of (stem, image path, wav path)
+    images: dict  # instrument -> count
+    wavs: dict
+    unpaired_images: dict
+    unpaired_wavs: dict
+    issues: list
+    notes: list
+    ignored: int
+
+
+def _scan_split(root, split):
+    scan = _SplitScan({}, {}, {}, {}, {}, [], [], 0)
+    side_dirs = {
+        "img": os.path.join(root, "img", split),
+        "chunk": os.path.join(root, "chunk", split),
+    }
+    for side, directory in side_dirs.items():
+        if not os.path.isdir(directory):
+            scan.issues.append(
+                _Issue(
+                    directory,
+                    f"{directory}: no such directory (expected {side}/{split}/<instrument>/)",
+                    True,
+                )
+            )
+    if scan.issues:
+        return scan
+    files = {"img": {}, "chunk": {}}
+    for side, directory in side_dirs.items():
+        for name in sorted(os.listdir(directory)):
+            path = os.path.join(directory, name)
+            if name.startswith("."):
+                continue
+            if not os.path.isdir(path):
+                scan.issues.append(
+                    _Issue(
+                        path,
+                        f"{path}: file outside an instrument folder "
+                        f"(expected {side}/{split}/<instrument>/)",
+                        False,
+                    )
+                )
+            elif name not in INSTRUMENTS:
+                scan.issues.append(
+                    _Issue(
+                        path,
+                        f"{path}: unknown instrument folder {name!r} "
+                        f"(expected one of {', '.join(INSTRUMENTS)})",
+                        False,
+                    )
+                )
+            else:
+                files[side][name] = _list_side(path, side, scan)
+    absent = [i for i in INSTRUMENTS if i not in files["img"] and i not in files["chunk"]]
+    if absent:
+        scan.notes.append(
+            f"{split}: no folders for {', '.join(absent)} (0 examples of those classes)"
+        )
+    for instrument in INSTRUMENTS:
+        if instrument in absent:
+            continue
+        in_img, in_chunk = instrument in files["img"], instrument in files["chunk"]
+        images = files["img"].get(instrument, {})
+        wavs = files["chunk"].get(instrument, {})
+        for side, present, directory in (
+            ("img", in_img, side_dirs["img"]),
+            ("chunk", in_chunk, side_dirs["chunk"]),
+        ):
+            if not present:
+                path = os.path.join(directory, instrument)
+                scan.issues.append(
+                    _Issue(
+                        path, f"{path}: missing instrument folder (the other side has one)", False
+                    )
+                )
+        if not images and not wavs:
+            path = os.path.join(side_dirs["img"], instrument)
+            scan.issues.append(
+                _Issue(
+                    path,
+                    f"{path}: empty class folder (expected <stem>.jpg images and chunk WAVs)",
+                    False,
+                )
+            )
+        scan.images[instrument] = len(images)
+        scan.wavs[instrument] = len(wavs)
+        scan.pairs[instrument] = [(s, images[s], wavs[s]) for s in sorted(images) if s in wavs]
+        lonely_images = [images[s] for s in sorted(images) if s not in wavs]
+        lonely_wavs = [wavs[s] for s in sorted(wavs) if s not in images]
+        scan.unpaired_images[instrument] = len(lonely_images)
+        scan.unpaired_wavs[instrument] = len(lonely_wavs)
+        for path in lonely_images:
+            scan.issues.append(
+                _Issue(
+                    path,
+                    f"{path}: unpaired image (no chunk/{split}/{instrument}/{_stem(path)}.wav)",
+                    False,
+                )
+            )
+        for path in lonely_wavs:
+            scan.issues.append(
+                _Issue(
+                    path,
+                    f"{path}: unpaired WAV (no img/{split}/{instrument}/{_stem(path)}.jpg)",
+                    False,
+                )
+            )
+    return scan
+
+
+def _stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _list_side(folder, side, scan):
+    """stem -> path for the images (img side) or WAVs (chunk side) of one folder."""
+    found = {}
+    instrument = os.path.basename(folder)
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.startswith("."):
+            continue
+        if os.path.isdir(path):
+            scan.issues.append(
+                _Issue(path, f"{path}: unexpected sub-folder (expected files only)", False)
+            )
+            continue
+        wanted = is_image_name(name) if side == "img" else name.lower().endswith(".wav")
+        if not wanted:
+            scan.ignored += 1
+            continue
+        stem = _stem(path)
+        prefix = _STEM_PREFIX.match(stem.lower())
+        if prefix and prefix.group(1) in INSTRUMENTS and prefix.group(1) != instrument:
+            scan.issues.append(
+                _Issue(
+                    path,
+                    f"{path}: file name says {prefix.group(1)!r} "
+                    f"but it is in the {instrument!r} folder",
+                    False,
+                )
+            )
+            continue
+        if stem in found:
+            scan.issues.append(
+                _Issue(path, f"{path}: two files with stem {stem!r} (also {found[stem]})", False)
+            )
+            continue
+        found[stem] = path
+    return found
+
+
+def _check_wav(path, sample_rate, downmix, full):
+    """Returns the `WavHeader` or raises `AudioFileError` naming the file."""
+    header = read_wav_header(path)
+    if header.sample_rate != sample_rate:
+        raise AudioFileError(
+            f"{path}: sample rate {header.sample_rate} Hz, expected {sample_rate} Hz "
+            f"(pass sample_rate={header.sample_rate} if your whole copy is at that rate, "
+            "or resample it)"
+        )
+    if header.channels != 1 and not downmix:
+        raise AudioFileError(
+            f"{path}: {header.channels} channels, expected mono (pass downmix=True to average them)"
+        )
+    if header.frames == 0:
+        raise AudioFileError(f"{path}: WAV holds no samples")
+    if full:
+        read_wav(path, expected_sample_rate=sample_rate, mono=True)
+    return header
+
+
+@dataclasses.dataclass
+class PairIndex:
+    """The validated (image, WAV) pairs of one Sub-URMP split.
+
+    Attributes:
+        image_paths, wav_paths: paired files, sorted by instrument then stem.
+        labels: instrument index per pair.
+        graph_decodable: per pair, whether the WAV is 16-bit PCM.
+        skipped: `(path, reason)` for everything left out under
+            `skip_bad_files=True`.
+        counts: pairs per instrument name.
+    """
+
+    image_paths: list
+    wav_paths: list
+    labels: list
+    graph_decodable: list
+    skipped: list
+    counts: dict
+
+
+def index(
+    root,
+    split="train",
+    sample_rate=SAMPLE_RATE,
+    validate="auto",
+    skip_bad_files=False,
+    downmix=False,
+):
+    """Indexes and validates the pairs of one Sub-URMP split.
+
+    Args:
+        root: the Sub-URMP folder (holding `img/` and `chunk/`).
+        split: ``"train"`` or ``"test"``.
+        sample_rate: expected WAV rate in Hz.
+        validate: image validation depth (``"auto"``/``"header"``/``"full"``,
+            see `tfxmodal.data.images`); ``"full"`` (``"auto"`` up to 10 000
+            pairs) also reads every WAV through `read_wav`, otherwise WAV
+            headers are checked (format, rate, channels, truncation).
+        skip_bad_files: leave out (and count) bad or unpaired files, unknown
+            or empty instrument folders, instead of raising. Missing `img/`
+            or `chunk/` split folders are always errors.
+        downmix: average multi-channel WAVs instead of rejecting them.
+
+    Returns:
+        `PairIndex`.
+
+    Raises:
+        DatasetLayoutError, ImageFileError, AudioFileError: naming the path
+        and what was expected.
+    """
+    root = os.fspath(root)
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r}: expected one of {SPLITS}")
+    if not os.path.isdir(root):
+        raise DatasetLayoutError(f"{root}: no such directory (expected img/ and chunk/ folders)")
+    scan = _scan_split(root, split)
+    skipped = []
+    for issue in scan.issues:
+        if issue.fatal or not skip_bad_files:
+            raise DatasetLayoutError(issue.message)
+        skipped.append((issue.path, issue.message))
+    for note in scan.notes:
+        logger.warning("%s: %s", root, note)
+    pairs = [
+        (INSTRUMENTS.index(inst), image, wav)
+        for inst in INSTRUMENTS
+        for _, image, wav in scan.pairs.get(inst, [])
+    ]
+    full = resolve_validation(validate, len(pairs)) == "full"
+
+    def check(pair):
+        _, image, wav = pair
+        try:
+            check_image(image, full_decode=full)
+            return _check_wav(wav, sample_rate, downmix, full)
+        except (ImageFileError, AudioFileError) as error:
+            return error
+
+    # Threads: Pillow and file reads release the GIL.
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        outcomes = list(pool.map(check, pairs))
+    result = PairIndex([], [], [], [], skipped, {})
+    for (label, image, wav), header in zip(pairs, outcomes):
+        if isinstance(header, Exception):
+            if not skip_bad_files:
+                raise header
+            # The partner of a bad file goes too: it would be unpaired.
+            result.skipped.append(
+                (image if isinstance(header, ImageFileError) else wav, str(header))
+            )
+            continue
+        result.image_paths.append(image)
+        result.wav_paths.append(wav)
+        result.labels.append(label)
+        result.graph_decodable.append(header.graph_decodable)
+    if not result.image_paths:
+        raise DatasetLayoutError(f"{root}: no usable image/WAV pairs in split {split!r}")
+    counts = collections.Counter(result.labels)
+    result.counts = {inst: counts.get(i, 0) for i, inst in enumerate(INSTRUMENTS)}
+    if result.skipped:
+        logger.warning(
+            "%s [%s]: skipped %d bad file(s)/folder(s) (skip_bad_files=True): %s%s",
+            root,
+            split,
+            len(result.skipped),
+            "; ".join(r for _, r in result.skipped[:3]),
+            " ..." if len(result.skipped) > 3 else "",
+        )
+    return result
+
+
+def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
+    """Counts and problems of a Sub-URMP copy, JSON-able; never raises on bad data.
+
+    Args:
+        root: the Sub-URMP folder.
+        sample_rate: the expected WAV rate, Hz (mismatches are problems).
+        check_files: header-check every image and WAV (about 0.1 ms a file).
+
+    Returns:
+        dict with `root`, `instruments`, `expected_sample_rate`, `splits`
+        (per split: `pairs`, `images`, `wavs`, and `per_instrument` counts of
+        pairs, images, wavs, unpaired images and WAVs), `totals`,
+        `wav_formats` ("16000 Hz, 1 ch, pcm16" → count), `chunk_lengths`
+        (samples → count), `ignored_files`, `notes`, `problem_count`,
+        `problems` (the first 50 messages) and `ok` (no problems).
+    """
+    root = os.fspath(root)
+    report = {
+        "root": root,
+        "instruments": list(INSTRUMENTS),
+        "expected_sample_rate": sample_rate,
+        "splits": {},
+        "totals": {"pairs": 0, "images": 0, "wavs": 0},
+        "wav_formats": {},
+        "chunk_lengths": {},
+        "ignored_files": 0,
+        "notes": [],
+    }
+    problems = []
+    formats = collections.Counter()
+    lengths = collections.Counter()
+    if not os.path.isdir(root):
+        problems.append(f"{root}: no such directory (expected img/ and chunk/ folders)")
+    else:
+        for split in SPLITS:
+            scan = _scan_split(root, split)
+            problems.extend(issue.message for issue in scan.issues)
+            report["notes"].extend(scan.notes)
+            report["ignored_files"] += scan.ignored
+            if any(issue.fatal for issue in scan.issues):
+                continue
+            per_instrument = {}
+            for instrument in INSTRUMENTS:
+                pairs = scan.pairs.get(instrument, [])
+                per_instrument[instrument] = {
+                    "pairs": len(pairs),
+                    "images": scan.images.get(instrument, 0),
+                    "wavs": scan.wavs.get(instrument, 0),
+                    "unpaired_images": scan.unpaired_images.get(instrument, 0),
+                    "unpaired_wavs": scan.unpaired_wavs.get(instrument, 0),
+                }
+                if check_files:
+                    for _, image, wav in pairs:
+                        try:
+                            check_image(image)
+                        except ImageFileError as error:
+                            problems.append(str(error))
+                        try:
+                            header = read_wav_header(wav)
+                        except AudioFileError as error:
+                            problems.append(str(error))
+                            continue
+                        formats[
+                            f"{header.sample_rate} Hz, {header.channels} ch, {header.encoding}"
+                        ] += 1
+                        lengths[header.frames] += 1
+                        if header.sample_rate != sample_rate:
+                            problems.append(
+                                f"{wav}: sample rate {header.sample_rate} Hz, "
+                                f"expected {sample_rate} Hz"
+                            )
+                        elif header.channels != 1:
+                            problems.append(f"{wav}: {header.channels} channels, expected mono")
+            totals = {
+                key: sum(counts[key] for counts in per_instrument.values())
+                for key in ("pairs", "images", "wavs")
+            }
+            report["splits"][split] = {**totals, "per_instrument": per_instrument}
+            for key in totals:
+                report["totals"][key] += totals[key]
+    report["wav_formats"] = dict(sorted(formats.items()))
+    report["chunk_lengths"] = {str(k): v for k, v in sorted(lengths.items())}
+    report["problem_count"] = len(problems)
+    report["problems"] = problems[:_MAX_LISTED_PROBLEMS]
+    report["ok"] = not problems
+    return report
+
+
+# --- datasets and pipelines ------------------------------------------------------
+
+
+def _read_audio(path, graph_decodable, mode):
+    """float32 `(samples,)`, mono; `mode` is "graph", "numpy" or "mixed"."""
+
+    def in_graph():
+        audio, _ = tf.audio.decode_wav(tf.io.read_file(path))
+        return tf.reduce_mean(audio, axis=1)
+
+    def in_numpy():
+        audio = tf.numpy_function(
+            lambda p: read_wav(p.decode("utf-8"), mono=True)[0], [path], tf.float32, stateful=False
+        )
+        return tf.ensure_shape(audio, [None])
+
+    if mode == "graph":
+        return in_graph()
+    if mode == "numpy":
+        return in_numpy()
+    return tf.cond(graph_decodable, in_graph, in_numpy)
+
+
+def _pairs_dataset(pair_index, image_size, sample_rate, input_context):
+    flags = pair_index.graph_decodable
+    mode = "graph" if all(flags) else "numpy" if not any(flags) else "mixed"
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (
+            tf.constant(pair_index.image_paths, tf.string),
+            tf.constant(pair_index.wav_paths, tf.string),
+            tf.constant(flags, tf.bool),
+            tf.constant(pair_index.labels, tf.int32),
+        )
+    )
+    dataset = pipeline_lib.shard(dataset, input_context)
+
+    def convert(image_path, wav_path, decodable, label):
+        audio = _read_audio(wav_path, decodable, mode)
+        return to_example(read_image(image_path), audio, label, image_size, sample_rate)
+
+    return dataset.map(convert, num_parallel_calls=pipeline_lib.AUTOTUNE)
+
+
+def sub_urmp(
+    root,
+    split="train",
+    image_size=64,
+    sample_rate=SAMPLE_RATE,
+    validate="auto",
+    skip_bad_files=False,
+    downmix=False,
+    input_context=None,
+):
+    """Unbatched Sub-URMP examples (format in the module docstring).
+
+    Arguments as in `index`; `image_size` is the output side S (CAR-GAN uses
+    256); `input_context` shards the pairs before decoding.
+    """
+    pair_index = index(root, split, sample_rate, validate, skip_bad_files, downmix)
+    return _pairs_dataset(pair_index, image_size, sample_rate, input_context)
+
+
+def _source(source, split, image_size, input_context, source_kwargs):
+    if source not in SOURCES:
+        raise ValueError(f"source={source!r}: expected one of {SOURCES}")
+    pipelines = 1 if input_context is None else max(1, input_context.num_input_pipelines)
+    if source == "mini_urmp":
+        from tfxmodal.data import mini_urmp
+
+        dataset, count = mini_urmp.load_with_count(
+            split, image_size, input_context=input_context, **source_kwargs
+        )
+        return dataset, count // pipelines, bytes_per_example(image_size)
+    kwargs = dict(source_kwargs)
+    root = kwargs.pop("root")
+    sample_rate = kwargs.pop("sample_rate", SAMPLE_RATE)
+    pair_index = index(root, split, sample_rate=sample_rate, **kwargs)
+    dataset = _pairs_dataset(pair_index, image_size, sample_rate, input_context)
+    return dataset, len(pair_index.labels) // pipelines, bytes_per_example(image_size, sample_rate)
+
+
+def pipeline(
+    source="mini_urmp",
+    split="train",
+    batch_size=16,
+    training=True,
+    image_size=64,
+    seed=0,
+    input_context=None,
+    shuffle_buffer=4096,
+    cache="auto",
+    batch_size_is_global=True,
+    **source_kwargs,
+):
+    """The CAR-GAN `tf.data` pipeline.
+
+    Source → shard → decode and convert → cache → shuffle → batch → prefetch.
+
+    Args:
+        source: ``"mini_urmp"`` (embedded default) or ``"sub_urmp"``.
+        split: ``"train"`` or ``"test"``.
+        batch_size: global batch size when `batch_size_is_global` (divided over
+            replicas through `input_context`), else per pipeline.
+        training: shuffle, repeat and drop the remainder; otherwise one
+            ordered pass keeping it.
+        image_size: output side S.
+        seed: shuffle seed.
+        input_context: `tf.distribute.InputContext`.
+        shuffle_buffer: examples in the shuffle buffer.
+        cache: ``"auto"`` caches converted examples in memory when this
+            shard fits in 1 GiB; or a bool.
+        **source_kwargs: mini_urmp: `data_dir`, `config`; sub_urmp: `root`,
+            `sample_rate`, `validate`, `skip_bad_files`, `downmix`.
+
+    Returns:
+        batched `tf.data.Dataset` of the output format (module docstring).
+    """
+    dataset, count, example_bytes = _source(source, split, image_size, input_context, source_kwargs)
+    if cache == "auto":
+        cache = fits_in_cache(count, example_bytes)
+    if batch_size_is_global:
+        batch_size = pipeline_lib.per_replica_batch_size(batch_size, input_context)
+    return pipeline_lib.finish(
+        dataset, batch_size, training, shuffle_buffer=shuffle_buffer, seed=seed, cache=bool(cache)
+    )
