@@ -21,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m tfxmodal.demo --out $(RUN_DIR)
+	$(PY) -m tfxmodal.train --config configs/face2music_demo.yaml --out $(RUN_DIR)
 
 test: $(STAMP)
 	$(PY) -m pytest tests

@@ -6,7 +6,9 @@ import sys
 # name -> (module run as `python -m MODULE`, one-line summary)
 COMMANDS = {
     "train": ("tfxmodal.train", "train a model from a YAML config (resumes from --out)"),
-    "demo": ("tfxmodal.demo", "run the main job on the embedded default data"),
+    "translate": ("tfxmodal.translate", "faces -> WAV notes with an exported face2music SavedModel"),
+    "data": ("tfxmodal.data", "build the embedded datasets, describe and benchmark data"),
+    "bench": ("tfxmodal.bench", "print training, feature and pipeline timings as JSON"),
 }
 
 

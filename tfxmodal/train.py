@@ -11,7 +11,10 @@ import sys
 from tfxmodal.config import ConfigError, apply_overrides, read_yaml
 
 # task name (the config's `task:` key) -> module with `run(raw_config, out_dir)`
-TASKS = {}
+TASKS = {
+    "face2music": "tfxmodal.tasks.face2music",
+    "audio_embedder": "tfxmodal.tasks.audio_embedder",
+}
 
 
 def build_parser():

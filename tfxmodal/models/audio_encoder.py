@@ -86,6 +86,11 @@ class AudioEmbedder(keras.Model):
         self.trunk = AudioConvTrunk(self.width, name="trunk")
         self.projection = keras.layers.Dense(self.embedding_dim, name="projection")
 
+    def build(self, waveform_shape):
+        self.trunk.build((waveform_shape[0], NUM_SAMPLES, 1))
+        self.projection.build((waveform_shape[0], 16 * self.width))
+        self.built = True
+
     def call(self, waveform, training=None):
         features = self.trunk(_as_waveform_batch(waveform), training=training)
         embedding = self.projection(features)
@@ -121,6 +126,11 @@ class AudioClassifier(keras.Model):
         self.width = int(width)
         self.trunk = AudioConvTrunk(self.width, name="trunk")
         self.logits = keras.layers.Dense(self.num_classes, name="logits")
+
+    def build(self, waveform_shape):
+        self.trunk.build((waveform_shape[0], NUM_SAMPLES, 1))
+        self.logits.build((waveform_shape[0], 16 * self.width))
+        self.built = True
 
     def features(self, waveform, training=None):
         """Penultimate features `(batch, 16d)`."""

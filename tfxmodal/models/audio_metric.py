@@ -43,6 +43,11 @@ class AudioMetric(keras.Model):
         self.psi_scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="psi_scale")
         self.mfcc_scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="mfcc_scale")
 
+    def build(self, waveform_shape=None):
+        if not self.embedder.built:
+            self.embedder.build((None, 8192))
+        self.built = True
+
     @property
     def feature_dim(self):
         return self.embedder.embedding_dim + mfcc_size(8192)

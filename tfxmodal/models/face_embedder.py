@@ -250,6 +250,10 @@ class EigenfaceEmbedder(keras.Model):
         )
         self.fitted = self.add_weight(shape=(), initializer="zeros", trainable=False, name="fitted")
 
+    def build(self, images_shape=None):
+        # All weights are created in __init__; nothing depends on the input shape.
+        self.built = True
+
     def flatten_grey(self, images):
         """`(b, H, W, 3)` RGB [0, 255] → `(b, image_size²)` grey in [0, 1]."""
         images = ops.cast(images, "float32") / 255.0
@@ -269,6 +273,7 @@ class EigenfaceEmbedder(keras.Model):
         self.mean_face.assign(mean)
         self.components.assign(components)
         self.fitted.assign(1.0)
+        self.build()
         centred = grey - mean
         return float(np.sum((centred @ components) ** 2) / np.sum(centred**2))
 

@@ -34,3 +34,27 @@ def atomic_path(final_path, directory=False):
         elif os.path.exists(temp):
             os.remove(temp)
         raise
+
+
+def save_npy(path, array):
+    """`np.save` to `path` atomically."""
+    import numpy as np
+
+    with atomic_path(path) as temp:
+        with open(temp, "wb") as handle:
+            np.save(handle, array)
+
+
+def save_weights(model, path):
+    """`model.save_weights(path)` atomically (`path` must end in `.weights.h5`)."""
+    if not str(path).endswith(".weights.h5"):
+        raise ValueError(f"{path}: Keras weights files must end in .weights.h5")
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    temp = os.path.join(parent, f".{os.path.basename(path)}.{os.getpid()}.tmp.weights.h5")
+    try:
+        model.save_weights(temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)

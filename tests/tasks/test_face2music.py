@@ -1,0 +1,197 @@
+"""The face-to-music task end to end: real `python -m tfxmodal.train` subprocesses on tiny data."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+TINY = {
+    "task": "face2music",
+    "seed": 0,
+    "audio": {"source": "mini_nsynth", "mini_nsynth_config": "tiny", "paper_filter": False},
+    "faces": {"source": "lfw_subset", "augment_copies": 1},
+    "face_embedder": {"kind": "eigenfaces", "num_components": 8, "image_size": 25},
+    "audio_embedder": {"width": 2, "steps": 3, "batch_size": 8},
+    "model": {"variant": "aux", "width": 2},
+    "train": {"batch_size": 4, "steps": 4, "critic_steps": 2, "checkpoint_every": 2, "cache": True, "shuffle_buffer": 64},
+    "stats": {"max_examples": 16},
+    "export": {"sample_faces": 3},
+}
+
+
+def write_config(tmp_path, data_dir, export_dir, **sections):
+    config = json.loads(json.dumps(TINY))
+    config["audio"]["data_dir"] = str(data_dir)
+    config["export"]["dir"] = str(export_dir)
+    for section, values in sections.items():
+        config[section].update(values)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def train_command(config, out):
+    return [sys.executable, "-m", "tfxmodal.train", "--config", config, "--out", str(out)]
+
+
+def run_env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+
+
+def run_training(config, out, timeout=600):
+    return subprocess.run(
+        train_command(config, out), cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def event_tags(log_dir):
+    tags = {}
+    for path in glob.glob(os.path.join(log_dir, "**", "events.out.tfevents.*"), recursive=True):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def completed_run(tmp_path_factory, mini_nsynth_tiny_dir):
+    tmp = tmp_path_factory.mktemp("f2m")
+    config = write_config(tmp, mini_nsynth_tiny_dir, tmp / "export")
+    result = run_training(config, tmp / "run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return tmp, result
+
+
+def test_run_writes_every_artifact(completed_run):
+    tmp, result = completed_run
+    run = tmp / "run"
+    summary = json.loads((run / "run_summary.json").read_text())
+    assert summary["steps"] == 4 and summary["variant"] == "aux"
+    assert "eigenfaces" in summary["face_embedder"]
+    for name in ("config.yaml", "face_embedder.weights.h5", "face_embedder.json", "source_embeddings.npy",
+                 "audio_embedder.weights.h5", "stats.json"):
+        assert (run / name).exists(), name
+    assert np.load(run / "source_embeddings.npy").shape == (200, 512)  # 100 faces + 1 augmented copy each
+    stats = json.loads((run / "stats.json").read_text())
+    assert stats["psi_scale"] > 0 and stats["mfcc_scale"] > 0 and stats["source_std"] > 0
+    checkpoints = tf.train.get_checkpoint_state(str(run / "checkpoints"))
+    assert checkpoints.model_checkpoint_path.endswith("ckpt-4")
+    wavs = sorted(os.listdir(run / "samples"))
+    assert len(wavs) == 3 and all(name.endswith(".wav") for name in wavs)
+
+
+def test_tensorboard_logs_losses_lr_audio_histograms_and_config(completed_run):
+    tmp, _ = completed_run
+    tags = event_tags(str(tmp / "run" / "logs"))
+    for tag in ("losses/d_loss", "losses/g_loss", "losses/metric_loss", "losses/aux_d_loss",
+                "learning_rate/generator", "learning_rate/discriminator", "config"):
+        assert tag in tags, sorted(tags)
+    assert any(tag.startswith("fixed_faces") for tag in tags)
+    assert any("histogram" in tag or tag.endswith("kernel") or "/kernel" in tag for tag in tags), sorted(tags)
+    assert sorted(set(tags["losses/g_loss"])) == [2, 4]
+
+
+def test_export_serves_three_signatures(completed_run):
+    tmp, _ = completed_run
+    versions = os.listdir(tmp / "export")
+    assert versions == ["1"]
+    model = tf.saved_model.load(str(tmp / "export" / "1"))
+    assert set(model.signatures) == {"serving_default", "translate", "embedding"}
+    faces = np.random.RandomState(0).randint(0, 256, (2, 40, 30, 3)).astype("uint8")
+    out = model.signatures["serving_default"](images=tf.constant(faces))
+    assert out["waveform"].shape == (2, 8192) and out["pitch"].numpy().tolist() == [60, 60]
+    assert np.abs(out["waveform"].numpy()).max() <= 1.0
+    out = model.signatures["embedding"](embedding=tf.constant(np.eye(2, 512, dtype="float32")), pitch=tf.constant([24, 84]))
+    assert out["waveform"].shape == (2, 8192)
+
+
+def test_rerun_of_a_finished_run_does_no_new_work(completed_run):
+    tmp, _ = completed_run
+    config = str(tmp / "config.yaml")
+    result = run_training(config, tmp / "run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "already trained for 4 steps" in result.stdout
+    assert "training audio embedder" not in result.stdout
+    assert sorted(os.listdir(tmp / "export")) == ["1", "2"]  # the export is a new version
+
+
+def test_rerun_with_a_different_config_is_refused(completed_run):
+    tmp, _ = completed_run
+    changed = tmp / "changed.yaml"
+    data = yaml.safe_load((tmp / "config.yaml").read_text())
+    data["train"]["batch_size"] = 8
+    changed.write_text(yaml.safe_dump(data))
+    result = run_training(str(changed), tmp / "run")
+    assert result.returncode == 2
+    assert "holds a different config" in result.stdout
+
+
+def test_translate_cli_writes_one_wav_per_face(completed_run, tmp_path):
+    from PIL import Image
+
+    tmp, _ = completed_run
+    faces = []
+    for index in range(2):
+        path = tmp_path / f"face{index}.jpg"
+        Image.fromarray(np.random.RandomState(index).randint(0, 256, (50, 40, 3)).astype("uint8")).save(path)
+        faces.append(str(path))
+    out = tmp_path / "wavs"
+    command = [sys.executable, "-m", "tfxmodal.translate", "--model", str(tmp / "export"), *faces, "-o", str(out), "--pitch", "40"]
+    result = subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(os.listdir(out)) == ["face0_pitch40.wav", "face1_pitch40.wav"]
+
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    command = [sys.executable, "-m", "tfxmodal.translate", "--model", str(tmp / "export"), faces[0], str(bad), "-o", str(tmp_path / "none")]
+    result = subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_nsynth_tiny_dir):
+    config = write_config(tmp_path, mini_nsynth_tiny_dir, tmp_path / "export", train={"steps": 8})
+    out = tmp_path / "run"
+    process = subprocess.Popen(train_command(config, out), cwd=ROOT, env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 500
+    try:
+        while not glob.glob(str(out / "checkpoints" / "ckpt-2.index")):
+            assert process.poll() is None, process.stdout.read()[-3000:]
+            assert time.time() < deadline, "no checkpoint within the time limit"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not (out / "run_summary.json").exists()
+    result = run_training(config, out)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "resumed from" in result.stdout
+    resumed_at = int(result.stdout.split("resumed from")[1].split("at step")[1].split()[0])
+    assert 2 <= resumed_at < 8
+    assert json.loads((out / "run_summary.json").read_text())["steps"] == 8
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_good_checkpoints(tmp_path, mini_nsynth_tiny_dir):
+    config = write_config(tmp_path, mini_nsynth_tiny_dir, tmp_path / "export", train={"learning_rate": 1e30, "steps": 6})
+    result = run_training(config, tmp_path / "run")
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "training stopped: non-finite loss" in result.stdout
+    assert not (tmp_path / "export").exists()
+    saved = tf.train.get_checkpoint_state(str(tmp_path / "run" / "checkpoints"))
+    if saved is not None:  # only checkpoints written before the NaN, each restorable
+        for path in saved.all_model_checkpoint_paths:
+            reader = tf.train.load_checkpoint(path)
+            for name in reader.get_variable_to_shape_map():
+                if name.startswith("generator/") and "OPTIMIZER" not in name:
+                    assert np.all(np.isfinite(reader.get_tensor(name))), (path, name)

@@ -1,0 +1,92 @@
+"""One distributed training step of each face-to-music variant (2 logical CPU devices)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfxmodal.models import AudioEmbedder, AudioMetric, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
+from tfxmodal.trainers.face2music import Face2MusicGAN
+
+CRITIC_STEPS = 2
+GLOBAL_BATCH = 4
+
+
+def synthetic_rows(count=16, seed=0):
+    rng = np.random.RandomState(seed)
+    t = np.arange(8192) / 16000
+    audio = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 1000, (count, CRITIC_STEPS, 1)) * t)
+    return {
+        "audio": audio.astype("float32"),
+        "pitch": rng.randint(0, 61, (count, CRITIC_STEPS)).astype("int32"),
+        "embedding": rng.normal(size=(count, CRITIC_STEPS + 1, 512)).astype("float32"),
+    }
+
+
+def build_gan(variant):
+    generator = WaveGANGenerator(width=2)
+    discriminator = WaveGANDiscriminator(width=2, seed=0)
+    metric = AudioMetric(AudioEmbedder(width=2))
+    aux = AuxDiscriminator()
+    generator.build((None, 512))
+    discriminator.build((None, 8192, 1))
+    metric.build()
+    aux.build((None, 505))
+    gan = Face2MusicGAN(
+        generator, discriminator, variant, metric, aux, critic_steps=CRITIC_STEPS,
+        source_stats=(1.4, 0.1), target_stats=(1.0, 0.2),
+    )
+    gan.compile(*(keras.optimizers.Adam(1e-3, beta_1=0.5) for _ in range(3)))
+    return gan
+
+
+def snapshot(model):
+    return [np.array(w) for w in model.trainable_weights]
+
+
+def changed(before, model):
+    return any(not np.allclose(b, np.array(a)) for b, a in zip(before, model.trainable_weights))
+
+
+@pytest.mark.parametrize("variant", ["baseline", "metric", "aux"])
+def test_one_distributed_step_updates_every_network(variant, two_cpu_strategy):
+    with two_cpu_strategy.scope():
+        gan = build_gan(variant)
+    aux_before = snapshot(gan.aux_discriminator) if gan.aux_discriminator is not None else None
+    g_before, d_before = snapshot(gan.generator), snapshot(gan.discriminator)
+    psi_before = snapshot(gan.audio_metric.embedder) if gan.audio_metric is not None else []
+    dataset = tf.data.Dataset.from_tensor_slices(synthetic_rows()).repeat().batch(GLOBAL_BATCH, drop_remainder=True)
+    history = gan.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0)
+    logs = {name: values[-1] for name, values in history.history.items()}
+    assert all(np.isfinite(value) for value in logs.values()), logs
+    assert changed(g_before, gan.generator) and changed(d_before, gan.discriminator)
+    assert int(gan.generator_optimizer.iterations.numpy()) == 1
+    assert int(gan.discriminator_optimizer.iterations.numpy()) == CRITIC_STEPS
+    if variant == "aux":
+        assert changed(aux_before, gan.aux_discriminator)
+        assert int(gan.aux_optimizer.iterations.numpy()) == CRITIC_STEPS
+    else:
+        assert gan.aux_discriminator is None and "aux_d_loss" not in logs
+    assert ("metric_loss" in logs) == (variant != "baseline")
+    # psi is frozen: gradients reach the generator through it, never into it.
+    assert not changed(psi_before, gan.audio_metric.embedder)
+    # Replicas hold identical copies after the update.
+    for variable in gan.generator.trainable_variables[:3]:
+        first, second = two_cpu_strategy.experimental_local_results(variable.value)
+        np.testing.assert_array_equal(first.numpy(), second.numpy())
+
+
+def test_constructor_and_compile_errors():
+    generator, discriminator = WaveGANGenerator(width=2), WaveGANDiscriminator(width=2)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        Face2MusicGAN(generator, discriminator, variant="gan")
+    with pytest.raises(ValueError, match="needs an audio_metric"):
+        Face2MusicGAN(generator, discriminator, variant="metric")
+    metric = AudioMetric(AudioEmbedder(width=2))
+    with pytest.raises(ValueError, match="needs an aux_discriminator"):
+        Face2MusicGAN(generator, discriminator, variant="aux", audio_metric=metric)
+    gan = Face2MusicGAN(generator, discriminator, "aux", metric, AuxDiscriminator())
+    generator.build((None, 512))
+    discriminator.build((None, 8192, 1))
+    with pytest.raises(ValueError, match="needs an aux_optimizer"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())

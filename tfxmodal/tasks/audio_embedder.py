@@ -1,0 +1,95 @@
+"""`task: audio_embedder` — train ψ alone (Kim et al. 2020, Sec. 2.4, Table 5).
+
+Writes `<out>/audio_embedder.weights.h5` (give it to a face2music config as
+`audio_embedder.weights`) and `<out>/audio_embedder.json` with the final
+triplet loss and the 1-nearest-neighbour family accuracy of held-out notes
+against the training notes in ψ space.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Literal
+
+import keras
+import numpy as np
+
+from tfxmodal.config import ConfigError, parse
+from tfxmodal.tasks import face2music_data as data
+from tfxmodal.tasks.face2music_config import AudioData, AudioEmbedderSpec
+from tfxmodal.trainers.distribute import STRATEGIES, is_chief, make_strategy
+from tfxmodal.utils.files import atomic_path, save_weights
+
+
+@dataclasses.dataclass
+class AudioEmbedderRun:
+    task: Literal["audio_embedder"]
+    seed: int = 0
+    audio: AudioData = dataclasses.field(default_factory=AudioData)
+    audio_embedder: AudioEmbedderSpec = dataclasses.field(default_factory=AudioEmbedderSpec)
+    heldout_split: str = "valid"  # notes scored by 1-NN family accuracy
+    evaluation_examples: int = 2000
+    strategy: str = "auto"
+
+    def validate(self):
+        if self.audio_embedder.weights:
+            raise ConfigError("audio_embedder.weights: this task trains psi; remove the path")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy: expected one of {list(STRATEGIES)}, got {self.strategy!r}")
+        for key in ("steps", "batch_size", "width"):
+            if getattr(self.audio_embedder, key) < 1:
+                raise ConfigError(f"audio_embedder.{key}: must be >= 1")
+
+
+def train_audio_embedder(spec, audio, seed, strategy, log=print):
+    """A freshly trained `AudioEmbedder`; returns `(embedder, final triplet loss)`."""
+    from tfxmodal.models import AudioEmbedder
+    from tfxmodal.trainers.audio_embedder import compile_for_triplets
+
+    with strategy.scope():
+        embedder = AudioEmbedder(width=spec.width, name="audio_embedder")
+        embedder.build((None, 8192))
+        compile_for_triplets(embedder, spec.learning_rate, spec.margin)
+    log(f"training audio embedder psi for {spec.steps} steps (triplet loss, margin {spec.margin})")
+    dataset = data.triplet_dataset(audio, spec.batch_size, seed, strategy)
+    history = embedder.fit(dataset, steps_per_epoch=spec.steps, epochs=1, verbose=2)
+    return embedder, float(history.history["loss"][-1])
+
+
+def nearest_neighbour_family_accuracy(embedder, audio, heldout_split, limit, seed):
+    """1-NN family accuracy of `heldout_split` notes against train notes in ψ space."""
+    reference, _, reference_family = data.target_subset(audio, limit, seed, with_family=True)
+    heldout_audio = dataclasses.replace(audio, split=heldout_split)
+    queries, _, query_family = data.target_subset(heldout_audio, limit, seed, with_family=True)
+    ref = np.asarray(embedder.predict(reference, batch_size=128, verbose=0))
+    qry = np.asarray(embedder.predict(queries, batch_size=128, verbose=0))
+    nearest = np.argmax(qry @ ref.T, axis=1)  # unit vectors: max dot = min distance
+    return float(np.mean(reference_family[nearest] == query_family)), int(len(queries))
+
+
+def run(raw, out_dir=None, config_path=None):
+    try:
+        config = parse(AudioEmbedderRun, raw)
+    except ConfigError as error:
+        print(f"config error: {error}")
+        return 2
+    out_dir = out_dir or os.path.join("runs", os.path.splitext(os.path.basename(config_path or "audio_embedder"))[0])
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy(config.strategy)
+    embedder, loss = train_audio_embedder(config.audio_embedder, config.audio, config.seed, strategy)
+    accuracy, count = nearest_neighbour_family_accuracy(
+        embedder, config.audio, config.heldout_split, config.evaluation_examples, config.seed
+    )
+    summary = {
+        "weights": os.path.join(out_dir, "audio_embedder.weights.h5"),
+        "final_triplet_loss": loss,
+        f"{config.heldout_split}_1nn_family_accuracy": accuracy,
+        f"{config.heldout_split}_examples": count,
+    }
+    if is_chief(strategy):
+        save_weights(embedder, summary["weights"])
+        with atomic_path(os.path.join(out_dir, "audio_embedder.json")) as temp:
+            with open(temp, "w", encoding="utf-8") as handle:
+                json.dump(summary, handle, indent=1)
+    print(json.dumps(summary, indent=1))
+    return 0

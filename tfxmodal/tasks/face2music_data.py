@@ -1,0 +1,237 @@
+"""Data plumbing of the face-to-music task: config sections → models and tf.data.
+
+Keeps `tasks/face2music.py` about stages; the loaders themselves live in
+`tfxmodal.data` (NSynth readers, face loaders).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfxmodal.data import faces as faces_data
+from tfxmodal.data import nsynth as nsynth_data
+from tfxmodal.data import pipeline as pipeline_lib
+from tfxmodal.models import EigenfaceEmbedder, FaceEmbedder
+from tfxmodal.models.face_embedder import read_vggface_h5, WeightsFileError
+
+LOWEST_PITCH = 24
+NUM_SAMPLES = 8192
+
+# config faces.source -> tfxmodal.data.faces.pipeline source
+_FACE_SOURCES = {
+    "lfw_subset": "lfw",
+    "vggface2_dir": "identity_folders",
+    "image_folder": "image_folder",
+    "vgg_face2_tfds": "vgg_face2",
+    "embeddings": "embeddings",
+}
+
+
+# -- faces -----------------------------------------------------------------
+
+
+def _face_source_kwargs(faces):
+    if faces.source in ("vggface2_dir", "image_folder"):
+        return {"root": faces.path}
+    if faces.source == "vgg_face2_tfds":
+        return {"split": faces.split, "data_dir": faces.data_dir}
+    if faces.source == "embeddings":
+        return {"path": faces.path}
+    return {}
+
+
+def face_images(faces, image_size, seed, augment, limit=None):
+    """Up to `limit` face images `(n, S, S, 3)` float32 in [0, 255], in a seeded order."""
+    if faces.source == "embeddings":
+        raise ValueError("faces.source 'embeddings' holds no images")
+    dataset = faces_data.pipeline(
+        _FACE_SOURCES[faces.source],
+        batch_size=64,
+        training=False,
+        image_size=image_size,
+        seed=seed,
+        augment=augment,
+        cache=False,
+        **_face_source_kwargs(faces),
+    )
+    chunks, total = [], 0
+    for batch in dataset:
+        chunks.append(batch["image"].numpy())
+        total += len(chunks[-1])
+        if limit is not None and total >= limit:
+            break
+    images = np.concatenate(chunks)[:limit]
+    if len(images) < 2:
+        raise ValueError(f"faces ({faces.source}): need at least 2 faces, found {len(images)}")
+    return images
+
+
+def make_face_embedder(spec):
+    if spec.kind == "eigenfaces":
+        embedder = EigenfaceEmbedder(spec.num_components, 512, spec.image_size, name="face_embedder")
+    else:
+        embedder = FaceEmbedder(512, spec.image_size, name="face_embedder")
+    embedder.build()
+    return embedder
+
+
+def fit_face_embedder(embedder, spec, faces, seed):
+    """Fits or loads the face metric; returns a JSON-able description of it."""
+    if spec.kind == "eigenfaces":
+        images = face_images(faces, spec.image_size, seed, augment=False, limit=faces.max_faces)
+        explained = embedder.fit_faces(images)
+        return {
+            "kind": "eigenfaces",
+            "description": (
+                f"eigenfaces: PCA ({spec.num_components} components, {explained:.1%} of the variance) of "
+                f"{len(images)} grey {spec.image_size}x{spec.image_size} faces from {faces.source}; "
+                "not the paper's VGGFace2 ResNet-50"
+            ),
+            "faces": int(len(images)),
+            "explained_variance": explained,
+        }
+    if spec.weights is None:
+        raise ValueError(
+            "face_embedder.weights: the vggface2_resnet50 embedder needs a weights file "
+            "(rcmalli_vggface_tf_notop_resnet50.h5 or a Keras FaceEmbedder .weights.h5); "
+            "without one use face_embedder.kind: eigenfaces"
+        )
+    try:
+        read_vggface_h5(spec.weights)
+        is_keras_vggface = True
+    except WeightsFileError:
+        is_keras_vggface = False
+    if not is_keras_vggface:
+        embedder.load_weights(spec.weights)
+        return {"kind": "vggface2_resnet50", "description": f"FaceEmbedder weights from {spec.weights}"}
+    embedder.load_vggface_weights(spec.weights)
+    images = face_images(faces, spec.image_size, seed, augment=False, limit=spec.projection_faces)
+    embedder.fit_projection(images)
+    return {
+        "kind": "vggface2_resnet50",
+        "description": (
+            f"VGGFace2 ResNet-50 from {spec.weights}; Dense 512 = PCA of pooled features of "
+            f"{len(images)} {faces.source} faces"
+        ),
+    }
+
+
+def embed_source_faces(embedder, faces, seed, num_fixed):
+    """Source embeddings and the fixed faces that samples and reports show.
+
+    Every face is embedded once unaugmented and `faces.augment_copies` more
+    times augmented. With `faces.source: embeddings` the file is the source
+    set and there are no face images.
+
+    Returns:
+        `(embeddings (N, 512), fixed_embeddings (n, 512), fixed_images (n, S,
+        S, 3) float32 in [0, 255] or (0, 1, 1, 3))` with n ≤ `num_fixed`.
+    """
+    if faces.source == "embeddings":
+        dataset = faces_data.embeddings(faces.path)
+        embeddings = np.stack([example["embedding"].numpy() for example in dataset]).astype(np.float32)
+        if faces.max_faces:
+            embeddings = embeddings[np.random.default_rng(seed).permutation(len(embeddings))[: faces.max_faces]]
+        return embeddings, embeddings[:num_fixed], np.zeros((0, 1, 1, 3), np.float32)
+    size = int(embedder.image_size)
+    plain = face_images(faces, size, seed, augment=False, limit=faces.max_faces)
+    views = [plain] + [
+        face_images(faces, size, seed + copy, augment=True, limit=faces.max_faces)
+        for copy in range(1, faces.augment_copies + 1)
+    ]
+    embeddings = np.concatenate([_embed(embedder, images) for images in views]).astype(np.float32)
+    return embeddings, embeddings[:num_fixed], plain[:num_fixed].astype(np.float32)
+
+
+def _embed(embedder, images, batch_size=64):
+    return np.concatenate(
+        [np.asarray(embedder(images[i : i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
+    )
+
+
+# -- target audio ------------------------------------------------------------
+
+
+def _audio_source(audio):
+    """(nsynth.read source, data_dir) for the config's audio section."""
+    if audio.source == "mini_nsynth":
+        from tfxmodal.data import mini_nsynth
+
+        mini_nsynth.prepare(audio.data_dir, audio.mini_nsynth_config)
+        return f"mini_nsynth/{audio.mini_nsynth_config}", audio.data_dir
+    if audio.source == "tfds":
+        return audio.tfds_name, audio.data_dir
+    return list(audio.files), None
+
+
+def target_examples(audio, input_context=None):
+    """Unbatched target notes: `{"audio": (8192,), "pitch": pitch class 0-60, "family": int32, ...}`.
+
+    The generator is conditioned on 61 pitch classes, so notes outside MIDI
+    24-84 are dropped even when `audio.paper_filter` is off (which then keeps
+    electronic and synthetic notes).
+    """
+    source, data_dir = _audio_source(audio)
+    examples = nsynth_data.read(
+        source,
+        audio.split,
+        data_dir=data_dir,
+        paper_filter=audio.paper_filter,
+        num_samples=NUM_SAMPLES,
+        input_context=input_context,
+    )
+    in_range = examples.filter(lambda e: (e["pitch"] >= LOWEST_PITCH) & (e["pitch"] <= LOWEST_PITCH + 60))
+    return in_range.map(lambda e: {**e, "pitch": e["pitch"] - LOWEST_PITCH}, num_parallel_calls=pipeline_lib.AUTOTUNE)
+
+
+def count_target_examples(audio):
+    """Notes in the target split, counted once (used to size a data epoch)."""
+    return int(target_examples(audio).reduce(np.int64(0), lambda count, _: count + 1).numpy())
+
+
+def target_subset(audio, limit, seed, with_family=False):
+    """A seeded random subset of up to `limit` target clips.
+
+    Returns `(clips (n, 8192), pitch classes (n,))`, plus `families (n,)`
+    with `with_family`.
+    """
+    examples = target_examples(audio).shuffle(max(4 * limit, 10000), seed=seed).take(limit).batch(256)
+    columns = {"audio": [], "pitch": [], "family": []}
+    for batch in examples:
+        for key, values in columns.items():
+            values.append(batch[key].numpy())
+    if sum(len(c) for c in columns["audio"]) < 2:
+        raise ValueError(f"audio ({audio.source}, split {audio.split}): fewer than 2 notes after filtering")
+    arrays = tuple(np.concatenate(columns[key]) for key in ("audio", "pitch", "family"))
+    return arrays if with_family else arrays[:2]
+
+
+def triplet_dataset(audio, global_batch_size, seed, strategy, cache=True):
+    """Distributed `(waveform (B, 8192), family (B,))` batches for training ψ."""
+
+    def dataset_fn(input_context):
+        pairs = target_examples(audio, input_context).map(lambda e: (e["audio"], e["family"]))
+        batch = pipeline_lib.per_replica_batch_size(global_batch_size, input_context)
+        return pipeline_lib.finish(pairs, batch, training=True, seed=seed, cache=cache)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def gan_dataset(audio, source_embeddings, critic_steps, per_replica_batch, seed, shuffle_buffer, cache, input_context=None):
+    """One replica's GAN batches (see `Face2MusicGAN`): K real notes and K + 1 faces per row.
+
+    `{"audio": (B, K, 8192), "pitch": (B, K), "embedding": (B, K + 1, 512)}`;
+    notes and faces are shuffled independently, so every critic step sees
+    its own real batch.
+    """
+    notes = target_examples(audio, input_context).map(lambda e: {"audio": e["audio"], "pitch": e["pitch"]})
+    if cache:
+        notes = notes.cache()
+    notes = notes.shuffle(shuffle_buffer, seed=seed).repeat().batch(critic_steps, drop_remainder=True)
+    faces = tf.data.Dataset.from_tensor_slices(np.asarray(source_embeddings, np.float32))
+    faces = pipeline_lib.shard(faces, input_context)
+    faces = faces.shuffle(len(source_embeddings), seed=seed + 1).repeat().batch(critic_steps + 1, drop_remainder=True)
+    rows = tf.data.Dataset.zip(notes, faces).map(
+        lambda n, f: {"audio": n["audio"], "pitch": n["pitch"], "embedding": f},
+        num_parallel_calls=pipeline_lib.AUTOTUNE,
+    )
+    return rows.batch(per_replica_batch, drop_remainder=True).prefetch(pipeline_lib.AUTOTUNE)
