@@ -23,3 +23,75 @@ def two_cpu_strategy():
     from tests.harness import two_cpu_strategy as shared_strategy
 
     return shared_strategy()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A face2music config small enough to train in seconds (used by the task,
+# evaluation and ablation tests): mini_nsynth/tiny, eigenfaces, width 2.
+TINY_FACE2MUSIC = {
+    "task": "face2music",
+    "seed": 0,
+    "audio": {"source": "mini_nsynth", "mini_nsynth_config": "tiny", "paper_filter": False},
+    "faces": {"source": "lfw_subset", "augment_copies": 1},
+    "face_embedder": {"kind": "eigenfaces", "num_components": 8, "image_size": 25},
+    "audio_embedder": {"width": 2, "steps": 3, "batch_size": 8},
+    "model": {"variant": "aux", "width": 2},
+    "train": {"batch_size": 4, "steps": 4, "critic_steps": 2, "checkpoint_every": 2, "cache": True, "shuffle_buffer": 64},
+    "stats": {"max_examples": 16},
+    "export": {"sample_faces": 3},
+}
+
+
+def subprocess_env():
+    """Environment of the CLI subprocesses the tests start."""
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="session")
+def mini_nsynth_tiny(tmp_path_factory):
+    """`prepare()` summary of a real `mini_nsynth/tiny` build in a session temp data dir.
+
+    Built once (40 rendered notes, ~10 MB, a few seconds); `data_dir` is added
+    to the summary. Tests must not write into it.
+    """
+    from tfxmodal.data import mini_nsynth
+
+    data_dir = tmp_path_factory.mktemp("tfds_data")
+    summary = mini_nsynth.prepare(data_dir=str(data_dir), config="tiny")
+    assert not summary["reused"]
+    return dict(summary, data_dir=str(data_dir))
+
+
+@pytest.fixture(scope="session")
+def mini_nsynth_tiny_dir(mini_nsynth_tiny):
+    """The TFDS data dir holding the session's `mini_nsynth/tiny` build."""
+    return mini_nsynth_tiny["data_dir"]
+
+
+@pytest.fixture(scope="session")
+def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
+    """`python -m tfxmodal.ablate` on the tiny config, variants baseline and aux.
+
+    Returns `(out_dir, completed process)`; shared by the ablation and
+    evaluation CLI tests (each variant trains for seconds).
+    """
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    tmp = tmp_path_factory.mktemp("ablation")
+    config = json.loads(json.dumps(TINY_FACE2MUSIC))
+    config["audio"]["data_dir"] = mini_nsynth_tiny_dir
+    path = tmp / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp / "out"
+    command = [
+        sys.executable, "-m", "tfxmodal.ablate", "--config", str(path), "--out", str(out),
+        "--variants", "baseline", "aux", "--max-examples", "40", "--classifier-steps", "3",
+    ]
+    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out, result

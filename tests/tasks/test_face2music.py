@@ -13,20 +13,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-TINY = {
-    "task": "face2music",
-    "seed": 0,
-    "audio": {"source": "mini_nsynth", "mini_nsynth_config": "tiny", "paper_filter": False},
-    "faces": {"source": "lfw_subset", "augment_copies": 1},
-    "face_embedder": {"kind": "eigenfaces", "num_components": 8, "image_size": 25},
-    "audio_embedder": {"width": 2, "steps": 3, "batch_size": 8},
-    "model": {"variant": "aux", "width": 2},
-    "train": {"batch_size": 4, "steps": 4, "critic_steps": 2, "checkpoint_every": 2, "cache": True, "shuffle_buffer": 64},
-    "stats": {"max_examples": 16},
-    "export": {"sample_faces": 3},
-}
+from tests.conftest import ROOT, TINY_FACE2MUSIC as TINY, subprocess_env
 
 
 def write_config(tmp_path, data_dir, export_dir, **sections):
@@ -44,13 +31,9 @@ def train_command(config, out):
     return [sys.executable, "-m", "tfxmodal.train", "--config", config, "--out", str(out)]
 
 
-def run_env():
-    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-
-
 def run_training(config, out, timeout=600):
     return subprocess.run(
-        train_command(config, out), cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=timeout
+        train_command(config, out), cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -147,14 +130,14 @@ def test_translate_cli_writes_one_wav_per_face(completed_run, tmp_path):
         faces.append(str(path))
     out = tmp_path / "wavs"
     command = [sys.executable, "-m", "tfxmodal.translate", "--model", str(tmp / "export"), *faces, "-o", str(out), "--pitch", "40"]
-    result = subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(os.listdir(out)) == ["face0_pitch40.wav", "face1_pitch40.wav"]
 
     bad = tmp_path / "notes.txt"
     bad.write_text("not an image")
     command = [sys.executable, "-m", "tfxmodal.translate", "--model", str(tmp / "export"), faces[0], str(bad), "-o", str(tmp_path / "none")]
-    result = subprocess.run(command, cwd=ROOT, env=run_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "none").exists()
@@ -163,7 +146,7 @@ def test_translate_cli_writes_one_wav_per_face(completed_run, tmp_path):
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_nsynth_tiny_dir):
     config = write_config(tmp_path, mini_nsynth_tiny_dir, tmp_path / "export", train={"steps": 8})
     out = tmp_path / "run"
-    process = subprocess.Popen(train_command(config, out), cwd=ROOT, env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(train_command(config, out), cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 500
     try:
         while not glob.glob(str(out / "checkpoints" / "ckpt-2.index")):

@@ -57,6 +57,12 @@ class AudioConvTrunk(keras.layers.Layer):
         return config
 
 
+def _build_once(layer, shape):
+    # A head used on its own (e.g. `features()`) may already have built it.
+    if not layer.built:
+        layer.build(shape)
+
+
 def _as_waveform_batch(waveform):
     """Accepts `(batch, samples)` as well as `(batch, samples, 1)`."""
     if len(waveform.shape) == 2:
@@ -87,8 +93,8 @@ class AudioEmbedder(keras.Model):
         self.projection = keras.layers.Dense(self.embedding_dim, name="projection")
 
     def build(self, waveform_shape):
-        self.trunk.build((waveform_shape[0], NUM_SAMPLES, 1))
-        self.projection.build((waveform_shape[0], 16 * self.width))
+        _build_once(self.trunk, (waveform_shape[0], NUM_SAMPLES, 1))
+        _build_once(self.projection, (waveform_shape[0], 16 * self.width))
         self.built = True
 
     def call(self, waveform, training=None):
@@ -128,8 +134,8 @@ class AudioClassifier(keras.Model):
         self.logits = keras.layers.Dense(self.num_classes, name="logits")
 
     def build(self, waveform_shape):
-        self.trunk.build((waveform_shape[0], NUM_SAMPLES, 1))
-        self.logits.build((waveform_shape[0], 16 * self.width))
+        _build_once(self.trunk, (waveform_shape[0], NUM_SAMPLES, 1))
+        _build_once(self.logits, (waveform_shape[0], 16 * self.width))
         self.built = True
 
     def features(self, waveform, training=None):

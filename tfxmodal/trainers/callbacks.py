@@ -54,12 +54,53 @@ class CheckpointSaver(keras.callbacks.Callback):
             self.last_saved = (step, path)
 
 
-class TrainingSummaries(keras.callbacks.Callback):
+class GANSummaries(keras.callbacks.Callback):
     """Writes what the stock TensorBoard callback cannot see in a GAN run.
 
     At train start: the resolved config as text. Every epoch: each
-    optimizer's learning rate, and the audio the generator makes for a fixed
-    set of face embeddings and pitches (`tf.summary.audio`, 16 kHz).
+    optimizer's learning rate, the epoch's losses, and whatever
+    `write_samples(step)` writes (called inside the summary writer's
+    context; subclasses override it to log generated samples).
+
+    Args:
+        log_dir: TensorBoard directory (its `train/` subdirectory is used).
+        optimizers: `{name: optimizer}`.
+        step_variable: generator step counter (x axis).
+        config_text: YAML of the resolved config.
+    """
+
+    def __init__(self, log_dir, optimizers, step_variable, config_text):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(f"{log_dir}/train")
+        self.optimizers = optimizers
+        self.step_variable = step_variable
+        self.config_text = config_text
+
+    def on_train_begin(self, logs=None):
+        with self.writer.as_default():
+            tf.summary.text("config", "```\n" + self.config_text + "\n```", step=int(self.step_variable.numpy()))
+        self.writer.flush()
+
+    def write_samples(self, step):
+        """Hook: log generated samples at `step` (the writer is the default)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.step_variable.numpy())
+        with self.writer.as_default():
+            for name, optimizer in self.optimizers.items():
+                tf.summary.scalar(f"learning_rate/{name}", float(optimizer.learning_rate), step=step)
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(f"losses/{name}", float(value), step=step)
+            self.write_samples(step)
+        self.writer.flush()
+
+
+class TrainingSummaries(GANSummaries):
+    """`GANSummaries` of the face-to-music run: logs audio of fixed faces.
+
+    Every epoch, the audio the generator makes for a fixed set of face
+    embeddings and pitches (`tf.summary.audio`, 16 kHz), besides the
+    config, learning rates and losses of `GANSummaries`.
 
     Args:
         log_dir: TensorBoard directory (its `train/` subdirectory is used).
@@ -73,28 +114,30 @@ class TrainingSummaries(keras.callbacks.Callback):
     """
 
     def __init__(self, log_dir, optimizers, step_variable, config_text, generator, fixed_embeddings, fixed_pitches, sample_rate=16000):
-        super().__init__()
-        self.writer = tf.summary.create_file_writer(f"{log_dir}/train")
-        self.optimizers = optimizers
-        self.step_variable = step_variable
-        self.config_text = config_text
+        super().__init__(log_dir, optimizers, step_variable, config_text)
         self.generator = generator
         self.fixed_embeddings = np.asarray(fixed_embeddings, np.float32)
         self.fixed_pitches = np.asarray(fixed_pitches, np.int32)
         self.sample_rate = sample_rate
 
-    def on_train_begin(self, logs=None):
-        with self.writer.as_default():
-            tf.summary.text("config", "```\n" + self.config_text + "\n```", step=int(self.step_variable.numpy()))
-        self.writer.flush()
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = int(self.step_variable.numpy())
+    def write_samples(self, step):
         audio = self.generator(self.fixed_embeddings, self.fixed_pitches, training=False)
-        with self.writer.as_default():
-            for name, optimizer in self.optimizers.items():
-                tf.summary.scalar(f"learning_rate/{name}", float(optimizer.learning_rate), step=step)
-            for name, value in (logs or {}).items():
-                tf.summary.scalar(f"losses/{name}", float(value), step=step)
-            tf.summary.audio("fixed_faces", audio, self.sample_rate, step=step, max_outputs=len(audio))
-        self.writer.flush()
+        tf.summary.audio("fixed_faces", audio, self.sample_rate, step=step, max_outputs=len(audio))
+
+
+class ImageSummaries(GANSummaries):
+    """`GANSummaries` that also logs images made by a callable every epoch.
+
+    Args:
+        log_dir, optimizers, step_variable, config_text: as `GANSummaries`.
+        make_images: `() -> {name: images}` with images `(n, H, W, C)`
+            float in [0, 1] or uint8, C in {1, 3, 4} (e.g. a sample grid).
+    """
+
+    def __init__(self, log_dir, optimizers, step_variable, config_text, make_images):
+        super().__init__(log_dir, optimizers, step_variable, config_text)
+        self.make_images = make_images
+
+    def write_samples(self, step):
+        for name, images in self.make_images().items():
+            tf.summary.image(name, images, step=step, max_outputs=len(images))

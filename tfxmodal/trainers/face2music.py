@@ -124,6 +124,25 @@ class Face2MusicGAN(keras.Model):
     def metrics(self):
         return list(self.trackers.values()) if hasattr(self, "trackers") else []
 
+    def named_optimizers(self):
+        """`{name: optimizer}` for logging learning rates."""
+        optimizers = {"generator": self.generator_optimizer, "discriminator": self.discriminator_optimizer}
+        if self.aux_optimizer is not None:
+            optimizers["aux_discriminator"] = self.aux_optimizer
+        return optimizers
+
+    def trackables(self):
+        """What a checkpoint saves: the trained networks and their optimizers."""
+        saved = {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "generator_optimizer": self.generator_optimizer,
+            "discriminator_optimizer": self.discriminator_optimizer,
+        }
+        if self.aux_discriminator is not None:
+            saved.update(aux_discriminator=self.aux_discriminator, aux_optimizer=self.aux_optimizer)
+        return saved
+
     def _track(self, name, replica_value):
         """Records a per-replica value that was scaled by 1/replicas."""
         self.trackers[name].update_state(replica_value * _num_replicas())
