@@ -24,7 +24,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from tfxmodal.config import ConfigError, dump_yaml, parse
 from tfxmodal.tasks import face2music_data as data
@@ -185,10 +184,21 @@ class Face2MusicRun:
 
     # -- stage 6 ---------------------------------------------------------
     def build_gan(self, strategy, audio_embedder, stats, num_target_examples):
-        from tfxmodal.models import AudioMetric, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
-        from tfxmodal.trainers.face2music import Face2MusicGAN, uses_aux_discriminator
+        """The compiled trainer of `model.variant`, built inside `strategy`'s scope."""
+        from tfxmodal.models import AudioMetric, WaveGANDiscriminator, WaveGANGenerator
 
         model, train = self.config.model, self.config.train
+        # One data epoch = one pass of the critics over the target set.
+        steps_per_data_epoch = max(1, num_target_examples // (train.batch_size * train.critic_steps))
+
+        def adam(updates_per_step):
+            schedule = keras.optimizers.schedules.ExponentialDecay(
+                train.learning_rate,
+                decay_steps=train.lr_decay_epochs * steps_per_data_epoch * updates_per_step,
+                decay_rate=train.lr_decay_rate,
+            )
+            return keras.optimizers.Adam(schedule, beta_1=train.beta_1, beta_2=train.beta_2)
+
         with strategy.scope():
             generator = WaveGANGenerator(model.width, NUM_PITCHES, name="generator")
             discriminator = WaveGANDiscriminator(
@@ -201,41 +211,59 @@ class Face2MusicRun:
             )
             generator.build((None, 512))
             discriminator.build((None, 8192, 1))
+            if model.variant == "aae":
+                return self._build_autoencoder(generator, discriminator, adam)
             audio_metric = AudioMetric(audio_embedder, name="audio_metric")
             audio_metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
-            aux = None
-            if uses_aux_discriminator(model.variant):
-                aux = AuxDiscriminator(power_iterations=model.power_iterations, name="aux_discriminator")
-                aux.build((None, audio_metric.feature_dim))
-            gan = Face2MusicGAN(
-                generator,
-                discriminator,
-                variant=model.variant,
-                audio_metric=audio_metric,
-                aux_discriminator=aux,
-                critic_steps=train.critic_steps,
-                metric_weight=train.metric_weight,
-                source_stats=(stats["source_mean"], stats["source_std"]),
-                target_stats=(stats["target_mean"], stats["target_std"]),
-            )
-            # One data epoch = one pass of the critics over the target set.
-            steps_per_data_epoch = max(1, num_target_examples // (train.batch_size * train.critic_steps))
+            return self._build_face2music_gan(generator, discriminator, audio_metric, stats, adam)
 
-            def adam(updates_per_step):
-                schedule = keras.optimizers.schedules.ExponentialDecay(
-                    train.learning_rate,
-                    decay_steps=train.lr_decay_epochs * steps_per_data_epoch * updates_per_step,
-                    decay_rate=train.lr_decay_rate,
-                )
-                return keras.optimizers.Adam(schedule, beta_1=train.beta_1, beta_2=train.beta_2)
+    def _build_face2music_gan(self, generator, discriminator, audio_metric, stats, adam):
+        from tfxmodal.models import AuxDiscriminator
+        from tfxmodal.trainers.face2music import Face2MusicGAN, uses_aux_discriminator
 
-            gan.compile(
-                generator_optimizer=adam(1),
-                discriminator_optimizer=adam(train.critic_steps),
-                aux_optimizer=adam(train.critic_steps) if aux is not None else None,
-                jit_compile=train.jit_compile,
-            )
+        model, train = self.config.model, self.config.train
+        aux = None
+        if uses_aux_discriminator(model.variant):
+            aux = AuxDiscriminator(power_iterations=model.power_iterations, name="aux_discriminator")
+            aux.build((None, audio_metric.feature_dim))
+        gan = Face2MusicGAN(
+            generator,
+            discriminator,
+            variant=model.variant,
+            audio_metric=audio_metric,
+            aux_discriminator=aux,
+            critic_steps=train.critic_steps,
+            metric_weight=train.metric_weight,
+            source_stats=(stats["source_mean"], stats["source_std"]),
+            target_stats=(stats["target_mean"], stats["target_std"]),
+        )
+        gan.compile(
+            generator_optimizer=adam(1),
+            discriminator_optimizer=adam(train.critic_steps),
+            aux_optimizer=adam(train.critic_steps) if aux is not None else None,
+            jit_compile=train.jit_compile,
+        )
         return gan
+
+    def _build_autoencoder(self, decoder, audio_discriminator, adam):
+        from tfxmodal.models import AudioEmbedder, AuxDiscriminator
+        from tfxmodal.trainers.aae import AdversarialAutoencoder
+
+        model, train = self.config.model, self.config.train
+        encoder = AudioEmbedder(model.width, embedding_dim=512, name="encoder")
+        encoder.build((None, 8192, 1))
+        latent_discriminator = AuxDiscriminator(power_iterations=model.power_iterations, name="latent_discriminator")
+        latent_discriminator.build((None, 512))
+        aae = AdversarialAutoencoder(
+            encoder,
+            decoder,
+            latent_discriminator,
+            audio_discriminator,
+            critic_steps=train.critic_steps,
+            reconstruction_weight=model.reconstruction_weight,
+        )
+        aae.compile(adam(1), adam(train.critic_steps), adam(train.critic_steps), jit_compile=train.jit_compile)
+        return aae
 
     def train_gan(self, strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text):
         from tfxmodal.trainers.callbacks import CheckpointSaver, NaNGuard, TrainingSummaries
@@ -243,16 +271,8 @@ class Face2MusicRun:
 
         train = self.config.train
         chief = is_chief(strategy)
-        trackables = {
-            "generator": gan.generator,
-            "discriminator": gan.discriminator,
-            "generator_optimizer": gan.generator_optimizer,
-            "discriminator_optimizer": gan.discriminator_optimizer,
-        }
-        if gan.aux_discriminator is not None:
-            trackables.update(aux_discriminator=gan.aux_discriminator, aux_optimizer=gan.aux_optimizer)
         directory = self.path("checkpoints") if chief else self.path(f".worker_checkpoints_{os.getpid()}")
-        checkpoints = RunCheckpoints(directory, max_to_keep=train.keep_checkpoints, **trackables)
+        checkpoints = RunCheckpoints(directory, max_to_keep=train.keep_checkpoints, **gan.trackables())
         restored = checkpoints.restore_latest()
         step_variable = gan.generator_optimizer.iterations
         start_step = int(step_variable.numpy())
@@ -277,9 +297,7 @@ class Face2MusicRun:
         nan_guard = NaNGuard()
         callbacks = [nan_guard, CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief)]
         if chief:
-            optimizers = {"generator": gan.generator_optimizer, "discriminator": gan.discriminator_optimizer}
-            if gan.aux_optimizer is not None:
-                optimizers["aux_discriminator"] = gan.aux_optimizer
+            optimizers = gan.named_optimizers()
             callbacks += [
                 keras.callbacks.TensorBoard(
                     self.path("logs"), histogram_freq=1 if train.histograms else 0, write_graph=False
@@ -289,7 +307,7 @@ class Face2MusicRun:
                 ),
             ]
         epochs = train.steps // train.checkpoint_every
-        self.log(f"training {self.config.model.variant} GAN: steps {start_step} -> {train.steps}")
+        self.log(f"training {self.config.model.variant}: steps {start_step} -> {train.steps}")
         gan.fit(
             dataset,
             epochs=epochs,
@@ -353,3 +371,51 @@ class Face2MusicRun:
             summary["seconds"] = round(time.time() - started, 1)
             _write_json(self.path("run_summary.json"), summary)
         return summary
+
+
+class TrainedRun:
+    """A finished (or checkpointed) face2music run, loaded for evaluation.
+
+    Attributes: `config` (`Face2MusicConfig`), `face_embedder`, `generator`
+    (the decoder for `aae`), `audio_metric` (φ with the run's λ1, λ2),
+    `stats` (stats.json), `step` (generator steps of the checkpoint).
+    """
+
+    def __init__(self, config, face_embedder, generator, audio_metric, stats, step):
+        self.config = config
+        self.face_embedder = face_embedder
+        self.generator = generator
+        self.audio_metric = audio_metric
+        self.stats = stats
+        self.step = step
+
+
+def load_trained(run_dir):
+    """Rebuilds a run's networks from its directory and latest checkpoint."""
+    import yaml
+
+    from tfxmodal.models import AudioEmbedder, AudioMetric, WaveGANGenerator
+    from tfxmodal.trainers.checkpoints import RunCheckpoints
+
+    config_path = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_path):
+        raise ConfigError(f"{run_dir}: no config.yaml; not a face2music run directory")
+    with open(config_path, encoding="utf-8") as handle:
+        config = load_config(yaml.safe_load(handle))
+    run = Face2MusicRun(config, run_dir)
+    face_embedder = data.make_face_embedder(config.face_embedder)
+    face_embedder.load_weights(run.path("face_embedder.weights.h5"))
+    psi = AudioEmbedder(width=config.audio_embedder.width, name="audio_embedder")
+    psi.build((None, 8192))
+    psi.load_weights(config.audio_embedder.weights or run.path("audio_embedder.weights.h5"))
+    stats = _read_json(run.path("stats.json"))
+    metric = AudioMetric(psi, name="audio_metric")
+    metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
+    generator = WaveGANGenerator(config.model.width, NUM_PITCHES, name="generator")
+    generator.build((None, 512))
+    checkpoints = RunCheckpoints(run.path("checkpoints"), generator=generator)
+    restored = checkpoints.restore_latest()
+    if restored is None:
+        raise ConfigError(f"{run_dir}: no checkpoint to evaluate")
+    step = int(os.path.basename(restored).split("-")[-1])  # saved as ckpt-<generator step>
+    return TrainedRun(config, face_embedder, generator, metric, stats, step)

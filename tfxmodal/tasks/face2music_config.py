@@ -60,10 +60,13 @@ class AudioEmbedderSpec:
 
 @dataclasses.dataclass
 class Model:
-    variant: Literal["baseline", "metric", "aux"] = "aux"
+    # baseline / metric / aux: Table 1's GAN ablation (aux is the paper's model);
+    # aae: the adversarial-autoencoder baseline (Sec. 3.2.3).
+    variant: Literal["baseline", "metric", "aux", "aae"] = "aux"
     width: int = 64  # d of Tables 3-4
     phase_shuffle_radius: int = 2
     power_iterations: int = 1
+    reconstruction_weight: float = 10.0  # aae: weight of the mean absolute waveform error
 
 
 @dataclasses.dataclass

@@ -1,0 +1,46 @@
+"""`python -m tfxmodal.evaluate` on a trained run (from the session's tiny ablation)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, subprocess_env
+
+
+def evaluate(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "tfxmodal.evaluate", *args],
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
+    out, _ = tiny_ablation
+    result = evaluate(
+        "--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(out / "classifiers"),
+        "--classifier-steps", "3", "--max-examples", "40", "--seed", "1",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training the" not in result.stdout  # the classifiers are reused
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics == json.loads(result.stdout[result.stdout.index("{"):])
+    assert metrics["seed"] == 1 and metrics["translations"] == 40 and metrics["step"] == 4
+    assert sum(metrics["assigned_family_counts"].values()) == 40
+    for key in ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "real_test_fid_pitch"):
+        assert isinstance(metrics[key], float), key
+    html = (tmp_path / "eval" / "report" / "index.html").read_text()
+    assert "face2music evaluation: aux at step 4" in html and html.count("<audio") == 30
+
+
+def test_classifiers_for_other_data_are_refused(tiny_ablation, tmp_path):
+    out, _ = tiny_ablation
+    result = evaluate(
+        "--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(out / "classifiers"),
+        "--classifier-steps", "7",
+    )
+    assert result.returncode != 0 and "holds classifiers for other data or settings" in result.stderr
+
+
+def test_not_a_run_directory(tmp_path):
+    result = evaluate("--run", str(tmp_path))
+    assert result.returncode == 2 and "no config.yaml" in result.stderr

@@ -1,0 +1,1 @@
+"""Evaluation of trained translators: metrics, plots and the HTML report."""

@@ -1,0 +1,124 @@
+"""Pitch and family classifiers for FID and IS (Kim et al. 2020, Appendix 5.1.4).
+
+"The network exactly same as the audio embedding network except that the
+L2-normalization layer is replaced with the softmax layer", trained on the
+target dataset's training split; FID uses its penultimate (pooled) features,
+IS its softmax. The two classifiers are stored in a directory with their
+test-split accuracy and the audio config they were trained on, and are
+reused by every evaluation of runs on that data.
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfxmodal.data import nsynth_families
+from tfxmodal.data import pipeline as pipeline_lib
+from tfxmodal.models import AudioClassifier
+from tfxmodal.tasks import face2music_data as data
+from tfxmodal.utils.files import atomic_path, save_weights
+
+NUM_PITCHES = 61
+# NSynth family index -> class index over the paper's 10 families (synth_lead dropped).
+FAMILY_CLASSES = {nsynth_families.family_index(name): i for i, name in enumerate(nsynth_families.PAPER_FAMILIES)}
+KINDS = ("pitch", "family")
+
+
+@dataclasses.dataclass
+class ClassifierSpec:
+    width: int = 64
+    steps: int = 5000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    test_split: str = "test"
+
+
+def class_labels(kind, example):
+    """Integer class of a target example: pitch class 0-60, or paper family 0-9."""
+    if kind == "pitch":
+        return example["pitch"]
+    table = tf.constant([FAMILY_CLASSES.get(i, -1) for i in range(len(nsynth_families.FAMILIES))], tf.int32)
+    return tf.gather(table, example["family"])
+
+
+def num_classes(kind):
+    return NUM_PITCHES if kind == "pitch" else len(FAMILY_CLASSES)
+
+
+def _labelled(audio, kind):
+    examples = data.target_examples(audio).map(lambda e: (e["audio"], class_labels(kind, e)))
+    return examples.filter(lambda waveform, label: label >= 0)
+
+
+def train_classifier(kind, audio, spec, seed):
+    """A trained `AudioClassifier` and its accuracy on `spec.test_split`."""
+    model = AudioClassifier(num_classes(kind), width=spec.width, name=f"{kind}_classifier")
+    model.build((None, 8192))
+    model.compile(
+        optimizer=keras.optimizers.Adam(spec.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    train = pipeline_lib.finish(_labelled(audio, kind), spec.batch_size, training=True, seed=seed, cache=True)
+    model.fit(train, steps_per_epoch=spec.steps, epochs=1, verbose=2)
+    test_audio = dataclasses.replace(audio, split=spec.test_split)
+    test = pipeline_lib.finish(_labelled(test_audio, kind), 256, training=False)
+    _, accuracy = model.evaluate(test, verbose=0)
+    return model, float(accuracy)
+
+
+def _describe_audio(audio):
+    return {key: value for key, value in dataclasses.asdict(audio).items() if key != "split"}
+
+
+def load_or_train(directory, audio, spec, seed=0, log=print):
+    """`({kind: AudioClassifier}, info)` from `directory`, training what is missing.
+
+    The directory records the audio config (source, paths, filter) the
+    classifiers were trained on; asking for other data raises `ValueError`
+    rather than silently scoring against the wrong classifier.
+    """
+    os.makedirs(directory, exist_ok=True)
+    info_path = os.path.join(directory, "classifiers.json")
+    info = {"audio": _describe_audio(audio), "spec": dataclasses.asdict(spec), "seed": seed, "accuracy": {}}
+    if os.path.exists(info_path):
+        with open(info_path, encoding="utf-8") as handle:
+            stored = json.load(handle)
+        if stored["audio"] != info["audio"] or stored["spec"] != info["spec"]:
+            raise ValueError(
+                f"{directory} holds classifiers for other data or settings ({stored['audio']}, {stored['spec']}); "
+                "use another --classifiers directory"
+            )
+        info = stored
+    models = {}
+    for kind in KINDS:
+        path = os.path.join(directory, f"{kind}_classifier.weights.h5")
+        if os.path.exists(path) and kind in info["accuracy"]:
+            model = AudioClassifier(num_classes(kind), width=spec.width, name=f"{kind}_classifier")
+            model.build((None, 8192))
+            model.load_weights(path)
+        else:
+            log(f"training the {kind} classifier for FID / IS ({spec.steps} steps)")
+            model, accuracy = train_classifier(kind, audio, spec, seed)
+            save_weights(model, path)
+            info["accuracy"][kind] = accuracy
+            with atomic_path(info_path) as temp:
+                with open(temp, "w", encoding="utf-8") as handle:
+                    json.dump(info, handle, indent=1)
+        models[kind] = model
+    return models, info
+
+
+def features_and_probabilities(model, waveforms, batch_size=128):
+    """`(penultimate features (n, 16d), class probabilities (n, classes))` of `(n, 8192)` clips."""
+    features, probabilities = [], []
+    for start in range(0, len(waveforms), batch_size):
+        batch = tf.convert_to_tensor(waveforms[start : start + batch_size])
+        pooled = model.features(batch, training=False)
+        features.append(np.asarray(pooled))
+        probabilities.append(np.asarray(tf.nn.softmax(model.logits(pooled), axis=-1)))
+    return np.concatenate(features), np.concatenate(probabilities)

@@ -1,0 +1,184 @@
+"""Evaluation of a face-to-music run: Table 1's metrics, Figures 2-3, a report.
+
+- FID and IS with the pitch and the family classifier (Sec. 3.1.1-3.1.2):
+  translations against the target training set, and the real test split
+  against the training set as the reference row.
+- PC (Sec. 3.1.3): Pearson correlation of the pairwise L2 distances of the
+  face embeddings and of φ of their translations.
+- SV (Sec. 3.1.4): each translation gets the family of the nearest real
+  family cluster (centroid) in φ space; SV is the silhouette of the face
+  embeddings grouped by those labels.
+- `pitch_accuracy`: how often the pitch classifier hears the pitch the
+  generator was asked for (not in the paper; shows the conditioning works).
+
+Faces are translated at pitches drawn (seeded) from the target set's pitch
+distribution, as the paper samples random pitches.
+"""
+
+import dataclasses
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from tfxmodal.audio.wav import write_wav
+from tfxmodal.data import nsynth_families
+from tfxmodal.evaluation import classifiers as classifier_lib
+from tfxmodal.metrics import (
+    assign_nearest_cluster,
+    frechet_distance,
+    inception_score,
+    pairwise_distance_correlation,
+    silhouette_value,
+)
+from tfxmodal.tasks import face2music_data as data
+from tfxmodal.tasks.face2music import LOWEST_PITCH, load_trained
+from tfxmodal.utils.files import atomic_path
+
+REPORT_SAMPLES = 30
+# Family labels here are class indices over the paper's ten families (classifiers.FAMILY_CLASSES).
+FAMILY_NAMES = nsynth_families.PAPER_FAMILIES
+
+
+def _batched(function, inputs, batch_size=128):
+    return np.concatenate([np.asarray(function(inputs[i : i + batch_size])) for i in range(0, len(inputs), batch_size)])
+
+
+def source_faces(run, limit, seed):
+    """`(embeddings (n, 512), images (n, S, S, 3) or None)` of up to `limit` unaugmented source faces."""
+    faces = run.config.faces
+    if faces.source == "embeddings":
+        embeddings, _, _ = data.embed_source_faces(run.face_embedder, dataclasses.replace(faces, max_faces=limit), seed, 0)
+        return embeddings, None
+    images = data.face_images(faces, int(run.face_embedder.image_size), seed, augment=False, limit=limit)
+    return _batched(lambda x: run.face_embedder(x, training=False), images, 64).astype(np.float32), images
+
+
+def translate(run, embeddings, pitch_classes):
+    """Waveforms `(n, 8192)` of the generator for embeddings and pitch classes."""
+    outputs = [
+        np.asarray(run.generator(embeddings[i : i + 128], pitch_classes[i : i + 128], training=False))[..., 0]
+        for i in range(0, len(embeddings), 128)
+    ]
+    return np.concatenate(outputs)
+
+
+def evaluate(run_dir, out_dir, max_examples=2000, classifiers_dir=None, classifier_spec=None, seed=0, log=print):
+    """Computes the metrics of `run_dir`, writes `metrics.json`, plots and a report to `out_dir`.
+
+    Args:
+        run_dir: a face2music run directory (with checkpoints).
+        out_dir: where the evaluation goes.
+        max_examples: faces translated and real notes compared (each at most).
+        classifiers_dir: pitch/family classifiers (trained there if missing);
+            default `<parent of run_dir>/classifiers`.
+        classifier_spec: `classifiers.ClassifierSpec` (default: width of the
+            run's ψ, 1000 steps).
+        seed: seeds face order, pitches and plots.
+
+    Returns:
+        The metrics dict (also in `out_dir/metrics.json`).
+    """
+    run = load_trained(run_dir)
+    audio = run.config.audio
+    spec = classifier_spec or classifier_lib.ClassifierSpec(width=run.config.audio_embedder.width, steps=1000)
+    classifiers_dir = classifiers_dir or os.path.join(os.path.dirname(os.path.abspath(run_dir)), "classifiers")
+    models, classifier_info = classifier_lib.load_or_train(classifiers_dir, audio, spec, seed, log=log)
+
+    log(f"evaluating {run_dir} (step {run.step}, variant {run.config.model.variant})")
+    real_train, train_pitch, train_family = data.target_subset(audio, max_examples, seed, with_family=True)
+    test_audio = dataclasses.replace(audio, split=spec.test_split)
+    real_test, _, _ = data.target_subset(test_audio, max_examples, seed, with_family=True)
+    embeddings, images = source_faces(run, max_examples, seed)
+    rng = np.random.default_rng(seed)
+    pitch_classes = rng.choice(train_pitch, size=len(embeddings)).astype(np.int32)
+    translations = translate(run, embeddings, pitch_classes)
+
+    metrics = {
+        "run": os.path.abspath(run_dir),
+        "variant": run.config.model.variant,
+        "step": run.step,
+        "seed": seed,
+        "run_seed": run.config.seed,
+        "translations": int(len(translations)),
+        "real_train_examples": int(len(real_train)),
+        "real_test_examples": int(len(real_test)),
+        "classifier_test_accuracy": classifier_info["accuracy"],
+    }
+    for kind, model in models.items():
+        train_features, _ = classifier_lib.features_and_probabilities(model, real_train)
+        test_features, test_probabilities = classifier_lib.features_and_probabilities(model, real_test)
+        gen_features, gen_probabilities = classifier_lib.features_and_probabilities(model, translations)
+        metrics[f"fid_{kind}"] = frechet_distance(gen_features, train_features)
+        metrics[f"is_{kind}"] = inception_score(gen_probabilities)
+        metrics[f"real_test_fid_{kind}"] = frechet_distance(test_features, train_features)
+        metrics[f"real_test_is_{kind}"] = inception_score(test_probabilities)
+        if kind == "pitch":
+            metrics["pitch_accuracy"] = float(np.mean(np.argmax(gen_probabilities, axis=1) == pitch_classes))
+
+    phi_real = _batched(lambda x: run.audio_metric(x), real_train)
+    phi_generated = _batched(lambda x: run.audio_metric(x), translations)
+    real_families = np.asarray([classifier_lib.FAMILY_CLASSES.get(int(f), -1) for f in train_family])
+    known = real_families >= 0
+    assigned = assign_nearest_cluster(phi_generated, phi_real[known], real_families[known])
+    metrics["pc"] = pairwise_distance_correlation(embeddings, phi_generated)
+    metrics["sv"] = silhouette_value(embeddings, assigned)
+    metrics["assigned_family_counts"] = {
+        name: int(np.sum(assigned == index)) for index, name in enumerate(nsynth_families.PAPER_FAMILIES)
+    }
+    _write_outputs(out_dir, metrics, run, phi_real[known], real_families[known], phi_generated, embeddings, images, assigned, translations, pitch_classes, seed)
+    return metrics
+
+
+def _write_outputs(out_dir, metrics, run, phi_real, real_families, phi_generated, embeddings, images, assigned, translations, pitch_classes, seed):
+    from tfxmodal.evaluation import plots, report
+
+    os.makedirs(out_dir, exist_ok=True)
+    figures = {
+        "Audio metric space (t-SNE): real notes by family, translations in red (Fig. 2b)": plots.tsne_audio_space(
+            phi_real, real_families, phi_generated, os.path.join(out_dir, "tsne_audio_space.png"), seed=seed,
+            family_names=FAMILY_NAMES,
+        ),
+        "Face embedding space (t-SNE) by assigned family (Fig. 2a)": plots.tsne_face_space(
+            embeddings, assigned, os.path.join(out_dir, "tsne_face_space.png"), seed=seed,
+            family_names=FAMILY_NAMES,
+        ),
+    }
+    if images is not None:
+        figures["Faces by assigned family (Fig. 3)"] = plots.face_grid(
+            images, assigned, os.path.join(out_dir, "faces_by_family.png"), seed=seed,
+            family_names=FAMILY_NAMES,
+        )
+    with tempfile.TemporaryDirectory(prefix="tfxmodal_report_wavs.") as wav_dir:
+        order = np.random.default_rng(seed).permutation(len(translations))[:REPORT_SAMPLES]
+        samples = []
+        for index in order:
+            path = os.path.join(wav_dir, f"translation_{index:05d}.wav")
+            write_wav(path, translations[index], 16000)
+            samples.append(
+                {
+                    "face": None if images is None else images[index],
+                    "wav": path,
+                    "family": int(assigned[index]),
+                    "pitch": int(pitch_classes[index]) + LOWEST_PITCH,
+                    "label": f"face {index}",
+                }
+            )
+        table_metrics = {key: value for key, value in metrics.items() if not isinstance(value, dict)}
+        report.write_report(
+            os.path.join(out_dir, "report"),
+            title=f"face2music evaluation: {metrics['variant']} at step {metrics['step']}",
+            metrics=table_metrics,
+            tables=[],
+            plots=figures,
+            samples=samples,
+            notes=[
+                f"Face embedder: {run.config.face_embedder.kind}.",
+                f"Classifier test accuracy (pitch / family): {metrics['classifier_test_accuracy']}.",
+            ],
+            family_names=FAMILY_NAMES,
+        )
+    with atomic_path(os.path.join(out_dir, "metrics.json")) as temp:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(metrics, handle, indent=1)
