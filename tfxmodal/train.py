@@ -14,6 +14,7 @@ from tfxmodal.config import ConfigError, apply_overrides, read_yaml
 TASKS = {
     "face2music": "tfxmodal.tasks.face2music",
     "audio_embedder": "tfxmodal.tasks.audio_embedder",
+    "car_gan": "tfxmodal.tasks.car_gan",
 }
 
 

@@ -3,7 +3,11 @@
 from tfxmodal.models.audio_encoder import AudioClassifier, AudioConvTrunk, AudioEmbedder
 from tfxmodal.models.audio_metric import AudioMetric
 from tfxmodal.models.aux_discriminator import AuxDiscriminator
+from tfxmodal.models.car_gan import CARGenerator
 from tfxmodal.models.face_embedder import EigenfaceEmbedder, FaceEmbedder
+from tfxmodal.models.image_classifier import ImageClassifier
+from tfxmodal.models.patchgan import PatchGANDiscriminator
+from tfxmodal.models.unet import UNetGenerator
 from tfxmodal.models.wavegan import WaveGANDiscriminator, WaveGANGenerator
 
 __all__ = [
@@ -12,8 +16,12 @@ __all__ = [
     "AudioEmbedder",
     "AudioMetric",
     "AuxDiscriminator",
+    "CARGenerator",
     "EigenfaceEmbedder",
     "FaceEmbedder",
+    "ImageClassifier",
+    "PatchGANDiscriminator",
+    "UNetGenerator",
     "WaveGANDiscriminator",
     "WaveGANGenerator",
 ]

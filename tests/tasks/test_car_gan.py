@@ -1,0 +1,168 @@
+"""The CAR-GAN task end to end: real `python -m tfxmodal.train` subprocesses on tiny mini-URMP."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+TINY = {
+    "task": "car_gan",
+    "seed": 0,
+    "data": {"source": "mini_urmp", "mini_urmp_config": "tiny", "image_size": 32, "shuffle_buffer": 64},
+    "classifier": {"epochs": 1, "batch_size": 8},
+    "model": {"generator_filters": 2, "discriminator_filters": 2},
+    "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    "export": {"sample_count": 4},
+}
+
+
+@pytest.fixture(scope="module")
+def mini_urmp_tiny_dir(tmp_path_factory):
+    from tfxmodal.data import mini_urmp
+
+    data_dir = tmp_path_factory.mktemp("tfds_urmp")
+    mini_urmp.prepare(data_dir=str(data_dir), config="tiny")
+    return str(data_dir)
+
+
+def tiny_config(data_dir, export_dir):
+    config = json.loads(json.dumps(TINY))
+    config["data"]["data_dir"] = str(data_dir)
+    config["export"]["dir"] = str(export_dir)
+    return config
+
+
+def run_training(config_path, out, timeout=600):
+    command = [sys.executable, "-m", "tfxmodal.train", "--config", str(config_path), "--out", str(out)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def completed_run(tmp_path_factory, mini_urmp_tiny_dir):
+    tmp = tmp_path_factory.mktemp("car_gan")
+    config_path = tmp / "config.yaml"
+    config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp / "export")))
+    result = run_training(config_path, tmp / "run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return tmp, result
+
+
+def event_tags(log_dir):
+    tags = {}
+    for path in glob.glob(os.path.join(log_dir, "**", "events.out.tfevents.*"), recursive=True):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    return tags
+
+
+def test_run_writes_every_artifact(completed_run):
+    tmp, _ = completed_run
+    run = tmp / "run"
+    summary = json.loads((run / "run_summary.json").read_text())
+    assert summary["steps"] == 4 and summary["variant"] == "full model"
+    classifier = json.loads((run / "classifier.json").read_text())
+    assert classifier["source"] == "trained" and classifier["trained_on"] == ["train"]
+    assert 0 <= classifier["accuracy_real_test"] <= 1
+    assert (run / "classifier.weights.h5").exists() and not (run / "classifier_backup").exists()
+    assert tf.train.get_checkpoint_state(str(run / "checkpoints")).model_checkpoint_path.endswith("ckpt-4")
+    grid = np.asarray(Image.open(run / "samples" / "grid.png"))
+    # 4 rows of 32-px cells with 2-px gaps under a 14-px header; LMS | I' | I'' | GT.
+    assert grid.shape == (14 + 4 * 34 + 2, 4 * 34 + 2, 3)
+    tags = event_tags(str(run / "logs"))
+    for tag in ("losses/g_loss", "losses/d_loss", "losses/ce_stage2", "losses/l1_stage1", "learning_rate/generator", "config"):
+        assert tag in tags, sorted(tags)
+    assert any(tag.startswith("samples") for tag in tags), sorted(tags)
+    assert sorted(set(tags["losses/g_loss"])) == [2, 4]
+
+
+def test_export_serves_lms_and_waveforms_the_same_way(completed_run, mini_urmp_tiny_dir):
+    from tfxmodal.data import mini_urmp
+
+    tmp, _ = completed_run
+    assert os.listdir(tmp / "export") == ["1"]
+    model = tf.saved_model.load(str(tmp / "export" / "1"))
+    assert set(model.signatures) == {"serving_default", "waveform"}
+    example = next(iter(mini_urmp.load("test", 32, mini_urmp_tiny_dir, "tiny").batch(2)))
+    by_lms = model.signatures["serving_default"](lms=example["lms"], label=example["label"])
+    assert by_lms["image"].shape == (2, 32, 32, 3) and by_lms["image"].dtype == tf.uint8
+    assert by_lms["stage1_image"].shape == (2, 32, 32, 3)
+    np.testing.assert_allclose(tf.reduce_sum(by_lms["probabilities"], -1), [1, 1], rtol=1e-5)
+    # The waveform signature computes the training pipeline's LMS; longer chunks are cropped to 0.5 s.
+    audio = tf.concat([example["audio"], tf.zeros((2, 300))], axis=1)
+    by_audio = model.signatures["waveform"](audio=audio, label=example["label"])
+    assert np.max(np.abs(by_audio["image"].numpy().astype(int) - by_lms["image"].numpy().astype(int))) <= 1
+    with pytest.raises(tf.errors.InvalidArgumentError, match="instrument index in 0..12"):
+        model.signatures["serving_default"](lms=example["lms"], label=tf.constant([0, 13]))
+
+
+def test_evaluate_writes_grids_and_paper_metrics(completed_run, tmp_path):
+    from tfxmodal.evaluation.car_gan import evaluate
+    from tfxmodal.tasks.car_gan import TABLE_COLUMNS
+
+    tmp, _ = completed_run
+    metrics = evaluate(str(tmp / "run"), str(tmp_path), max_examples=8)
+    assert set(TABLE_COLUMNS) <= set(metrics)
+    assert metrics["examples_train"] == 8 and metrics["examples_test"] == 8 and metrics["steps"] == 4
+    for key in ("accuracy_train", "accuracy_test", "accuracy_stage1_test", "accuracy_real_test"):
+        assert 0 <= metrics[key] <= 1
+    assert metrics["fid"] >= 0 and 1 <= metrics["is"] <= 13 and 1 <= metrics["is_real"] <= 13
+    assert metrics["seed"] == 0 and json.dumps(metrics)
+    assert sorted(os.listdir(tmp_path)) == ["grid_test.png", "grid_train.png"]
+
+
+def test_an_interrupted_run_resumes_from_its_last_good_checkpoint(completed_run):
+    """The newest checkpoint lost its data (as a run killed while writing it): the rerun
+    falls back to ckpt-2, skips the finished classifier stage and trains to step 4."""
+    tmp, _ = completed_run
+    run = tmp / "run"
+    data_files = glob.glob(str(run / "checkpoints" / "ckpt-4.data-*"))
+    assert data_files
+    for path in data_files:
+        os.remove(path)
+    result = run_training(tmp / "config.yaml", run)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "resumed from" in result.stdout and "ckpt-2 at step 2" in result.stdout
+    assert "training classifier" not in result.stdout
+    assert json.loads((run / "run_summary.json").read_text())["steps"] == 4
+    assert sorted(os.listdir(tmp / "export")) == ["1", "2"]  # a new version
+
+
+def test_bad_configs_fail_before_any_work_naming_the_key(tmp_path, capsys):
+    from tfxmodal.tasks.car_gan import run
+
+    cases = {
+        "data.image_size": {"data": {"image_size": 48}},
+        "model.attenton": {"model": {"attenton": False}},
+        "data.root": {"data": {"source": "sub_urmp"}},
+        "train.steps": {"train": {"steps": 5, "checkpoint_every": 2}},
+        "loss.l1": {"loss": {"l1": -1.0}},
+        "classifier.train_splits[0]": {"classifier": {"train_splits": ["valid"]}},
+    }
+    for key, change in cases.items():
+        config = json.loads(json.dumps(TINY))
+        for section, values in change.items():
+            config.setdefault(section, {}).update(values)
+        assert run(config, str(tmp_path / "run")) == 2, key
+        assert key in capsys.readouterr().out, key
+        assert not (tmp_path / "run").exists()
+
+
+def test_a_different_config_in_the_same_run_directory_is_refused(completed_run, capsys):
+    from tfxmodal.tasks.car_gan import run
+
+    tmp, _ = completed_run
+    config = yaml.safe_load((tmp / "config.yaml").read_text())
+    config["loss"] = {"l1": 10.0}
+    assert run(config, str(tmp / "run")) == 2
+    assert "holds a different config" in capsys.readouterr().out
