@@ -14,14 +14,16 @@ Signatures (all batched; `label` is the instrument index 0-12 of
   function the training pipeline uses (`urmp.lms_image`), so serving and
   training see identical inputs.
 
-A label outside 0-12 fails the request with an `InvalidArgumentError`
-naming the range.
+A label outside 0-12, an input of the wrong shape or of the wrong dtype
+fails the request with an `InvalidArgumentError` naming the input and what
+it must be.
 """
 
 import keras
 import tensorflow as tf
 
 from tfxmodal.data import urmp
+from tfxmodal.export.checks import checked, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
 
@@ -53,6 +55,7 @@ def build_archive(cascade, image_size):
     archive.track(cascade)
 
     def translate(lms, label):
+        label = same_batch(lms, "lms", label, "label")
         outputs = cascade(lms, _checked_labels(label), training=False)
         logits = outputs["stage2_logits"] if "stage2_logits" in outputs else outputs["stage1_logits"]
         return {
@@ -65,7 +68,7 @@ def build_archive(cascade, image_size):
 
     @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 1], tf.float32, name="lms"), label_spec])
     def serving_default(lms, label):
-        return translate(lms, label)
+        return translate(checked(lms, "lms", [None, image_size, image_size, 1], "float32 log-mel images"), label)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="audio"), label_spec])
     def waveform(audio, label):

@@ -9,13 +9,16 @@ Signatures (all batched; MIDI pitches 24-84):
 - `embedding(embedding, pitch)`: float32 `[N, 512]` face embeddings (e.g.
   precomputed from VGGFace2) and MIDI pitches → `waveform` `[N, 8192]`.
 
-A pitch outside 24-84 fails the request with an `InvalidArgumentError`
-naming the valid range.
+A pitch outside 24-84, an input of the wrong shape (RGBA images, a
+`[H, W, 3]` image without the batch axis, embeddings that are not 512-d,
+fewer pitches than faces) or of the wrong dtype fails the request
+with an `InvalidArgumentError` naming the input and what it must be.
 """
 
 import keras
 import tensorflow as tf
 
+from tfxmodal.export.checks import checked, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
 
@@ -45,6 +48,7 @@ def build_archive(face_embedder, generator, default_pitch=60):
     archive.track(generator)
 
     def embed(images):
+        images = checked(images, "images", [None, None, None, 3], "uint8 RGB faces")
         resized = tf.image.resize(tf.cast(images, tf.float32), (image_size, image_size), antialias=True)
         return face_embedder(resized, training=False)
 
@@ -64,12 +68,15 @@ def build_archive(face_embedder, generator, default_pitch=60):
     @tf.function(input_signature=[images_spec, pitch_spec])
     def translate(images, pitch):
         embedding = embed(images)
+        pitch = same_batch(embedding, "images", pitch, "pitch")
         return {"waveform": generate(embedding, pitch), "embedding": embedding, "pitch": pitch}
 
     @tf.function(
         input_signature=[tf.TensorSpec([None, generator.latent_dim], tf.float32, name="embedding"), pitch_spec]
     )
     def from_embedding(embedding, pitch):
+        embedding = checked(embedding, "embedding", [None, generator.latent_dim], "float32 face embeddings")
+        pitch = same_batch(embedding, "embedding", pitch, "pitch")
         return {"waveform": generate(embedding, pitch)}
 
     archive.add_endpoint("serving_default", serving_default)
