@@ -3,6 +3,7 @@
 import logging
 import os
 
+import keras
 import tensorflow as tf
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,14 @@ class RunCheckpoints:
     checkpoint that restores completely is used and each skipped one is
     reported with a warning.
 
+    Every Keras model, layer or optimizer among the trackables is also saved
+    through the list of all its variables (`<name>_variables`, keyed by
+    position): `tf.train.Checkpoint` does not see inside the Python lists in
+    which Keras 3 models keep sub-layers (a WaveGAN generator's up-sampling
+    blocks), so without it only the layers held in plain attributes would be
+    saved. The position keys do not depend on Keras's auto-generated layer
+    names, which change with what else a process has built.
+
     Args:
         directory: where checkpoints are written.
         max_to_keep: how many recent checkpoints to keep.
@@ -26,7 +35,7 @@ class RunCheckpoints:
 
     def __init__(self, directory, max_to_keep=3, **trackables):
         self.directory = directory
-        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.checkpoint = tf.train.Checkpoint(**with_variable_lists(trackables))
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
 
     def save(self, step):
@@ -44,7 +53,8 @@ class RunCheckpoints:
         for path in candidates:
             try:
                 self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as error:
+            # A truncated data file surfaces as IndexError ("Read less bytes than requested").
+            except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
                 message = f"checkpoint {path} is damaged or incomplete ({type(error).__name__}: {str(error).splitlines()[0][:200]}); trying the previous one"
                 log.warning(message)
                 print(f"warning: {message}", flush=True)
@@ -56,3 +66,14 @@ class RunCheckpoints:
                 f"no checkpoint in {self.directory} restores: {', '.join(os.path.basename(p) for p in skipped)}"
             )
         return None
+
+
+def with_variable_lists(trackables):
+    """`trackables` plus `<name>_variables: {"0": v0, "1": v1, ...}` for each Keras object."""
+    tracked = dict(trackables)
+    for name, value in trackables.items():
+        if isinstance(value, (keras.layers.Layer, keras.optimizers.Optimizer)):
+            if not value.variables:
+                raise ValueError(f"RunCheckpoints: {name} has no variables yet; build it before checkpointing")
+            tracked[f"{name}_variables"] = {str(index): variable for index, variable in enumerate(value.variables)}
+    return tracked
