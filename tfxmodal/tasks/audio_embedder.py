@@ -17,7 +17,13 @@ import numpy as np
 from tfxmodal.config import ConfigError, parse
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import AudioData, AudioEmbedderSpec
-from tfxmodal.trainers.distribute import STRATEGIES, is_chief, make_strategy
+from tfxmodal.trainers.distribute import (
+    STRATEGIES,
+    allow_multi_worker_fit,
+    average_replica_local_variables,
+    is_chief,
+    make_strategy,
+)
 from tfxmodal.utils.files import atomic_path, save_weights
 
 
@@ -50,9 +56,12 @@ def train_audio_embedder(spec, audio, seed, strategy, log=print):
         embedder = AudioEmbedder(width=spec.width, name="audio_embedder")
         embedder.build((None, 8192))
         compile_for_triplets(embedder, spec.learning_rate, spec.margin)
+    allow_multi_worker_fit(embedder, strategy)
     log(f"training audio embedder psi for {spec.steps} steps (triplet loss, margin {spec.margin})")
     dataset = data.triplet_dataset(audio, spec.batch_size, seed, strategy)
     history = embedder.fit(dataset, steps_per_epoch=spec.steps, epochs=1, verbose=2)
+    # Every replica (worker) then holds the same batch-norm moving statistics.
+    average_replica_local_variables([embedder], strategy)
     return embedder, float(history.history["loss"][-1])
 
 

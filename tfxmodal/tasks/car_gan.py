@@ -38,7 +38,7 @@ import numpy as np
 from tfxmodal.config import ConfigError, dump_yaml, parse
 from tfxmodal.tasks import car_gan_data as data
 from tfxmodal.tasks.car_gan_config import CARGANConfig
-from tfxmodal.trainers.distribute import is_chief, make_strategy
+from tfxmodal.trainers.distribute import allow_multi_worker_fit, checkpoint_directory, is_chief, make_strategy
 from tfxmodal.utils.files import atomic_path, save_weights
 
 NUM_CLASSES = data.NUM_CLASSES
@@ -321,7 +321,7 @@ class CARGANRun:
         return gan
 
     def train_gan(self, strategy, gan, fixed, config_text):
-        from tfxmodal.trainers.callbacks import CheckpointSaver, ImageSummaries, NaNGuard
+        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, ImageSummaries, NaNGuard
         from tfxmodal.trainers.checkpoints import RunCheckpoints
 
         train = self.config.train
@@ -332,7 +332,7 @@ class CARGANRun:
             generator_optimizer=gan.generator_optimizer,
             discriminator_optimizer=gan.discriminator_optimizer,
         )
-        directory = self.path("checkpoints") if chief else self.path(f".worker_checkpoints_{os.getpid()}")
+        directory = checkpoint_directory(self.out_dir, strategy)
         checkpoints = RunCheckpoints(directory, max_to_keep=train.keep_checkpoints, **trackables)
         restored = checkpoints.restore_latest()
         step_variable = gan.generator_optimizer.iterations
@@ -347,7 +347,12 @@ class CARGANRun:
             lambda context: data.gan_dataset(self.config.data, train.batch_size, self.config.seed + start_step, context)
         )
         nan_guard = NaNGuard()
-        callbacks = [nan_guard, CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief)]
+        networks = [network for network in trackables.values() if isinstance(network, keras.Model)]
+        callbacks = [
+            nan_guard,
+            AverageReplicaLocalState(networks, strategy),
+            CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief),
+        ]
         if chief:
             from tfxmodal.evaluation.car_gan import sample_grid
 
@@ -366,6 +371,7 @@ class CARGANRun:
                     make_images,
                 ),
             ]
+        allow_multi_worker_fit(gan, strategy)
         self.log(f"training CAR-GAN ({self.variant_name()}): steps {start_step} -> {total}")
         gan.fit(
             dataset,

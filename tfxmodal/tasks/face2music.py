@@ -28,7 +28,13 @@ import numpy as np
 from tfxmodal.config import ConfigError, dump_yaml, parse
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import Face2MusicConfig
-from tfxmodal.trainers.distribute import is_chief, make_strategy
+from tfxmodal.trainers.distribute import (
+    allow_multi_worker_fit,
+    checkpoint_directory,
+    describe_strategy,
+    is_chief,
+    make_strategy,
+)
 from tfxmodal.utils.files import atomic_path, save_npy, save_weights
 
 NUM_PITCHES = 61  # MIDI pitches 24..84
@@ -148,9 +154,11 @@ class Face2MusicRun:
             embedder.load_weights(source)
             return embedder
         embedder, loss = train_audio_embedder(spec, self.config.audio, self.config.seed, strategy, log=self.log)
-        if is_chief(strategy):
-            save_weights(embedder, target)
-            _write_json(self.path("audio_embedder.json"), {"final_triplet_loss": loss})
+        # Every worker keeps ψ (the same weights on all) in its run directory,
+        # like the other stage artifacts: a resumed worker must load it, not
+        # train alone while the others load theirs.
+        save_weights(embedder, target)
+        _write_json(self.path("audio_embedder.json"), {"final_triplet_loss": loss})
         return embedder
 
     # -- stage 5 ---------------------------------------------------------
@@ -214,6 +222,9 @@ class Face2MusicRun:
             if model.variant == "aae":
                 return self._build_autoencoder(generator, discriminator, adam)
             audio_metric = AudioMetric(audio_embedder, name="audio_metric")
+            # Built like the networks: Keras's fit under a strategy refuses a
+            # model with an unbuilt layer (it cannot call this wrapper to build it).
+            audio_metric.build((None, 8192))
             audio_metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
             return self._build_face2music_gan(generator, discriminator, audio_metric, stats, adam)
 
@@ -266,12 +277,12 @@ class Face2MusicRun:
         return aae
 
     def train_gan(self, strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text):
-        from tfxmodal.trainers.callbacks import CheckpointSaver, NaNGuard, TrainingSummaries
+        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, NaNGuard, TrainingSummaries
         from tfxmodal.trainers.checkpoints import RunCheckpoints
 
         train = self.config.train
         chief = is_chief(strategy)
-        directory = self.path("checkpoints") if chief else self.path(f".worker_checkpoints_{os.getpid()}")
+        directory = checkpoint_directory(self.out_dir, strategy)
         checkpoints = RunCheckpoints(directory, max_to_keep=train.keep_checkpoints, **gan.trackables())
         restored = checkpoints.restore_latest()
         step_variable = gan.generator_optimizer.iterations
@@ -295,7 +306,12 @@ class Face2MusicRun:
             )
         )
         nan_guard = NaNGuard()
-        callbacks = [nan_guard, CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief)]
+        networks = [network for network in gan.trackables().values() if isinstance(network, keras.Model)]
+        callbacks = [
+            nan_guard,
+            AverageReplicaLocalState(networks, strategy),
+            CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief),
+        ]
         if chief:
             optimizers = gan.named_optimizers()
             callbacks += [
@@ -307,6 +323,7 @@ class Face2MusicRun:
                 ),
             ]
         epochs = train.steps // train.checkpoint_every
+        allow_multi_worker_fit(gan, strategy)
         self.log(f"training {self.config.model.variant}: steps {start_step} -> {train.steps}")
         gan.fit(
             dataset,
@@ -347,6 +364,7 @@ class Face2MusicRun:
         started = time.time()
         keras.utils.set_random_seed(self.config.seed)
         strategy = make_strategy(self.config.train.strategy)
+        self.log(f"strategy: {describe_strategy(strategy)}")
         if self.config.train.batch_size % strategy.num_replicas_in_sync:
             raise ConfigError(
                 f"train.batch_size: {self.config.train.batch_size} does not divide over "

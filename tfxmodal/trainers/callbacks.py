@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfxmodal.trainers.distribute import average_replica_local_variables
+
 
 class NaNGuard(keras.callbacks.Callback):
     """Stops training at the first non-finite loss and remembers where.
@@ -52,6 +54,27 @@ class CheckpointSaver(keras.callbacks.Callback):
         path = self.checkpoints.save(step)
         if self.enabled:
             self.last_saved = (step, path)
+
+
+class AverageReplicaLocalState(keras.callbacks.Callback):
+    """At the end of every epoch, gives all replicas the same batch-norm moving statistics.
+
+    See `tfxmodal.trainers.distribute.average_replica_local_variables`. List
+    it before `CheckpointSaver` (which then saves the averaged values) and on
+    every worker of a multi-worker run. A no-op with one replica.
+
+    Args:
+        networks: the models whose variables to average.
+        strategy: the run's `tf.distribute` strategy.
+    """
+
+    def __init__(self, networks, strategy):
+        super().__init__()
+        self.networks = list(networks)
+        self.strategy = strategy
+
+    def on_epoch_end(self, epoch, logs=None):
+        average_replica_local_variables(self.networks, self.strategy)
 
 
 class GANSummaries(keras.callbacks.Callback):

@@ -62,3 +62,128 @@ def is_chief(strategy):
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def describe_strategy(strategy):
+    """One line for the run log, e.g. `CollectiveAllReduceStrategy, 2 replica(s), multi-worker: worker 1`."""
+    text = f"{type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)"
+    if is_multi_worker(strategy):
+        resolver = strategy.cluster_resolver
+        text += f", multi-worker: {resolver.task_type} {resolver.task_id}"
+        if is_chief(strategy):
+            text += " (chief)"
+    return text
+
+
+def checkpoint_directory(run_dir, strategy):
+    """Where this worker saves the run's checkpoints.
+
+    `<run_dir>/checkpoints` on the chief. Under `MultiWorkerMirroredStrategy`
+    every worker must join each save, so the others write theirs to
+    `<run_dir>/.worker_checkpoints_<task type>_<task index>`: named by task,
+    not by process, so that a restarted worker restores its own last
+    checkpoint (the same step as the chief's), and distinct, so that workers
+    sharing one run directory never write the same files.
+    """
+    if is_chief(strategy):
+        return os.path.join(run_dir, "checkpoints")
+    resolver = strategy.cluster_resolver
+    return os.path.join(run_dir, f".worker_checkpoints_{resolver.task_type}_{resolver.task_id}")
+
+
+def average_replica_local_variables(models, strategy):
+    """Makes every replica hold the same values of the variables it updates alone.
+
+    Variables without aggregation (Keras's default for `add_weight`), such
+    as batch-norm moving statistics, are updated by each replica from its own
+    batches: under a strategy the copies drift apart, across the devices of
+    one machine and across workers, so two workers would end with different
+    weights. This sets every copy to their mean over all replicas. A moving
+    average is linear, so (from equal starting values) that mean is the
+    moving average of the batch statistics averaged over the replicas, as if
+    each update had been aggregated with MEAN.
+
+    Collective under `MultiWorkerMirroredStrategy`: every worker must call it
+    at the same point. Only floating-point, non-trainable variables with
+    aggregation `none` are touched; a no-op with one replica.
+    """
+    if strategy.num_replicas_in_sync == 1:
+        return
+    variables, seen = [], set()
+    for model in models:
+        for variable in model.non_trainable_variables:
+            if (
+                id(variable) not in seen
+                and variable.aggregation == "none"
+                and tf.as_dtype(variable.dtype).is_floating
+            ):
+                seen.add(id(variable))
+                variables.append(variable)
+    if not variables:
+        return
+
+    def average():
+        context = tf.distribute.get_replica_context()
+        local = [tf.identity(variable.value) for variable in variables]
+        for variable, mean in zip(variables, context.all_reduce(tf.distribute.ReduceOp.MEAN, local)):
+            variable.assign(mean)
+
+    strategy.run(average)
+
+
+def is_multi_worker(strategy):
+    """True when `strategy` spans several worker processes."""
+    extended = getattr(strategy, "extended", None)
+    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
+
+
+def allow_multi_worker_fit(model, strategy):
+    """Lets Keras 3 `model.fit` run under a multi-worker `MultiWorkerMirroredStrategy`.
+
+    Keras 3's TensorFlow trainer fails there in two places
+    (keras-team/keras#20585), both while turning per-replica values into
+    one value, never in the training math:
+
+    - before training, `_maybe_symbolic_build` draws one batch and reduces
+      the whole `(x, y)` / dict structure of `PerReplica` values with
+      `strategy.reduce` only to learn its shapes; with several workers the
+      collective ops get the nested structure ("Attempt to convert a value
+      (PerReplica...) to a Tensor"). Here this worker's first local replica
+      value is used instead (shapes and dtypes are all that is needed);
+    - after each step, the logs are reduced with
+      `strategy.reduce("MEAN", value, axis=0)`, which rejects the scalar
+      losses and metrics every `train_step` returns ("Invalid reduction
+      dimension 0 for input with 0 dimensions"). Here `train_step`'s scalar
+      outputs get shape `(1,)`, so that reduce yields their mean over all
+      replicas of all workers: a scalar, as on one machine.
+
+    Both are patched on this model instance only; a no-op unless `strategy`
+    is multi-worker. Call it after `compile`, before `fit`. Returns `model`.
+    """
+    if not is_multi_worker(strategy):
+        return model
+    build = model._maybe_symbolic_build
+    train_step = model.train_step
+
+    def local_value(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None and data_batch is None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(local_value, next(batches))
+                break
+        return build(data_batch=data_batch)
+
+    def rank_one(value):
+        value = tf.convert_to_tensor(value)
+        return tf.reshape(value, [1]) if value.shape.rank == 0 else value
+
+    def multi_worker_train_step(data):
+        return tf.nest.map_structure(rank_one, train_step(data))
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    model.train_step = multi_worker_train_step
+    return model
