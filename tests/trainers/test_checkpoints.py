@@ -92,3 +92,20 @@ def test_no_restorable_checkpoint_is_an_error_naming_the_directory(tmp_path):
 def test_unbuilt_networks_are_refused(tmp_path):
     with pytest.raises(ValueError, match="generator has no variables yet"):
         RunCheckpoints(str(tmp_path), generator=WaveGANGenerator(2))
+
+
+def test_a_checkpoint_the_state_file_does_not_list_yet_is_restored(tmp_path):
+    """A run killed after writing ckpt-2's files but before updating `checkpoint`."""
+    generator = {"generator": make_networks()["generator"]}
+    checkpoints = RunCheckpoints(str(tmp_path), **generator)
+    checkpoints.save(1)
+    state = (tmp_path / "checkpoint").read_text()
+    randomize(generator, seed=5)
+    second = [np.asarray(v) for v in generator["generator"].variables]
+    checkpoints.save(2)
+    (tmp_path / "checkpoint").write_text(state)  # as it was before ckpt-2
+
+    randomize(generator, seed=6)
+    assert RunCheckpoints(str(tmp_path), **generator).restore_latest().endswith("ckpt-2")
+    for expected, variable in zip(second, generator["generator"].variables):
+        np.testing.assert_array_equal(expected, np.asarray(variable))

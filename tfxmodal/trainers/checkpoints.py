@@ -1,5 +1,6 @@
 """Checkpoints that survive a killed run and a corrupted file."""
 
+import glob
 import logging
 import os
 
@@ -42,13 +43,31 @@ class RunCheckpoints:
         """Writes checkpoint `ckpt-<step>`; returns its path."""
         return self.manager.save(checkpoint_number=int(step))
 
+    def candidates(self):
+        """Checkpoint prefixes to try, newest first.
+
+        The manager's list, plus every `ckpt-<n>` whose `.index` file exists:
+        TensorFlow writes the index last, then updates the `checkpoint` state
+        file, so a run killed between the two leaves a complete checkpoint
+        that the state file does not list yet.
+        """
+        prefixes = set(self.manager.checkpoints)
+        for index_file in glob.glob(os.path.join(self.directory, "ckpt-*.index")):
+            prefixes.add(index_file[: -len(".index")])
+
+        def number(prefix):
+            suffix = prefix.rsplit("-", 1)[-1]
+            return int(suffix) if suffix.isdigit() else -1
+
+        return sorted(prefixes, key=number, reverse=True)
+
     def restore_latest(self):
         """Restores the newest intact checkpoint; returns its path or None.
 
         Raises:
             RuntimeError: checkpoints exist but none of them restores.
         """
-        candidates = list(reversed(self.manager.checkpoints))
+        candidates = self.candidates()
         skipped = []
         for path in candidates:
             try:
