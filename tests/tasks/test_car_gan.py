@@ -117,8 +117,9 @@ def test_evaluate_writes_grids_and_paper_metrics(completed_run, tmp_path):
     for key in ("accuracy_train", "accuracy_test", "accuracy_stage1_test", "accuracy_real_test"):
         assert 0 <= metrics[key] <= 1
     assert metrics["fid"] >= 0 and 1 <= metrics["is"] <= 13 and 1 <= metrics["is_real"] <= 13
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     assert metrics["seed"] == 0 and json.dumps(metrics)
-    assert sorted(os.listdir(tmp_path)) == ["grid_test.png", "grid_train.png"]
+    assert sorted(os.listdir(tmp_path)) == ["grid_test.png", "grid_train.png", "metrics.json"]
 
 
 def test_an_interrupted_run_resumes_from_its_last_good_checkpoint(completed_run):

@@ -20,6 +20,7 @@ fixed example (every instrument first), columns LMS | I′ | I″ | ground
 truth (Fig. 4-5).
 """
 
+import json
 import os
 
 import numpy as np
@@ -27,6 +28,7 @@ import tensorflow as tf
 import yaml
 
 from tfxmodal.metrics import frechet_distance, inception_score
+from tfxmodal.utils.files import atomic_path
 
 COLUMN_TITLES = {"lms": "LMS", "stage1": "I'", "stage2": "I''", "image": "GT"}
 GRID_PAD = 2
@@ -168,7 +170,7 @@ def evaluate(run_dir, out_dir, max_examples=None):
 
     Args:
         run_dir: a run directory of `task: car_gan` with a checkpoint.
-        out_dir: where `grid_test.png` and `grid_train.png` go.
+        out_dir: where `metrics.json`, `grid_test.png` and `grid_train.png` go.
         max_examples: at most this many examples per split (None: the
             config's `evaluation.max_examples`, else all).
 
@@ -210,4 +212,7 @@ def evaluate(run_dir, out_dir, max_examples=None):
     for split in ("test", "train"):
         fixed = data.fixed_examples(config.data, config.export.sample_count, split)
         save_png(os.path.join(out_dir, f"grid_{split}.png"), sample_grid(cascade, fixed, header=True))
+    with atomic_path(os.path.join(out_dir, "metrics.json")) as temp:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(metrics, handle, indent=1)
     return metrics
