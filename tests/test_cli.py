@@ -45,3 +45,31 @@ def test_train_rejects_bad_config_before_work(tmp_path, content, message):
     result = run("-m", "tfxmodal.train", "--config", str(config))
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "sections, message",
+    [
+        ({"train": {"bach_size": 4}}, r"unknown key train\.bach_size"),
+        ({"train": {"batch_size": "four"}}, r"train\.batch_size: expected an integer, got str 'four'"),
+        ({"audio": {"source": "tfds", "data_dir": "/nonexistent/nsynth"}}, r"audio\.data_dir: /nonexistent/nsynth does not exist"),
+        ({"train": {"steps": 5, "checkpoint_every": 2}}, r"train\.steps: 5 is not a multiple of train\.checkpoint_every \(2\)"),
+        ({"model": {"width": 0}}, r"model\.width: must be >= 1, got 0"),
+    ],
+)
+def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tmp_path, sections, message):
+    import re
+
+    import yaml
+
+    config = {"task": "face2music", "audio": {"source": "mini_nsynth"}, "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2}}
+    for section, values in sections.items():
+        config.setdefault(section, {}).update(values)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "run"
+    result = run("-m", "tfxmodal.train", "--config", str(path), "--out", str(out))
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert re.search(message, result.stdout + result.stderr), result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()  # rejected before any stage wrote anything
