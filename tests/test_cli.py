@@ -55,6 +55,7 @@ def test_train_rejects_bad_config_before_work(tmp_path, content, message):
         ({"audio": {"source": "tfds", "data_dir": "/nonexistent/nsynth"}}, r"audio\.data_dir: /nonexistent/nsynth does not exist"),
         ({"train": {"steps": 5, "checkpoint_every": 2}}, r"train\.steps: 5 is not a multiple of train\.checkpoint_every \(2\)"),
         ({"model": {"width": 0}}, r"model\.width: must be >= 1, got 0"),
+        ({"face_embedder": {"kind": "vggface2_resnet50"}}, r"face_embedder\.weights: the vggface2_resnet50 embedder needs a weights file"),
     ],
 )
 def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tmp_path, sections, message):
@@ -62,7 +63,12 @@ def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tm
 
     import yaml
 
-    config = {"task": "face2music", "audio": {"source": "mini_nsynth"}, "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2}}
+    config = {
+        "task": "face2music",
+        "audio": {"source": "mini_nsynth"},
+        "face_embedder": {"kind": "eigenfaces"},
+        "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    }
     for section, values in sections.items():
         config.setdefault(section, {}).update(values)
     path = tmp_path / "bad.yaml"
@@ -73,3 +79,25 @@ def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tm
     assert re.search(message, result.stdout + result.stderr), result.stdout[-2000:] + result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert not out.exists()  # rejected before any stage wrote anything
+
+
+def test_train_reports_a_face_folder_without_images_by_name(tmp_path):
+    import yaml
+
+    faces = tmp_path / "faces"
+    (faces / "alice").mkdir(parents=True)
+    (faces / "alice" / "notes.txt").write_text("not a face")
+    config = {
+        "task": "face2music",
+        "audio": {"source": "mini_nsynth"},
+        "faces": {"source": "image_folder", "path": str(faces)},
+        "face_embedder": {"kind": "eigenfaces"},
+        "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    }
+    path = tmp_path / "faces.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = run("-m", "tfxmodal.train", "--config", str(path), "--out", str(tmp_path / "run"), timeout=300)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"input error: {faces}: no images found" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -53,7 +53,24 @@ def main(argv=None):
         print(f"config error: {error}", file=sys.stderr)
         return 2
     module = importlib.import_module(TASKS[task])
-    return module.run(raw, args.out, config_path=args.config)
+    errors = input_errors()
+    try:
+        return module.run(raw, args.out, config_path=args.config)
+    except errors as error:
+        # Bad data or weights files: the message names the file and what was expected.
+        print(f"input error: {error}", file=sys.stderr)
+        return 2
+
+
+def input_errors():
+    """The exception types of unreadable or ill-formed user files (data, weights)."""
+    from tfxmodal.audio.wav import AudioFileError
+    from tfxmodal.data.faces import EmbeddingFileError
+    from tfxmodal.data.images import DatasetLayoutError, ImageFileError
+    from tfxmodal.data.nsynth import NsynthDataError
+    from tfxmodal.models.face_embedder import WeightsFileError
+
+    return (AudioFileError, DatasetLayoutError, EmbeddingFileError, ImageFileError, NsynthDataError, WeightsFileError)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,12 @@ class Face2MusicConfig:
             raise ConfigError(f"faces.augment_copies: must be >= 0, got {self.faces.augment_copies}")
         if self.face_embedder.kind == "eigenfaces" and self.face_embedder.weights:
             raise ConfigError("face_embedder.weights: eigenfaces are fitted on the faces, not loaded; remove the path")
+        if self.face_embedder.kind == "vggface2_resnet50" and not self.face_embedder.weights:
+            raise ConfigError(
+                "face_embedder.weights: the vggface2_resnet50 embedder needs a weights file "
+                "(rcmalli_vggface_tf_notop_resnet50.h5 or a Keras FaceEmbedder .weights.h5); "
+                "without one use face_embedder.kind: eigenfaces"
+            )
         self._check_paths()
 
     def _check_paths(self):
