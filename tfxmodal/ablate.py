@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from tfxmodal.config import ConfigError, apply_overrides, read_yaml
-from tfxmodal.utils.files import atomic_path
+from tfxmodal.utils.files import save_json, save_text
 
 FACE2MUSIC_ABLATIONS = {
     "baseline": {"model.variant": "baseline"},
@@ -122,13 +122,9 @@ def main(argv=None):
     if reference is not None:
         rows.append(reference)
     table = {"task": task, "config": os.path.abspath(args.config), "overrides": args.overrides, "columns": columns, "rows": rows, "metrics": results}
-    with atomic_path(os.path.join(out, "table.json")) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(table, handle, indent=1, default=str)
+    save_json(os.path.join(out, "table.json"), table, default=str)
     text = markdown_table(rows, columns)
-    with atomic_path(os.path.join(out, "table.md")) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    save_text(os.path.join(out, "table.md"), text)
     print(text)
     return 0
 

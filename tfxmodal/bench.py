@@ -429,11 +429,9 @@ def main(argv=None):
     report["peak_memory_mb_after_section"] = after
     text = json.dumps(report, indent=1)
     if args.output:
-        from tfxmodal.utils.files import atomic_path
+        from tfxmodal.utils.files import save_text
 
-        with atomic_path(args.output) as temp:
-            with open(temp, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        save_text(args.output, text)
     print(text)
     return 0
 

@@ -35,3 +35,22 @@ def test_directory_is_replaced_whole(tmp_path):
                 handle.write(content)
     assert (final / "file").read_text() == "v2"
     assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_json_and_text_round_trip_and_an_unserializable_payload_keeps_the_old_file(tmp_path):
+    import json
+
+    from tfxmodal.utils.files import read_json, save_json, save_text
+
+    path = tmp_path / "metrics.json"
+    save_json(path, {"fid": 1.5, "rows": [1, 2]})
+    assert read_json(path) == {"fid": 1.5, "rows": [1, 2]}
+    assert path.read_text() == json.dumps({"fid": 1.5, "rows": [1, 2]}, indent=1)
+    with pytest.raises(TypeError):
+        save_json(path, {"bad": object()})
+    assert read_json(path) == {"fid": 1.5, "rows": [1, 2]}
+    save_json(path, {"when": object}, default=lambda value: "type")
+    assert read_json(path) == {"when": "type"}
+    save_text(tmp_path / "table.md", "| a |\n")
+    assert (tmp_path / "table.md").read_text() == "| a |\n"
+    assert sorted(os.listdir(tmp_path)) == ["metrics.json", "table.md"]

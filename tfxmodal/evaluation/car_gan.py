@@ -20,7 +20,6 @@ fixed example (every instrument first), columns LMS | I′ | I″ | ground
 truth (Fig. 4-5).
 """
 
-import json
 import os
 
 import numpy as np
@@ -28,7 +27,7 @@ import tensorflow as tf
 import yaml
 
 from tfxmodal.metrics import frechet_distance, inception_score
-from tfxmodal.utils.files import atomic_path
+from tfxmodal.utils.files import save_json
 
 COLUMN_TITLES = {"lms": "LMS", "stage1": "I'", "stage2": "I''", "image": "GT"}
 GRID_PAD = 2
@@ -212,7 +211,5 @@ def evaluate(run_dir, out_dir, max_examples=None):
     for split in ("test", "train"):
         fixed = data.fixed_examples(config.data, config.export.sample_count, split)
         save_png(os.path.join(out_dir, f"grid_{split}.png"), sample_grid(cascade, fixed, header=True))
-    with atomic_path(os.path.join(out_dir, "metrics.json")) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(metrics, handle, indent=1)
+    save_json(os.path.join(out_dir, "metrics.json"), metrics)
     return metrics

@@ -20,7 +20,7 @@ from tfxmodal.data import nsynth_families
 from tfxmodal.data import pipeline as pipeline_lib
 from tfxmodal.models import AudioClassifier
 from tfxmodal.tasks import face2music_data as data
-from tfxmodal.utils.files import atomic_path, save_weights
+from tfxmodal.utils.files import save_json, save_weights
 
 NUM_PITCHES = 61
 # NSynth family index -> class index over the paper's 10 families (synth_lead dropped).
@@ -106,9 +106,7 @@ def load_or_train(directory, audio, spec, seed=0, log=print):
             model, accuracy = train_classifier(kind, audio, spec, seed)
             save_weights(model, path)
             info["accuracy"][kind] = accuracy
-            with atomic_path(info_path) as temp:
-                with open(temp, "w", encoding="utf-8") as handle:
-                    json.dump(info, handle, indent=1)
+            save_json(info_path, info)
         models[kind] = model
     return models, info
 

@@ -16,7 +16,6 @@ distribution, as the paper samples random pitches.
 """
 
 import dataclasses
-import json
 import os
 import tempfile
 
@@ -34,7 +33,7 @@ from tfxmodal.metrics import (
 )
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music import LOWEST_PITCH, load_trained
-from tfxmodal.utils.files import atomic_path
+from tfxmodal.utils.files import save_json
 
 REPORT_SAMPLES = 30
 # Family labels here are class indices over the paper's ten families (classifiers.FAMILY_CLASSES).
@@ -179,6 +178,4 @@ def _write_outputs(out_dir, metrics, run, phi_real, real_families, phi_generated
             ],
             family_names=FAMILY_NAMES,
         )
-    with atomic_path(os.path.join(out_dir, "metrics.json")) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(metrics, handle, indent=1)
+    save_json(os.path.join(out_dir, "metrics.json"), metrics)

@@ -24,7 +24,7 @@ from tfxmodal.trainers.distribute import (
     is_chief,
     make_strategy,
 )
-from tfxmodal.utils.files import atomic_path, save_weights
+from tfxmodal.utils.files import save_json, save_weights
 
 
 @dataclasses.dataclass
@@ -97,8 +97,6 @@ def run(raw, out_dir=None, config_path=None):
     }
     if is_chief(strategy):
         save_weights(embedder, summary["weights"])
-        with atomic_path(os.path.join(out_dir, "audio_embedder.json")) as temp:
-            with open(temp, "w", encoding="utf-8") as handle:
-                json.dump(summary, handle, indent=1)
+        save_json(os.path.join(out_dir, "audio_embedder.json"), summary)
     print(json.dumps(summary, indent=1))
     return 0

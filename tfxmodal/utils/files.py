@@ -58,3 +58,27 @@ def save_weights(model, path):
     finally:
         if os.path.exists(temp):
             os.remove(temp)
+
+
+def save_text(path, text):
+    """Writes the string `text` (UTF-8) to `path` atomically."""
+    with atomic_path(path) as temp:
+        with open(temp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def save_json(path, payload, **dump_options):
+    """`json.dump(payload)` to `path` atomically, indented by 1; `dump_options` go to `json.dump`."""
+    import json
+
+    with atomic_path(path) as temp:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, **{"indent": 1, **dump_options})
+
+
+def read_json(path):
+    """The JSON value stored in `path`."""
+    import json
+
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
