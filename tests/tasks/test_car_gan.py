@@ -12,7 +12,7 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.conftest import ROOT, subprocess_env
 
 TINY = {
     "task": "car_gan",
@@ -43,8 +43,7 @@ def tiny_config(data_dir, export_dir):
 
 def run_training(config_path, out, timeout=600):
     command = [sys.executable, "-m", "tfxmodal.train", "--config", str(config_path), "--out", str(out)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -35,11 +35,12 @@ import time
 import keras
 import numpy as np
 
-from tfxmodal.config import ConfigError, dump_yaml, parse
+from tfxmodal.config import ConfigError, parse
 from tfxmodal.tasks import car_gan_data as data
 from tfxmodal.tasks.car_gan_config import CARGANConfig
+from tfxmodal.tasks.run_directory import TrainingFailed, run_task, write_resolved_config
 from tfxmodal.trainers.distribute import allow_multi_worker_fit, checkpoint_directory, is_chief, make_strategy
-from tfxmodal.utils.files import atomic_path, save_weights
+from tfxmodal.utils.files import read_json, save_json, save_weights
 
 NUM_CLASSES = data.NUM_CLASSES
 
@@ -57,45 +58,13 @@ ABLATIONS = {
 TABLE_COLUMNS = ("fid", "is", "accuracy_train", "accuracy_test")
 
 
-class TrainingFailed(RuntimeError):
-    """Training stopped on a non-finite loss; the last good checkpoint is kept."""
-
-
 def load_config(raw):
     return parse(CARGANConfig, raw)
 
 
 def run(raw, out_dir=None, config_path=None):
     """Runs (or resumes) a CAR-GAN training run; returns a process exit code."""
-    try:
-        config = load_config(raw)
-    except ConfigError as error:
-        print(f"config error: {error}")
-        return 2
-    if out_dir is None:
-        name = os.path.splitext(os.path.basename(config_path or "car_gan"))[0]
-        out_dir = os.path.join("runs", name)
-    try:
-        summary = CARGANRun(config, out_dir).execute()
-    except ConfigError as error:
-        print(f"config error: {error}")
-        return 2
-    except TrainingFailed as error:
-        print(f"training stopped: {error}")
-        return 3
-    print(json.dumps(summary, indent=1))
-    return 0
-
-
-def write_json(path, payload):
-    with atomic_path(path) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1)
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return run_task(load_config, CARGANRun, raw, out_dir, config_path, "car_gan")
 
 
 # -- networks -------------------------------------------------------------
@@ -189,21 +158,7 @@ class CARGANRun:
 
     # -- stage 1 ---------------------------------------------------------
     def write_config(self):
-        text = dump_yaml(self.config)
-        target = self.path("config.yaml")
-        if os.path.exists(target):
-            with open(target, encoding="utf-8") as handle:
-                if handle.read() != text:
-                    raise ConfigError(
-                        f"{target} holds a different config: resume with the same config and "
-                        "--set values, or use a new --out directory"
-                    )
-            return text
-        os.makedirs(self.out_dir, exist_ok=True)
-        with atomic_path(target) as temp:
-            with open(temp, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return write_resolved_config(self.config, self.out_dir)
 
     # -- stage 2 ---------------------------------------------------------
     def classifier(self, strategy):
@@ -241,7 +196,7 @@ class CARGANRun:
             # Only a C trained from this config may go into the cache under its key.
             if cached and trained and not os.path.exists(cached):
                 save_weights(classifier, cached)
-            write_json(self.path("classifier.json"), description)
+            save_json(self.path("classifier.json"), description)
         return classifier
 
     def train_classifier(self, classifier):
@@ -436,7 +391,7 @@ class CARGANRun:
             summary["grid"] = self.write_grid(gan.cascade, fixed)
             summary["saved_model"] = self.export(gan.cascade)
             summary["seconds"] = round(time.time() - started, 1)
-            write_json(self.path("run_summary.json"), summary)
+            save_json(self.path("run_summary.json"), summary)
         return summary
 
 

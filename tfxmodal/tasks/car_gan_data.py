@@ -5,7 +5,6 @@ Keeps `tasks/car_gan.py` about stages; the loaders live in
 """
 
 import numpy as np
-import tensorflow as tf
 
 from tfxmodal.data import pipeline as pipeline_lib
 from tfxmodal.data import urmp

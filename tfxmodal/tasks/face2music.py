@@ -17,7 +17,6 @@ resumes):
 7. `samples/*.wav`, export  translations of fixed faces and the SavedModel.
 """
 
-import json
 import os
 import sys
 import time
@@ -25,9 +24,10 @@ import time
 import keras
 import numpy as np
 
-from tfxmodal.config import ConfigError, dump_yaml, parse
+from tfxmodal.config import ConfigError, parse
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import Face2MusicConfig
+from tfxmodal.tasks.run_directory import TrainingFailed, run_task, write_resolved_config
 from tfxmodal.trainers.distribute import (
     allow_multi_worker_fit,
     checkpoint_directory,
@@ -35,14 +35,10 @@ from tfxmodal.trainers.distribute import (
     is_chief,
     make_strategy,
 )
-from tfxmodal.utils.files import atomic_path, save_npy, save_weights
+from tfxmodal.utils.files import read_json, save_json, save_npy, save_weights
 
 NUM_PITCHES = 61  # MIDI pitches 24..84
 LOWEST_PITCH = 24
-
-
-class TrainingFailed(RuntimeError):
-    """Training stopped on a non-finite loss; the last good checkpoint is kept."""
 
 
 def load_config(raw):
@@ -51,35 +47,7 @@ def load_config(raw):
 
 def run(raw, out_dir=None, config_path=None):
     """Runs (or resumes) a face-to-music training run; returns a process exit code."""
-    try:
-        config = load_config(raw)
-    except ConfigError as error:
-        print(f"config error: {error}")
-        return 2
-    if out_dir is None:
-        name = os.path.splitext(os.path.basename(config_path or "face2music"))[0]
-        out_dir = os.path.join("runs", name)
-    try:
-        summary = Face2MusicRun(config, out_dir).execute()
-    except ConfigError as error:
-        print(f"config error: {error}")
-        return 2
-    except TrainingFailed as error:
-        print(f"training stopped: {error}")
-        return 3
-    print(json.dumps(summary, indent=1))
-    return 0
-
-
-def _write_json(path, payload):
-    with atomic_path(path) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1)
-
-
-def _read_json(path):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return run_task(load_config, Face2MusicRun, raw, out_dir, config_path, "face2music")
 
 
 class Face2MusicRun:
@@ -88,7 +56,6 @@ class Face2MusicRun:
     def __init__(self, config, out_dir):
         self.config = config
         self.out_dir = out_dir
-        self.timings = {}
 
     def path(self, *parts):
         return os.path.join(self.out_dir, *parts)
@@ -98,21 +65,7 @@ class Face2MusicRun:
 
     # -- stage 1 ---------------------------------------------------------
     def write_config(self):
-        text = dump_yaml(self.config)
-        target = self.path("config.yaml")
-        if os.path.exists(target):
-            with open(target, encoding="utf-8") as handle:
-                if handle.read() != text:
-                    raise ConfigError(
-                        f"{target} holds a different config: resume with the same config and "
-                        "--set values, or use a new --out directory"
-                    )
-            return text
-        os.makedirs(self.out_dir, exist_ok=True)
-        with atomic_path(target) as temp:
-            with open(temp, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
+        return write_resolved_config(self.config, self.out_dir)
 
     # -- stage 2-3 -------------------------------------------------------
     def face_embedder(self):
@@ -125,7 +78,7 @@ class Face2MusicRun:
         self.log(f"preparing face embedder ({spec.kind})")
         description = data.fit_face_embedder(embedder, spec, self.config.faces, self.config.seed)
         save_weights(embedder, weights_path)
-        _write_json(self.path("face_embedder.json"), description)
+        save_json(self.path("face_embedder.json"), description)
         return embedder
 
     def source_embeddings(self, embedder):
@@ -158,7 +111,7 @@ class Face2MusicRun:
         # like the other stage artifacts: a resumed worker must load it, not
         # train alone while the others load theirs.
         save_weights(embedder, target)
-        _write_json(self.path("audio_embedder.json"), {"final_triplet_loss": loss})
+        save_json(self.path("audio_embedder.json"), {"final_triplet_loss": loss})
         return embedder
 
     # -- stage 5 ---------------------------------------------------------
@@ -167,7 +120,7 @@ class Face2MusicRun:
 
         target = self.path("stats.json")
         if os.path.exists(target):
-            stats = _read_json(target)
+            stats = read_json(target)
             audio_metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
             return stats
         self.log("computing audio-metric scales and distance statistics")
@@ -187,7 +140,7 @@ class Face2MusicRun:
             "target_examples": int(len(clips)),
             "source_examples": int(min(len(source_embeddings), limit)),
         }
-        _write_json(target, stats)
+        save_json(target, stats)
         return stats
 
     # -- stage 6 ---------------------------------------------------------
@@ -385,9 +338,9 @@ class Face2MusicRun:
         if is_chief(strategy):
             summary["samples"] = self.write_samples(gan.generator, fixed_embeddings, fixed_pitches)
             summary["saved_model"] = self.export(face_embedder, gan.generator)
-            summary["face_embedder"] = _read_json(self.path("face_embedder.json"))["description"]
+            summary["face_embedder"] = read_json(self.path("face_embedder.json"))["description"]
             summary["seconds"] = round(time.time() - started, 1)
-            _write_json(self.path("run_summary.json"), summary)
+            save_json(self.path("run_summary.json"), summary)
         return summary
 
 
@@ -426,7 +379,7 @@ def load_trained(run_dir):
     psi = AudioEmbedder(width=config.audio_embedder.width, name="audio_embedder")
     psi.build((None, 8192))
     psi.load_weights(config.audio_embedder.weights or run.path("audio_embedder.weights.h5"))
-    stats = _read_json(run.path("stats.json"))
+    stats = read_json(run.path("stats.json"))
     metric = AudioMetric(psi, name="audio_metric")
     metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
     generator = WaveGANGenerator(config.model.width, NUM_PITCHES, name="generator")
