@@ -19,7 +19,8 @@ def run(*args, timeout=120):
 def test_package_help_lists_commands():
     result = run("-m", "tfxmodal", "--help")
     assert result.returncode == 0, result.stderr
-    assert "train" in result.stdout and "tfxmodal.train" in result.stdout
+    for command in ("train", "translate", "evaluate", "ablate", "data", "bench"):
+        assert f"[tfxmodal.{command}]" in result.stdout, result.stdout
 
 
 def test_unknown_command_fails_with_usage():

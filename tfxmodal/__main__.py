@@ -7,6 +7,8 @@ import sys
 COMMANDS = {
     "train": ("tfxmodal.train", "train a model from a YAML config (resumes from --out)"),
     "translate": ("tfxmodal.translate", "faces -> WAV notes with an exported face2music SavedModel"),
+    "evaluate": ("tfxmodal.evaluate", "metrics, plots and HTML report of a trained run"),
+    "ablate": ("tfxmodal.ablate", "train and evaluate every ablation variant; write the paper-style table"),
     "data": ("tfxmodal.data", "build the embedded datasets, describe and benchmark data"),
     "bench": ("tfxmodal.bench", "print training, feature and pipeline timings as JSON"),
 }
