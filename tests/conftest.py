@@ -43,6 +43,18 @@ TINY_FACE2MUSIC = {
 }
 
 
+# The CAR-GAN counterpart: mini_urmp/tiny at 32×32, 2 filters, C trained for 1 epoch.
+TINY_CAR_GAN = {
+    "task": "car_gan",
+    "seed": 0,
+    "data": {"source": "mini_urmp", "mini_urmp_config": "tiny", "image_size": 32, "shuffle_buffer": 64},
+    "classifier": {"epochs": 1, "batch_size": 8},
+    "model": {"generator_filters": 2, "discriminator_filters": 2},
+    "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    "export": {"sample_count": 4},
+}
+
+
 def subprocess_env():
     """Environment of the CLI subprocesses the tests start."""
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
@@ -95,3 +107,13 @@ def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
     result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return out, result
+
+
+@pytest.fixture(scope="session")
+def mini_urmp_tiny_dir(tmp_path_factory):
+    """The TFDS data dir of a real `mini_urmp/tiny` build, made once per session; read-only for tests."""
+    from tfxmodal.data import mini_urmp
+
+    data_dir = tmp_path_factory.mktemp("tfds_urmp")
+    mini_urmp.prepare(data_dir=str(data_dir), config="tiny")
+    return str(data_dir)

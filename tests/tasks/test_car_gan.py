@@ -12,26 +12,7 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-from tests.conftest import ROOT, subprocess_env
-
-TINY = {
-    "task": "car_gan",
-    "seed": 0,
-    "data": {"source": "mini_urmp", "mini_urmp_config": "tiny", "image_size": 32, "shuffle_buffer": 64},
-    "classifier": {"epochs": 1, "batch_size": 8},
-    "model": {"generator_filters": 2, "discriminator_filters": 2},
-    "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
-    "export": {"sample_count": 4},
-}
-
-
-@pytest.fixture(scope="module")
-def mini_urmp_tiny_dir(tmp_path_factory):
-    from tfxmodal.data import mini_urmp
-
-    data_dir = tmp_path_factory.mktemp("tfds_urmp")
-    mini_urmp.prepare(data_dir=str(data_dir), config="tiny")
-    return str(data_dir)
+from tests.conftest import ROOT, TINY_CAR_GAN as TINY, subprocess_env
 
 
 def tiny_config(data_dir, export_dir):

@@ -5,40 +5,19 @@ workers talk over gRPC and all-reduce their gradients, so both must end
 with the same weights, and only the chief writes the run's artifacts.
 """
 
-import contextlib
 import glob
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
 
-from tests.conftest import ROOT, TINY_FACE2MUSIC as TINY, subprocess_env
+from tests.cluster import all_tensors, h5_arrays, run_workers, worker_checkpoint_dir
+from tests.conftest import TINY_CAR_GAN, TINY_FACE2MUSIC as TINY
 
 NUM_WORKERS = 2
-TIMEOUT_S = 300  # generous: the machine may be shared; on 2 idle cores the run takes well under 2 minutes
-
-
-def free_ports(count):
-    """`count` distinct free TCP ports on 127.0.0.1 (held open together while chosen)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-
-
-def tf_config(ports, index):
-    workers = [f"127.0.0.1:{port}" for port in ports]
-    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-
-
 NETWORKS = ("generator", "discriminator", "aux_discriminator")
 
 
@@ -61,68 +40,6 @@ def network_variables(checkpoint_path):
             if attribute.name == "VARIABLE_VALUE" and attribute.full_name.split("/")[0] in NETWORKS:
                 found[attribute.full_name] = reader.get_tensor(attribute.checkpoint_key)
     return found
-
-
-def all_tensors(checkpoint_path):
-    """Every tensor a checkpoint holds (networks, optimizer slots and step counters)."""
-    reader = tf.train.load_checkpoint(checkpoint_path)
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-
-
-def h5_arrays(path):
-    """`{dataset path: array}` of a Keras `.weights.h5` file."""
-    import h5py
-
-    arrays = {}
-
-    def keep(name, item):
-        if isinstance(item, h5py.Dataset):
-            arrays[name] = item[()]
-
-    with h5py.File(path, "r") as handle:
-        handle.visititems(keep)
-    return arrays
-
-
-def worker_checkpoint_dir(out, index):
-    """Where worker `index` keeps its checkpoints in its own run directory."""
-    return str(out / "checkpoints") if index == 0 else str(out / f".worker_checkpoints_worker_{index}")
-
-
-def run_workers(config, outs, timeout=TIMEOUT_S):
-    """Runs one `python -m tfxmodal.train` worker per run directory in `outs`, all in one cluster.
-
-    Returns `(exit codes, outputs, report)`; a worker still running after
-    `timeout` seconds, or once another worker has failed (it would wait for
-    it forever), is killed, and so is every worker on any error here.
-    """
-    ports = free_ports(len(outs))
-    logs = [out.parent / f"{out.name}.log" for out in outs]
-    processes = []
-    started = time.time()
-    try:
-        for index, (out, log) in enumerate(zip(outs, logs)):
-            env = dict(subprocess_env(), TF_CONFIG=tf_config(ports, index))
-            command = [sys.executable, "-m", "tfxmodal.train", "--config", str(config), "--out", str(out)]
-            with open(log, "w") as handle:
-                processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT))
-        while any(p.poll() is None for p in processes):
-            if any(p.poll() not in (None, 0) for p in processes) or time.time() > started + timeout:
-                break
-            time.sleep(0.5)
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-    seconds = time.time() - started
-    codes = [p.returncode for p in processes]
-    outputs = [log.read_text() for log in logs]
-    report = f"{len(outs)} workers, {seconds:.0f}s (limit {timeout}s):\n" + "\n".join(
-        f"--- worker {i} (exit {code}) ---\n{text[-4000:]}" for i, (code, text) in enumerate(zip(codes, outputs))
-    )
-    print(f"{len(outs)} workers: {seconds:.1f}s")
-    return codes, outputs, report
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +153,72 @@ def test_replica_local_batch_norm_statistics_are_averaged(two_cpu_strategy):
     average_replica_local_variables([model], two_cpu_strategy)
     for copy in moving_mean.values:
         np.testing.assert_allclose(np.asarray(copy), [0.75] * 3)
+
+
+# -- CAR-GAN ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_worker_car_gan_run(tmp_path_factory, mini_urmp_tiny_dir):
+    """Both stages under the cluster: C (ResNet-50) is trained by `fit`, then the GAN."""
+    tmp = tmp_path_factory.mktemp("multi_worker_car_gan")
+    config = json.loads(json.dumps(TINY_CAR_GAN))
+    config["data"]["data_dir"] = mini_urmp_tiny_dir
+    config["train"].update(strategy="auto")  # batch 4: 2 per worker
+    config["export"]["dir"] = None  # <out>/saved_model: shows which worker exported
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    outs = [tmp / f"host{index}" for index in range(NUM_WORKERS)]
+    codes, outputs, report = run_workers(path, outs)
+    assert codes == [0] * NUM_WORKERS, report
+    return path, outs, outputs, report
+
+
+@pytest.mark.slow
+def test_car_gan_workers_train_classifier_and_gan_to_identical_weights(two_worker_car_gan_run):
+    """C's weights (batch-norm statistics included), its accuracies, and every tensor of
+    both GAN checkpoints (G1, G2, D, both optimizers) are equal on the two workers."""
+    _, outs, outputs, report = two_worker_car_gan_run
+    for index, text in enumerate(outputs):
+        role = "worker 0 (chief)" if index == 0 else f"worker {index}"
+        assert f"2 replica(s), multi-worker: {role}" in text, report
+        assert "training classifier C" in text and "training CAR-GAN (full model): steps 0 -> 4" in text, report
+    classifiers = [h5_arrays(out / "classifier.weights.h5") for out in outs]
+    assert len(classifiers[0]) > 300 and sorted(classifiers[0]) == sorted(classifiers[1])  # ResNet-50: 320 arrays
+    for name, value in classifiers[0].items():
+        np.testing.assert_array_equal(value, classifiers[1][name], err_msg=f"classifier {name}")
+    descriptions = [json.loads((out / "classifier.json").read_text()) for out in outs]
+    assert descriptions[0] == descriptions[1]
+    checkpoints = []
+    for index, out in enumerate(outs):
+        state = tf.train.get_checkpoint_state(worker_checkpoint_dir(out, index))
+        assert state is not None, f"worker {index}: no checkpoint\n{report}"
+        paths = list(state.all_model_checkpoint_paths)
+        assert [os.path.basename(p) for p in paths] == ["ckpt-2", "ckpt-4"], (index, paths)
+        checkpoints.append([all_tensors(p) for p in paths])
+    for step, chief, other in zip((2, 4), *checkpoints):
+        assert sorted(chief) == sorted(other) and len(chief) > 100
+        for name, value in chief.items():
+            np.testing.assert_array_equal(value, other[name], err_msg=f"{name} at step {step}")
+    moved = [name for name, value in checkpoints[0][1].items() if "kernel" in name and not np.array_equal(value, checkpoints[0][0][name])]
+    assert len(moved) > 10, "training from step 2 to 4 changed almost no kernel"
+
+
+@pytest.mark.slow
+def test_car_gan_only_the_chief_writes_run_artifacts_and_restarts_do_no_new_work(two_worker_car_gan_run):
+    path, outs, _, _ = two_worker_car_gan_run
+    chief, other = outs
+    assert json.loads((chief / "run_summary.json").read_text())["steps"] == 4
+    assert os.listdir(chief / "saved_model") == ["1"]
+    assert (chief / "samples" / "grid.png").exists()
+    for name in ("run_summary.json", "saved_model", "samples", "logs", "checkpoints"):
+        assert not (other / name).exists(), f"non-chief wrote {name}"
+    # Restarted, each worker loads its own C and restores its own step-4 checkpoint:
+    # neither trains (alone, while the other waits for it).
+    codes, outputs, report = run_workers(path, outs)
+    assert codes == [0] * NUM_WORKERS, report
+    for text in outputs:
+        assert "already trained for 4 steps" in text, report
+        assert "training classifier" not in text, report
+    assert sorted(os.listdir(chief / "saved_model")) == ["1", "2"]
+    assert not (other / "saved_model").exists()

@@ -39,7 +39,13 @@ from tfxmodal.config import ConfigError, parse
 from tfxmodal.tasks import car_gan_data as data
 from tfxmodal.tasks.car_gan_config import CARGANConfig
 from tfxmodal.tasks.run_directory import TrainingFailed, run_task, write_resolved_config
-from tfxmodal.trainers.distribute import allow_multi_worker_fit, checkpoint_directory, is_chief, make_strategy
+from tfxmodal.trainers.distribute import (
+    allow_multi_worker_fit,
+    average_replica_local_variables,
+    checkpoint_directory,
+    is_chief,
+    make_strategy,
+)
 from tfxmodal.utils.files import read_json, save_json, save_weights
 
 NUM_CLASSES = data.NUM_CLASSES
@@ -187,23 +193,30 @@ class CARGANRun:
                 trained = False
             else:
                 classifier = make_classifier(self.config, spec.backbone_weights)
-                description = self.train_classifier(classifier)
+                description = self.train_classifier(classifier, strategy)
                 trained = True
         description.update(self.real_accuracy(classifier))
         self.log(f"classifier C on real images: {json.dumps(description)}")
-        if is_chief(strategy):
-            save_weights(classifier, target)
-            # Only a C trained from this config may go into the cache under its key.
-            if cached and trained and not os.path.exists(cached):
-                save_weights(classifier, cached)
-            save_json(self.path("classifier.json"), description)
+        # Every worker keeps C (the same weights on all) in its run directory,
+        # like ψ in face2music: a restarted worker must load it, not train
+        # alone while the others load theirs.
+        save_weights(classifier, target)
+        save_json(self.path("classifier.json"), description)
+        # Only a C trained from this config may go into the cache under its key.
+        if is_chief(strategy) and cached and trained and not os.path.exists(cached):
+            save_weights(classifier, cached)
         return classifier
 
-    def train_classifier(self, classifier):
+    def train_classifier(self, classifier, strategy):
         spec = self.config.classifier
-        dataset, count = data.classifier_dataset(
-            self.config.data, spec.train_splits, spec.batch_size, self.config.seed, training=True
-        )
+        count = sum(data.count_examples(self.config.data, split) for split in spec.train_splits)
+
+        def dataset_fn(input_context):
+            dataset, _ = data.classifier_dataset(
+                self.config.data, spec.train_splits, spec.batch_size, self.config.seed, True, input_context
+            )
+            return dataset.map(lambda image, label: (image, _one_hot(label)))
+
         steps = max(1, count // spec.batch_size)
         self.log(f"training classifier C on {count} real images ({'+'.join(spec.train_splits)}): {spec.epochs} epochs")
         learning_rate = spec.learning_rate
@@ -214,15 +227,17 @@ class CARGANRun:
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=spec.label_smoothing),
             metrics=["accuracy"],
         )
-        onehot = dataset.map(lambda image, label: (image, _one_hot(label)))
+        allow_multi_worker_fit(classifier, strategy)
         backup = self.path("classifier_backup")
         history = classifier.fit(
-            onehot,
+            strategy.distribute_datasets_from_function(dataset_fn),
             epochs=spec.epochs,
             steps_per_epoch=steps,
             callbacks=[keras.callbacks.BackupAndRestore(backup)],
             verbose=1 if sys.stdout.isatty() else 2,
         )
+        # Each replica updated C's batch-norm statistics from its own batches.
+        average_replica_local_variables([classifier], strategy)
         shutil.rmtree(backup, ignore_errors=True)
         return {
             "source": "trained",

@@ -78,16 +78,26 @@ def gan_dataset(data, batch_size, seed, input_context=None):
     )
 
 
-def classifier_dataset(data, splits, batch_size, seed, training):
-    """`(image, label)` batches of the real images of `splits` (to train or test C)."""
-    parts = [examples(data, split) for split in splits]
+def classifier_dataset(data, splits, batch_size, seed, training, input_context=None):
+    """`(image, label)` batches of the real images of `splits` (to train or test C), and their count.
+
+    `batch_size` is the global batch; given the `input_context` of a
+    strategy's dataset function, each pipeline keeps its shard of the
+    examples and yields its replicas' share of the batch. The count is of
+    all examples, before sharding.
+    """
+    parts = [examples(data, split, input_context) for split in splits]
     dataset = parts[0][0]
     for part, _ in parts[1:]:
         dataset = dataset.concatenate(part)
     count = sum(n for _, n in parts)
     dataset = dataset.map(lambda e: (e["image"], e["label"]), num_parallel_calls=pipeline_lib.AUTOTUNE)
     return pipeline_lib.finish(
-        dataset, batch_size, training, shuffle_buffer=min(count, data.shuffle_buffer), seed=seed,
+        dataset,
+        pipeline_lib.per_replica_batch_size(batch_size, input_context),
+        training,
+        shuffle_buffer=min(count, data.shuffle_buffer),
+        seed=seed,
         cache=_cache(data, count),
     ), count
 

@@ -111,7 +111,9 @@ class GANSummaries(keras.callbacks.Callback):
         step = int(self.step_variable.numpy())
         with self.writer.as_default():
             for name, optimizer in self.optimizers.items():
-                tf.summary.scalar(f"learning_rate/{name}", float(optimizer.learning_rate), step=step)
+                # Under a strategy the rate is a MirroredVariable, which float() rejects.
+                rate = float(tf.convert_to_tensor(optimizer.learning_rate))
+                tf.summary.scalar(f"learning_rate/{name}", rate, step=step)
             for name, value in (logs or {}).items():
                 tf.summary.scalar(f"losses/{name}", float(value), step=step)
             self.write_samples(step)
