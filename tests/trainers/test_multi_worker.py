@@ -184,7 +184,7 @@ def test_car_gan_workers_train_classifier_and_gan_to_identical_weights(two_worke
         assert f"2 replica(s), multi-worker: {role}" in text, report
         assert "training classifier C" in text and "training CAR-GAN (full model): steps 0 -> 4" in text, report
     classifiers = [h5_arrays(out / "classifier.weights.h5") for out in outs]
-    assert len(classifiers[0]) > 300 and sorted(classifiers[0]) == sorted(classifiers[1])  # ResNet-50: 320 arrays
+    assert len(classifiers[0]) > 700 and sorted(classifiers[0]) == sorted(classifiers[1])  # ResNet-50 + Adam: 749
     for name, value in classifiers[0].items():
         np.testing.assert_array_equal(value, classifiers[1][name], err_msg=f"classifier {name}")
     descriptions = [json.loads((out / "classifier.json").read_text()) for out in outs]
@@ -200,8 +200,12 @@ def test_car_gan_workers_train_classifier_and_gan_to_identical_weights(two_worke
         assert sorted(chief) == sorted(other) and len(chief) > 100
         for name, value in chief.items():
             np.testing.assert_array_equal(value, other[name], err_msg=f"{name} at step {step}")
-    moved = [name for name, value in checkpoints[0][1].items() if "kernel" in name and not np.array_equal(value, checkpoints[0][0][name])]
-    assert len(moved) > 10, "training from step 2 to 4 changed almost no kernel"
+    # Training moved each network: step 4 differs from step 2 in most of its variables.
+    step2, step4 = checkpoints[0]
+    for network in ("g1", "g2", "discriminator"):
+        names = [name for name in step4 if name.startswith(f"{network}_variables/")]
+        changed = [name for name in names if not np.array_equal(step4[name], step2[name])]
+        assert len(names) >= 30 and len(changed) >= len(names) // 2, (network, len(changed), len(names))
 
 
 @pytest.mark.slow

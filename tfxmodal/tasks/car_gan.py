@@ -43,6 +43,7 @@ from tfxmodal.trainers.distribute import (
     allow_multi_worker_fit,
     average_replica_local_variables,
     checkpoint_directory,
+    describe_strategy,
     is_chief,
     make_strategy,
 )
@@ -390,6 +391,7 @@ class CARGANRun:
         started = time.time()
         keras.utils.set_random_seed(self.config.seed)
         strategy = make_strategy(self.config.train.strategy)
+        self.log(f"strategy: {describe_strategy(strategy)}")
         if self.config.train.batch_size % strategy.num_replicas_in_sync:
             raise ConfigError(
                 f"train.batch_size: {self.config.train.batch_size} does not divide over "
