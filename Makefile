@@ -6,6 +6,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfxmodal-installed
 RUN_DIR ?= runs/demo
+# Two test processes: most of a test's time is single-threaded (tracing, imports,
+# Python), so two share 2 cores well. Whole files go to one process, so a file's
+# module fixtures (complete training runs) are built once.
+TEST_WORKERS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install demo test bench clean
@@ -24,7 +28,7 @@ demo: $(STAMP)
 	$(PY) -m tfxmodal.train --config configs/face2music_demo.yaml --out $(RUN_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: $(STAMP)
 	$(PY) -m tfxmodal.bench --quick

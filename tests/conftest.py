@@ -81,32 +81,61 @@ def mini_nsynth_tiny_dir(mini_nsynth_tiny):
     return mini_nsynth_tiny["data_dir"]
 
 
+def built_once_per_run(tmp_path_factory, name, build):
+    """`build()`'s JSON result, computed by one test process of the whole run.
+
+    Under pytest-xdist every worker has its own session, so a session
+    fixture would be built once per worker; here the first worker to ask
+    builds it (under a file lock, in the run's shared temp root) and the
+    others read its result. Without xdist it is just `build()`.
+    """
+    import fcntl
+    import json
+
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build()
+    root = tmp_path_factory.getbasetemp().parent
+    result = root / f"{name}.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if result.exists():
+            return json.loads(result.read_text())
+        value = build()
+        result.write_text(json.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
     """`python -m tfxmodal.ablate` on the tiny config, variants baseline and aux.
 
-    Returns `(out_dir, completed process)`; shared by the ablation and
-    evaluation CLI tests (each variant trains for seconds).
+    Returns `(out_dir, its stdout)`; shared by the ablation and evaluation
+    CLI tests (each variant trains for seconds), across xdist workers too.
     """
     import json
+    import pathlib
     import subprocess
     import sys
 
     import yaml
 
-    tmp = tmp_path_factory.mktemp("ablation")
-    config = json.loads(json.dumps(TINY_FACE2MUSIC))
-    config["audio"]["data_dir"] = mini_nsynth_tiny_dir
-    path = tmp / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
-    out = tmp / "out"
-    command = [
-        sys.executable, "-m", "tfxmodal.ablate", "--config", str(path), "--out", str(out),
-        "--variants", "baseline", "aux", "--max-examples", "40", "--classifier-steps", "3",
-    ]
-    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return out, result
+    def build():
+        tmp = tmp_path_factory.mktemp("ablation")
+        config = json.loads(json.dumps(TINY_FACE2MUSIC))
+        config["audio"]["data_dir"] = mini_nsynth_tiny_dir
+        path = tmp / "tiny.yaml"
+        path.write_text(yaml.safe_dump(config))
+        out = tmp / "out"
+        command = [
+            sys.executable, "-m", "tfxmodal.ablate", "--config", str(path), "--out", str(out),
+            "--variants", "baseline", "aux", "--max-examples", "40", "--classifier-steps", "3",
+        ]
+        result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        return {"out": str(out), "stdout": result.stdout}
+
+    built = built_once_per_run(tmp_path_factory, "tiny_ablation", build)
+    return pathlib.Path(built["out"]), built["stdout"]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from tests.conftest import ROOT, subprocess_env
 
 
 def test_table_has_a_row_per_variant_and_the_real_reference(tiny_ablation):
-    out, result = tiny_ablation
+    out, stdout = tiny_ablation
     table = json.loads((out / "table.json").read_text())
     assert table["task"] == "face2music"
     assert [row["name"] for row in table["rows"]] == ["baseline", "aux", "real test split"]
@@ -22,7 +22,7 @@ def test_table_has_a_row_per_variant_and_the_real_reference(tiny_ablation):
         assert -1.0 <= row["pc"] <= 1.0 and -1.0 <= row["sv"] <= 1.0
     markdown = (out / "table.md").read_text()
     assert markdown.startswith("| name | fid_pitch |") and "| real test split |" in markdown
-    assert markdown in result.stdout
+    assert markdown in stdout
 
 
 def test_each_variant_has_its_run_evaluation_and_report(tiny_ablation):
