@@ -217,6 +217,9 @@ def test_car_gan_only_the_chief_writes_run_artifacts_and_restarts_do_no_new_work
     assert (chief / "samples" / "grid.png").exists()
     for name in ("run_summary.json", "saved_model", "samples", "logs", "checkpoints"):
         assert not (other / name).exists(), f"non-chief wrote {name}"
+    # C's per-worker `fit` backups are removed once C is trained.
+    for out in outs:
+        assert not [name for name in os.listdir(out) if "classifier_backup" in name], sorted(os.listdir(out))
     # Restarted, each worker loads its own C and restores its own step-4 checkpoint:
     # neither trains (alone, while the other waits for it).
     codes, outputs, report = run_workers(path, outs)
@@ -226,3 +229,29 @@ def test_car_gan_only_the_chief_writes_run_artifacts_and_restarts_do_no_new_work
         assert "training classifier" not in text, report
     assert sorted(os.listdir(chief / "saved_model")) == ["1", "2"]
     assert not (other / "saved_model").exists()
+
+
+def test_worker_directories_are_the_chiefs_or_named_by_task(tmp_path):
+    """Real cluster resolvers of a 3-worker and a chief + 2-worker cluster (no cluster is started)."""
+    from types import SimpleNamespace
+
+    from tfxmodal.trainers.distribute import checkpoint_directory, worker_directory
+
+    def on(cluster, task_type, task_id):
+        resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+            tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id
+        )
+        return SimpleNamespace(cluster_resolver=resolver)
+
+    workers = {"worker": ["a:1", "b:1", "c:1"]}
+    assert worker_directory(str(tmp_path), "classifier_backup", on(workers, "worker", 0)) == str(tmp_path / "classifier_backup")
+    assert worker_directory(str(tmp_path), "classifier_backup", on(workers, "worker", 2)) == str(
+        tmp_path / ".worker_classifier_backup_worker_2"
+    )
+    with_chief = {"chief": ["a:1"], "worker": ["b:1", "c:1"]}
+    assert checkpoint_directory(str(tmp_path), on(with_chief, "chief", 0)) == str(tmp_path / "checkpoints")
+    assert checkpoint_directory(str(tmp_path), on(with_chief, "worker", 0)) == str(
+        tmp_path / ".worker_checkpoints_worker_0"
+    )
+    # One process, no cluster: the chief's directory.
+    assert worker_directory(str(tmp_path), "logs", tf.distribute.get_strategy()) == str(tmp_path / "logs")

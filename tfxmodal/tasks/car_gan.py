@@ -13,7 +13,7 @@ resumes):
                                  `classifier.cache_dir`; its accuracy on the
                                  real images of both splits. An interrupted
                                  training resumes from its last epoch
-                                 (`classifier_backup/`);
+                                 (`classifier_backup/`, per worker);
 3. `checkpoints/`, `logs/`       the GAN (`CARGANTrainer`: G1, G2, D, both
                                  optimizers), checkpointed every
                                  `train.checkpoint_every` steps; TensorBoard
@@ -46,6 +46,7 @@ from tfxmodal.trainers.distribute import (
     describe_strategy,
     is_chief,
     make_strategy,
+    worker_directory,
 )
 from tfxmodal.utils.files import read_json, save_json, save_weights
 
@@ -229,7 +230,8 @@ class CARGANRun:
             metrics=["accuracy"],
         )
         allow_multi_worker_fit(classifier, strategy)
-        backup = self.path("classifier_backup")
+        # Each worker backs up its own copy (workers may share one run directory).
+        backup = worker_directory(self.out_dir, "classifier_backup", strategy)
         history = classifier.fit(
             strategy.distribute_datasets_from_function(dataset_fn),
             epochs=spec.epochs,

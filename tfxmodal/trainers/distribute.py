@@ -75,20 +75,28 @@ def describe_strategy(strategy):
     return text
 
 
-def checkpoint_directory(run_dir, strategy):
-    """Where this worker saves the run's checkpoints.
+def worker_directory(run_dir, name, strategy):
+    """A directory of the run that each worker writes alone: `<run_dir>/<name>` on the chief.
 
-    `<run_dir>/checkpoints` on the chief. Under `MultiWorkerMirroredStrategy`
-    every worker must join each save, so the others write theirs to
-    `<run_dir>/.worker_checkpoints_<task type>_<task index>`: named by task,
-    not by process, so that a restarted worker restores its own last
-    checkpoint (the same step as the chief's), and distinct, so that workers
-    sharing one run directory never write the same files.
+    Under `MultiWorkerMirroredStrategy` the other workers use
+    `<run_dir>/.worker_<name>_<task type>_<task index>`: named by task, not
+    by process, so that a restarted worker finds its own files again, and
+    distinct, so that workers sharing one run directory never write the
+    same files.
     """
     if is_chief(strategy):
-        return os.path.join(run_dir, "checkpoints")
+        return os.path.join(run_dir, name)
     resolver = strategy.cluster_resolver
-    return os.path.join(run_dir, f".worker_checkpoints_{resolver.task_type}_{resolver.task_id}")
+    return os.path.join(run_dir, f".worker_{name}_{resolver.task_type}_{resolver.task_id}")
+
+
+def checkpoint_directory(run_dir, strategy):
+    """Where this worker saves the run's checkpoints (`worker_directory` "checkpoints").
+
+    Every worker must join each save under `MultiWorkerMirroredStrategy`,
+    so the others write theirs beside the chief's `<run_dir>/checkpoints`.
+    """
+    return worker_directory(run_dir, "checkpoints", strategy)
 
 
 def average_replica_local_variables(models, strategy):
