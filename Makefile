@@ -8,7 +8,8 @@ STAMP := $(VENV)/.tfxmodal-installed
 RUN_DIR ?= runs/demo
 # Two test processes: most of a test's time is single-threaded (tracing, imports,
 # Python), so two share 2 cores well. Whole files go to one process, so a file's
-# module fixtures (complete training runs) are built once.
+# module fixtures (complete training runs) are built once; files are handed out
+# in collection order, which conftest.py makes longest first.
 TEST_WORKERS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -28,7 +29,7 @@ demo: $(STAMP)
 	$(PY) -m tfxmodal.train --config configs/face2music_demo.yaml --out $(RUN_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(PY) -m tfxmodal.bench --quick
