@@ -3,10 +3,8 @@
 import glob
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ import yaml
 from PIL import Image
 
 from tests.conftest import ROOT, TINY_CAR_GAN as TINY, subprocess_env
+from tests.training_runs import first_logged_losses, kill_once_checkpointed
 
 
 def tiny_config(data_dir, export_dir):
@@ -121,19 +120,6 @@ def test_an_interrupted_run_resumes_from_its_last_good_checkpoint(completed_run)
     assert sorted(os.listdir(tmp / "export")) == ["1", "2"]  # a new version
 
 
-def first_logged_losses(log_dir, step):
-    """`{loss name: value}` first logged for generator step `step` (a resumed run logs it again)."""
-    first = {}
-    for path in glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.tag.startswith("losses/") and event.step == step:
-                    name = value.tag[len("losses/"):]
-                    if name not in first or event.wall_time < first[name][0]:
-                        first[name] = (event.wall_time, float(tf.make_ndarray(value.tensor)))
-    return {name: value for name, (_, value) in first.items()}
-
-
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tmp_path, mini_urmp_tiny_dir):
     """`kill -9` once the first GAN checkpoint is on disk, then the same command: it resumes
     at step 2 without training C again and ends at step 4 with losses close to `completed_run`'s."""
@@ -141,17 +127,7 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tm
     config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp_path / "export")))
     out = tmp_path / "run"
     command = [sys.executable, "-m", "tfxmodal.train", "--config", str(config_path), "--out", str(out)]
-    process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 500
-    try:
-        while not glob.glob(str(out / "checkpoints" / "ckpt-2.index")):
-            assert process.poll() is None, process.stdout.read()[-3000:]
-            assert time.time() < deadline, "no checkpoint within the time limit"
-            time.sleep(0.02)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    kill_once_checkpointed(command, out, 2)
     assert not (out / "run_summary.json").exists() and not (tmp_path / "export").exists()
     result = run_training(config_path, out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -3,10 +3,8 @@
 import glob
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ import tensorflow as tf
 import yaml
 
 from tests.conftest import ROOT, TINY_FACE2MUSIC as TINY, subprocess_env
+from tests.training_runs import first_logged_losses, kill_once_checkpointed
 
 
 def write_config(tmp_path, data_dir, export_dir, **sections):
@@ -143,32 +142,12 @@ def test_translate_cli_writes_one_wav_per_face(completed_run, tmp_path):
     assert not (tmp_path / "none").exists()
 
 
-def logged_losses(log_dir, step):
-    """`{loss name: value}` that TensorBoard holds for generator step `step`."""
-    losses = {}
-    for path in glob.glob(os.path.join(log_dir, "train", "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.tag.startswith("losses/") and event.step == step:
-                    losses[value.tag[len("losses/"):]] = float(tf.make_ndarray(value.tensor))
-    return losses
-
-
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tmp_path, mini_nsynth_tiny_dir):
     """`kill -9` after the first checkpoint, then the same command: the seeded run of
     `completed_run`'s config ends at the same step with losses close to it."""
     config = write_config(tmp_path, mini_nsynth_tiny_dir, tmp_path / "export")
     out = tmp_path / "run"
-    process = subprocess.Popen(train_command(config, out), cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 500
-    try:
-        while not glob.glob(str(out / "checkpoints" / "ckpt-2.index")):
-            assert process.poll() is None, process.stdout.read()[-3000:]
-            assert time.time() < deadline, "no checkpoint within the time limit"
-            time.sleep(0.02)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    kill_once_checkpointed(train_command(config, out), out, 2)
     assert not (out / "run_summary.json").exists()
     result = run_training(config, out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -179,8 +158,8 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tm
     assert json.loads((out / "run_summary.json").read_text())["steps"] == 4
 
     uninterrupted_dir, _ = completed_run
-    expected = logged_losses(str(uninterrupted_dir / "run" / "logs"), 4)
-    resumed = logged_losses(str(out / "logs"), 4)
+    expected = first_logged_losses(str(uninterrupted_dir / "run" / "logs"), 4)
+    resumed = first_logged_losses(str(out / "logs"), 4)
     assert set(expected) == set(resumed) and {"g_loss", "d_loss", "metric_loss", "aux_d_loss"} <= set(resumed)
     # Steps 3-4 see other batches of 4 than the uninterrupted run (the data
     # stream is reseeded with seed + start step on resume), so the losses agree
