@@ -211,14 +211,18 @@ class CARGANRun:
 
     def train_classifier(self, classifier, strategy):
         spec = self.config.classifier
-        count = sum(data.count_examples(self.config.data, split) for split in spec.train_splits)
+        counts = []
 
         def dataset_fn(input_context):
-            dataset, _ = data.classifier_dataset(
+            dataset, count = data.classifier_dataset(
                 self.config.data, spec.train_splits, spec.batch_size, self.config.seed, True, input_context
             )
+            counts.append(count)  # of all examples, the same in every pipeline
             return dataset.map(lambda image, label: (image, _one_hot(label)))
 
+        # The strategy builds this worker's pipelines here, so the splits are indexed once.
+        distributed = strategy.distribute_datasets_from_function(dataset_fn)
+        count = counts[0]
         steps = max(1, count // spec.batch_size)
         self.log(f"training classifier C on {count} real images ({'+'.join(spec.train_splits)}): {spec.epochs} epochs")
         learning_rate = spec.learning_rate
@@ -233,7 +237,7 @@ class CARGANRun:
         # Each worker backs up its own copy (workers may share one run directory).
         backup = worker_directory(self.out_dir, "classifier_backup", strategy)
         history = classifier.fit(
-            strategy.distribute_datasets_from_function(dataset_fn),
+            distributed,
             epochs=spec.epochs,
             steps_per_epoch=steps,
             callbacks=[keras.callbacks.BackupAndRestore(backup)],
