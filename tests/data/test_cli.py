@@ -32,7 +32,8 @@ def test_help_lists_every_command():
     result = run("--help")
     assert result.returncode == 0, result.stderr
     for text in (
-        "prepare mini_nsynth", "prepare mini_urmp", "--config default|tiny", "--data-dir",
+        "prepare mini_nsynth", "prepare mini_urmp", "--config NAME", "--soundfont PATH",
+        "default|held_out_instruments|tiny|tiny_held_out", "--data-dir",
         "describe nsynth-tfrecord FILE", "describe sub_urmp ROOT", "benchmark mini_nsynth",
     ):  # fmt: skip
         assert text in result.stdout, text
@@ -43,7 +44,18 @@ def test_help_lists_every_command():
     [
         ((), "the following arguments are required: COMMAND"),
         (("prepare", "mini_mnist"), "invalid choice: 'mini_mnist'"),
-        (("prepare", "mini_nsynth", "--config", "huge"), "configs default and tiny, not 'huge'"),
+        (
+            ("prepare", "mini_nsynth", "--config", "huge"),
+            "configs default, held_out_instruments, tiny, tiny_held_out, not 'huge'",
+        ),
+        (
+            ("prepare", "mini_nsynth", "--config", "tiny", "--soundfont", "/no/such.sf2"),
+            "/no/such.sf2: no such soundfont file",
+        ),
+        (
+            ("prepare", "mini_urmp", "--soundfont", "/no/such.sf2"),
+            "--soundfont is an option of prepare mini_nsynth only",
+        ),
         (("describe", "sub_urmp", "a", "b"), "describe sub_urmp takes one ROOT, got 2 paths"),
     ],
 )
@@ -65,6 +77,23 @@ def test_prepare_honours_tfds_data_dir_and_reuses_the_build(mini_nsynth_tiny):
     assert summary["reused"] is True
     assert summary["path"] == mini_nsynth_tiny["path"]
     assert summary["splits"] == mini_nsynth_tiny["splits"]
+
+
+def test_prepare_renders_a_users_soundfonts_under_their_own_config(tmp_path):
+    import shutil
+
+    from tfxmodal.audio.soundfont import default_soundfont_path
+
+    mine = tmp_path / "mine.sf2"
+    shutil.copy(default_soundfont_path(), mine)
+    result = run("prepare", "mini_nsynth", "--config", "tiny_held_out", "--soundfont", str(mine),
+                 "--data-dir", str(tmp_path / "tfds"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["dataset"].startswith("mini_nsynth/tiny_held_out-sf-") and summary["reused"] is False
+    assert [s["file"] for s in summary["soundfonts"]] == ["mine.sf2"]
+    assert summary["protocol"] == "held_out_instruments"
+    assert {s: v["examples"] for s, v in summary["splits"].items()} == {"train": 20, "valid": 10, "test": 10}
 
 
 def test_describe_nsynth_tfrecords_and_a_missing_file(tmp_path):

