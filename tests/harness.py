@@ -32,17 +32,13 @@ def _as_tuple(inputs):
 
 
 def _functional_model(layer, inputs, call_kwargs):
-    symbolic = [
-        keras.Input(shape=array.shape[1:], dtype=str(array.dtype)) for array in inputs
-    ]
+    symbolic = [keras.Input(shape=array.shape[1:], dtype=str(array.dtype)) for array in inputs]
     outputs = layer(*symbolic, **call_kwargs)
     return keras.Model(symbolic, outputs)
 
 
 def _assert_allclose(actual, desired, what, atol=1e-5, rtol=1e-5):
-    np.testing.assert_allclose(
-        np.asarray(actual), np.asarray(desired), atol=atol, rtol=rtol, err_msg=what
-    )
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(desired), atol=atol, rtol=rtol, err_msg=what)
 
 
 def run_layer_test(
@@ -85,9 +81,7 @@ def run_layer_test(
         # may hold a layer instance that must not be shared or pre-built).
         return layer_cls.from_config(copy.deepcopy(config))
 
-    deserialized = keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(layer)
-    )
+    deserialized = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(deserialized) is layer_cls
     assert deserialized.get_config() == config
 
@@ -103,9 +97,7 @@ def run_layer_test(
 
     # Eager and graph execution agree at inference.
     eager = layer(*inputs, training=False, **call_kwargs)
-    graph = tf.function(lambda *args: layer(*args, training=False, **call_kwargs))(
-        *inputs
-    )
+    graph = tf.function(lambda *args: layer(*args, training=False, **call_kwargs))(*inputs)
     _assert_allclose(graph, eager, "tf.function output differs from eager output")
 
     # .keras round trip inside a functional model.
@@ -129,12 +121,8 @@ def _run_distributed_training_step(make_layer, inputs, call_kwargs):
     target = np.ones(tuple(model(list(inputs)).shape), "float32")
     before = [np.array(w) for w in model.trainable_weights]
     assert before, "training check needs trainable weights"
-    history = model.fit(
-        list(inputs), target, batch_size=len(target), epochs=1, verbose=0, shuffle=False
-    )
+    history = model.fit(list(inputs), target, batch_size=len(target), epochs=1, verbose=0, shuffle=False)
     loss = history.history["loss"][0]
     assert np.isfinite(loss), f"non-finite loss {loss} in distributed step"
-    changed = [
-        not np.allclose(b, np.array(w)) for b, w in zip(before, model.trainable_weights)
-    ]
+    changed = [not np.allclose(b, np.array(w)) for b, w in zip(before, model.trainable_weights)]
     assert any(changed), "a distributed training step changed no trainable weight"

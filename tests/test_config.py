@@ -36,11 +36,17 @@ def test_parses_nested_config_with_defaults():
 @pytest.mark.parametrize(
     "mapping, message",
     [
-        ({"task": "t", "train": {"bach_size": 8}}, r"unknown key train\.bach_size \(known keys of train: batch_size, data_dir"),
+        (
+            {"task": "t", "train": {"bach_size": 8}},
+            r"unknown key train\.bach_size \(known keys of train: batch_size, data_dir",
+        ),
         ({"task": "t", "extra": 1}, r"unknown key extra"),
         ({"task": "t", "train": {"batch_size": "8"}}, r"train\.batch_size: expected an integer, got str '8'"),
         ({"task": "t", "train": {"batch_size": True}}, r"train\.batch_size: expected an integer"),
-        ({"task": "t", "train": {"variant": "big"}}, r"train\.variant: expected one of \['baseline', 'metric', 'aux'\]"),
+        (
+            {"task": "t", "train": {"variant": "big"}},
+            r"train\.variant: expected one of \['baseline', 'metric', 'aux'\]",
+        ),
         ({"task": "t", "train": {"batch_size": 0}}, r"train\.batch_size: must be >= 1"),
         ({"task": "t", "train": 5}, r"train: expected a mapping"),
         ({"task": "t", "seeds": [1, "x"]}, r"seeds\[1\]: expected an integer"),

@@ -43,7 +43,7 @@ def first_logged_losses(log_dir, step):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
                 if value.tag.startswith("losses/") and event.step == step:
-                    name = value.tag[len("losses/"):]
+                    name = value.tag[len("losses/") :]
                     if name not in first or event.wall_time < first[name][0]:
                         first[name] = (event.wall_time, float(tf.make_ndarray(value.tensor)))
     return {name: value for name, (_, value) in first.items()}

@@ -47,9 +47,7 @@ def apply_overrides(data, overrides):
         for depth, part in enumerate(parts[:-1]):
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(
-                    f"--set {override!r}: {'.'.join(parts[: depth + 1])} is not a section"
-                )
+                raise ConfigError(f"--set {override!r}: {'.'.join(parts[: depth + 1])} is not a section")
             node = child
         node[parts[-1]] = value
     return data

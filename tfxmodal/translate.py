@@ -23,9 +23,13 @@ def build_parser():
         description="Translate face images to musical notes with an exported face2music SavedModel.",
     )
     parser.add_argument("images", nargs="+", help="face images (JPEG, PNG or BMP; any size)")
-    parser.add_argument("--model", required=True, help="SavedModel directory, or the model base dir (highest version is used)")
+    parser.add_argument(
+        "--model", required=True, help="SavedModel directory, or the model base dir (highest version is used)"
+    )
     parser.add_argument("-o", "--out", required=True, help="output directory for the WAV files")
-    parser.add_argument("--pitch", type=int, default=None, help="MIDI pitch 24-84 for every face (default: the model's default pitch)")
+    parser.add_argument(
+        "--pitch", type=int, default=None, help="MIDI pitch 24-84 for every face (default: the model's default pitch)"
+    )
     return parser
 
 

@@ -34,9 +34,7 @@ def numpy_log_mel(x, sample_rate, frame_length, frame_step, fft_length, num_mel_
     n = np.arange(frame_length)
     window = 0.5 - 0.5 * np.cos(2 * np.pi * n / frame_length)  # periodic Hann
     count = 1 + (x.shape[-1] - frame_length) // frame_step
-    frames = np.stack(
-        [x[..., i * frame_step : i * frame_step + frame_length] for i in range(count)], axis=-2
-    )
+    frames = np.stack([x[..., i * frame_step : i * frame_step + frame_length] for i in range(count)], axis=-2)
     magnitude = np.abs(np.fft.rfft(frames * window, n=fft_length))
     mel = magnitude @ numpy_mel_filterbank(num_mel_bins, fft_length, sample_rate, lower, upper)
     return np.log(mel + 1e-6)
@@ -91,8 +89,13 @@ def test_log_mel_spectrogram_matches_numpy_recipe_and_defaults():
 def test_log_mel_spectrogram_custom_parameters():
     clips = tone_clips(batch=1, samples=4000, sample_rate=8000)
     actual = audio.log_mel_spectrogram(
-        clips.astype("float32"), sample_rate=8000, frame_length=256, frame_step=128,
-        num_mel_bins=40, lower_edge_hertz=50.0, upper_edge_hertz=3500.0,
+        clips.astype("float32"),
+        sample_rate=8000,
+        frame_length=256,
+        frame_step=128,
+        num_mel_bins=40,
+        lower_edge_hertz=50.0,
+        upper_edge_hertz=3500.0,
     ).numpy()
     expected = numpy_log_mel(clips, 8000, 256, 128, 256, 40, 50.0, 3500.0)
     assert actual.shape == (1, 30, 40)
@@ -101,9 +104,7 @@ def test_log_mel_spectrogram_custom_parameters():
 
 def test_usable_in_tf_data_and_tf_function():
     clips = tone_clips().astype("float32")
-    dataset = tf.data.Dataset.from_tensor_slices(clips).map(
-        audio.mfcc, num_parallel_calls=tf.data.AUTOTUNE
-    ).batch(3)
+    dataset = tf.data.Dataset.from_tensor_slices(clips).map(audio.mfcc, num_parallel_calls=tf.data.AUTOTUNE).batch(3)
     from_dataset = next(iter(dataset)).numpy()
     np.testing.assert_allclose(from_dataset, audio.mfcc(clips), rtol=1e-5, atol=1e-4)
     graph = tf.function(audio.mfcc, input_signature=[tf.TensorSpec([None, 8192], tf.float32)])

@@ -74,10 +74,7 @@ def test_lfw_faces_are_the_first_100_skimage_images_in_rgb():
 
 
 def test_lfw_pipeline_batches_augments_deterministically_and_evaluates_plainly():
-    first = [
-        next(iter(faces.pipeline("lfw", batch_size=16, image_size=32, seed=3)))["image"].numpy()
-        for _ in range(2)
-    ]
+    first = [next(iter(faces.pipeline("lfw", batch_size=16, image_size=32, seed=3)))["image"].numpy() for _ in range(2)]
     np.testing.assert_array_equal(first[0], first[1])  # seeded: a rebuilt pipeline repeats itself
     other = next(iter(faces.pipeline("lfw", batch_size=16, image_size=32, seed=4)))["image"].numpy()
     assert not np.array_equal(first[0], other)
@@ -107,9 +104,7 @@ def test_augment_faces_flip_only_and_full():
     assert (same | mirrored).all() and 10 < mirrored.sum() < 54
     full = faces.augment_faces(images, seed).numpy()
     np.testing.assert_array_equal(full, faces.augment_faces(images, seed).numpy())
-    assert not np.array_equal(
-        full, faces.augment_faces(images, tf.constant([7, 2], tf.int64)).numpy()
-    )
+    assert not np.array_equal(full, faces.augment_faces(images, tf.constant([7, 2], tf.int64)).numpy())
     assert full.shape == images.shape and 0.0 <= full.min() and full.max() <= 255.0
 
 
@@ -179,12 +174,8 @@ def write_embedding_records(path, embeddings, identities=None):
         for i, row in enumerate(embeddings):
             feature = {"embedding": tf.train.Feature(float_list=tf.train.FloatList(value=row))}
             if identities is not None:
-                feature["identity"] = tf.train.Feature(
-                    int64_list=tf.train.Int64List(value=[identities[i]])
-                )
-            writer.write(
-                tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-            )
+                feature["identity"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[identities[i]]))
+            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
     return str(path)
 
 
@@ -194,9 +185,7 @@ def test_embeddings_from_npy_and_tfrecord(tmp_path):
     ids = np.arange(10) % 3
     np.save(tmp_path / "emb.npy", values)
     np.save(tmp_path / "ids.npy", ids)
-    from_npy = collect(
-        faces.embeddings(str(tmp_path / "emb.npy"), identities=str(tmp_path / "ids.npy"))
-    )
+    from_npy = collect(faces.embeddings(str(tmp_path / "emb.npy"), identities=str(tmp_path / "ids.npy")))
     np.testing.assert_array_equal(np.stack([e["embedding"] for e in from_npy]), values)
     assert [int(e["identity"]) for e in from_npy] == list(ids)
     unlabelled = collect(faces.embeddings(tmp_path / "emb.npy"))
@@ -217,9 +206,7 @@ def test_large_npy_is_streamed_from_a_memory_map(tmp_path, monkeypatch):
     values = np.arange(20 * 3, dtype=np.float64).reshape(20, 3)
     np.save(tmp_path / "big.npy", values)
     out = collect(faces.embeddings(str(tmp_path / "big.npy"), identities=np.arange(20)))
-    np.testing.assert_array_equal(
-        np.stack([e["embedding"] for e in out]), values.astype(np.float32)
-    )
+    np.testing.assert_array_equal(np.stack([e["embedding"] for e in out]), values.astype(np.float32))
     assert [int(e["identity"]) for e in out] == list(range(20))
 
 
@@ -233,9 +220,7 @@ def test_bad_embedding_files_name_the_file(tmp_path):
     cases = {
         str(tmp_path / "missing.npy"): "missing.npy: no such embeddings file",
         str(tmp_path / "empty.npy"): "empty.npy: empty file",
-        str(
-            tmp_path / "flat.npy"
-        ): r"flat.npy: expected float embeddings of shape \(N, D\), got float32 \(5,\)",
+        str(tmp_path / "flat.npy"): r"flat.npy: expected float embeddings of shape \(N, D\), got float32 \(5,\)",
         str(tmp_path / "nan.npy"): "nan.npy: embeddings contain NaN",
     }
     for path, message in cases.items():
@@ -247,9 +232,7 @@ def test_bad_embedding_files_name_the_file(tmp_path):
     wrong = tmp_path / "wrong.tfrecord"
     with tf.io.TFRecordWriter(str(wrong)) as writer:
         feature = {"vector": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0]))}
-        writer.write(
-            tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-        )
+        writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
     with pytest.raises(
         EmbeddingFileError,
         match=r"wrong.tfrecord: first record has no float feature 'embedding' "
@@ -272,17 +255,13 @@ def test_bad_embedding_files_name_the_file(tmp_path):
         faces.embeddings([good, other_size])
 
 
-def test_sharding_splits_files_disjointly_and_strategy_gets_per_replica_batches(
-    identity_tree, two_cpu_strategy
-):
+def test_sharding_splits_files_disjointly_and_strategy_gets_per_replica_batches(identity_tree, two_cpu_strategy):
     shards = []
     for pipeline_id in range(2):
         context = tf.distribute.InputContext(
             num_input_pipelines=2, input_pipeline_id=pipeline_id, num_replicas_in_sync=2
         )
-        shards.append(
-            collect(faces.identity_folders(identity_tree, image_size=8, input_context=context))
-        )
+        shards.append(collect(faces.identity_folders(identity_tree, image_size=8, input_context=context)))
     assert [len(s) for s in shards] == [4, 3]
     everything = collect(faces.identity_folders(identity_tree, image_size=8))
     merged = [e for pair in zip(shards[0], shards[1] + [None]) for e in pair if e is not None]

@@ -57,9 +57,7 @@ def test_documented_conversions_decode_to_rgb_uint8(tmp_path):
     np.testing.assert_array_equal(decoded["rgba"], rgba[..., :3])
     np.testing.assert_array_equal(decoded["grey"], np.repeat(grey[..., None], 3, axis=-1))
     assert (decoded["grey_jpeg"][..., 0] == decoded["grey_jpeg"][..., 2]).all()
-    np.testing.assert_array_equal(
-        decoded["palette"], np.asarray(Image.open(paths["palette"]).convert("RGB"))
-    )
+    np.testing.assert_array_equal(decoded["palette"], np.asarray(Image.open(paths["palette"]).convert("RGB")))
     np.testing.assert_array_equal(decoded["bmp"], rgb)
     np.testing.assert_array_equal(decoded["png_named_jpg"], rgb)
     assert images.check_image(paths["rgba"]).mode == "RGBA"
@@ -164,4 +162,3 @@ def test_fits_in_cache_and_measure_throughput():
     assert result["examples_per_second"] > 0
     ended = pipeline.measure_throughput(dataset, num_batches=50, warmup_batches=2)
     assert ended["batches"] == 11 and ended["examples"] == 100 - 16
-

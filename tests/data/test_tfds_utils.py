@@ -83,9 +83,7 @@ def test_deterministic_tfds_writes_sorts_the_feature_map_and_restores_tfds():
 
     audio = tfds.features.Tensor(shape=(3,), dtype=np.float32)
     features = tfds.features.FeaturesDict({"pitch": np.int64, "id": np.str_, "audio": audio})
-    example = features.encode_example(
-        {"id": "a", "pitch": 60, "audio": np.array([0.5, -0.5, 0.25], np.float32)}
-    )
+    example = features.encode_example({"id": "a", "pitch": 60, "audio": np.array([0.5, -0.5, 0.25], np.float32)})
     serializer = example_serializer.ExampleSerializer(features.get_serialized_info())
     original = example_serializer.ExampleSerializer.serialize_example
     with tfds_utils.deterministic_tfds_writes():

@@ -97,11 +97,7 @@ def test_read_back_through_the_faces_loader(prepared):
             assert example["identity"].dtype == np.int32
             colour = identities[names[example["identity"]]]
             assert np.abs(np.subtract(dominant(example["image"]), colour)).max() <= 4
-    batch = next(
-        iter(
-            faces.pipeline("vgg_face2", batch_size=4, image_size=16, data_dir=prepared["data_dir"])
-        )
-    )
+    batch = next(iter(faces.pipeline("vgg_face2", batch_size=4, image_size=16, data_dir=prepared["data_dir"])))
     assert batch["image"].shape == (4, 16, 16, 3) and batch["identity"].shape == (4,)
 
 
@@ -119,9 +115,7 @@ def test_list_file_selects_images_and_unprepared_dataset_explains(tmp_path):
     examples = list(faces.vgg_face2("train", 8, data_dir=str(tmp_path / "tfds"), manual_dir=manual))
     assert sorted(int(e["identity"]) for e in examples) == [0, 1]
     (manual / "train_list.txt").write_text("n000005/0009_01.jpg\n")
-    with pytest.raises(
-        DatasetLayoutError, match=r"train_list.txt:1: listed image .*0009_01.jpg is missing"
-    ):
+    with pytest.raises(DatasetLayoutError, match=r"train_list.txt:1: listed image .*0009_01.jpg is missing"):
         vgg_face2.index_split(manual, "train")
     (manual / "train_list.txt").write_text("n777777/0001_01.jpg\n")
     with pytest.raises(DatasetLayoutError, match="train_list.txt:1: 'n777777/0001_01.jpg' is not"):

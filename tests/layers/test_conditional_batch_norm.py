@@ -50,17 +50,13 @@ def test_inference_uses_moving_statistics():
     x, labels = make_inputs()
     layer = ConditionalBatchNorm(num_classes=3, momentum=0.0)
     layer(x, labels, training=True)  # momentum 0: moving stats = batch stats
-    np.testing.assert_allclose(
-        layer(x, labels, training=False), layer(x, labels, training=True), rtol=1e-4, atol=1e-4
-    )
+    np.testing.assert_allclose(layer(x, labels, training=False), layer(x, labels, training=True), rtol=1e-4, atol=1e-4)
 
 
 def test_accepts_column_labels():
     x, labels = make_inputs()
     layer = ConditionalBatchNorm(num_classes=3)
-    np.testing.assert_allclose(
-        layer(x, labels[:, None], training=True), layer(x, labels, training=True)
-    )
+    np.testing.assert_allclose(layer(x, labels[:, None], training=True), layer(x, labels, training=True))
 
 
 def test_unknown_label_raises_eagerly():

@@ -31,11 +31,7 @@ def test_spectral_norm_normalizes_both_matrices():
     table = head.class_embedding.normalized_kernel().numpy()
     assert np.linalg.svd(dense_kernel, compute_uv=False)[0] == pytest.approx(1.0, rel=0.01)
     assert np.linalg.svd(table, compute_uv=False)[0] == pytest.approx(1.0, rel=0.01)
-    expected = (
-        h @ dense_kernel
-        + head.linear.layer.bias.numpy()
-        + np.sum(table[y] * h, axis=1, keepdims=True)
-    )
+    expected = h @ dense_kernel + head.linear.layer.bias.numpy() + np.sum(table[y] * h, axis=1, keepdims=True)
     np.testing.assert_allclose(head(h, y, training=False), expected, rtol=1e-4, atol=1e-5)
 
 

@@ -112,9 +112,7 @@ def test_gradient_flows_through_sigma():
     """Autodiff gradient of the loss w.r.t. the raw kernel matches finite
     differences of W ↦ loss(W / ‖W u‖) with u fixed, and differs from the
     gradient that treats σ as a constant."""
-    layer = SpectralNormalization(
-        keras.layers.Dense(3, use_bias=False, dtype="float64"), dtype="float64"
-    )
+    layer = SpectralNormalization(keras.layers.Dense(3, use_bias=False, dtype="float64"), dtype="float64")
     x = np.random.RandomState(1).normal(size=(5, 4))
     for _ in range(3):
         layer(x, training=True)
@@ -154,9 +152,7 @@ def test_power_iterations_speed_convergence():
         layer.layer.kernel.assign(kernel)
         layer.vector_u.assign(np.ones((1, 10), "float32"))
         layer(np.zeros((1, 20), "float32"), training=True)
-        errors[iterations] = abs(
-            1.0 - top_singular_value(layer.normalized_kernel().numpy(), False)
-        )
+        errors[iterations] = abs(1.0 - top_singular_value(layer.normalized_kernel().numpy(), False))
     assert errors[5] < errors[1]
 
 
@@ -170,9 +166,7 @@ def test_u_stays_identical_across_replicas(two_cpu_strategy):
     def step(batch):
         return two_cpu_strategy.run(lambda b: layer(b, training=True), (batch,))
 
-    dataset = two_cpu_strategy.experimental_distribute_dataset(
-        tf.data.Dataset.from_tensor_slices(x).batch(4)
-    )
+    dataset = two_cpu_strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(x).batch(4))
     for batch in dataset:
         step(batch)
     replicas = two_cpu_strategy.experimental_local_results(layer.vector_u.value)

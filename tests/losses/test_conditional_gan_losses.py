@@ -20,7 +20,9 @@ def sigmoid(x):
 @pytest.fixture
 def logit_maps():
     rng = np.random.RandomState(0)
-    return rng.normal(scale=2, size=(3, 4, 4, 1)).astype("float32"), rng.normal(scale=2, size=(3, 4, 4, 1)).astype("float32")
+    return rng.normal(scale=2, size=(3, 4, 4, 1)).astype("float32"), rng.normal(scale=2, size=(3, 4, 4, 1)).astype(
+        "float32"
+    )
 
 
 def test_discriminator_log_loss_is_the_patch_mean_binary_cross_entropy(logit_maps):
@@ -50,5 +52,9 @@ def test_label_cross_entropy_against_numpy():
     rng = np.random.RandomState(1)
     logits = rng.normal(scale=3, size=(4, 13)).astype("float32")
     labels = np.array([0, 12, 3, 3])
-    log_softmax = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) - logits.max(1, keepdims=True)
+    log_softmax = (
+        logits
+        - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True))
+        - logits.max(1, keepdims=True)
+    )
     np.testing.assert_allclose(label_cross_entropy(labels, logits), -log_softmax[np.arange(4), labels], rtol=1e-5)

@@ -9,7 +9,9 @@ from tfxmodal.models.audio_metric import max_pairwise_distance
 def clips(n=6, seed=0):
     rng = np.random.RandomState(seed)
     t = np.arange(8192) / 16000
-    return np.stack([0.3 * np.sin(2 * np.pi * f * t) + 0.01 * rng.normal(size=8192) for f in rng.uniform(100, 2000, n)]).astype("float32")
+    return np.stack(
+        [0.3 * np.sin(2 * np.pi * f * t) + 0.01 * rng.normal(size=8192) for f in rng.uniform(100, 2000, n)]
+    ).astype("float32")
 
 
 def test_audio_embedder_paper_width():
@@ -41,7 +43,9 @@ def test_aux_discriminator_table_6():
     aux = AuxDiscriminator()
     assert aux(np.zeros((3, 505), "float32")).shape == (3, 1)
     sizes = [505, 128, 64, 32, 16, 1]
-    assert sum(int(np.prod(w.shape)) for w in aux.trainable_weights) == sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    assert sum(int(np.prod(w.shape)) for w in aux.trainable_weights) == sum(
+        a * b + b for a, b in zip(sizes[:-1], sizes[1:])
+    )
     assert len(aux.non_trainable_weights) == 5  # one spectral-norm u per dense layer
 
 

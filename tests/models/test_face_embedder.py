@@ -53,7 +53,9 @@ def test_paper_architecture_shapes():
 
 def test_vggface2_preprocessing_is_bgr_minus_means():
     rgb = np.array([[[[10.0, 20.0, 30.0]]]], "float32")
-    np.testing.assert_allclose(FaceEmbedder.preprocess(rgb), [[[[30 - 91.4953, 20 - 103.8827, 10 - 131.0912]]]], rtol=1e-6)
+    np.testing.assert_allclose(
+        FaceEmbedder.preprocess(rgb), [[[[30 - 91.4953, 20 - 103.8827, 10 - 131.0912]]]], rtol=1e-6
+    )
 
 
 def test_loads_keras_vggface_h5_by_name(tmp_path):

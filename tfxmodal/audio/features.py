@@ -31,8 +31,9 @@ def num_frames(num_samples, frame_length, frame_step):
     return 1 + (num_samples - frame_length) // frame_step
 
 
-def mfcc_size(num_samples, frame_length=MFCC_FRAME_LENGTH,
-              frame_step=MFCC_FRAME_STEP, num_coefficients=MFCC_NUM_COEFFICIENTS):
+def mfcc_size(
+    num_samples, frame_length=MFCC_FRAME_LENGTH, frame_step=MFCC_FRAME_STEP, num_coefficients=MFCC_NUM_COEFFICIENTS
+):
     """Length of the flattened `mfcc` vector: 377 for 8192 samples."""
     return num_frames(num_samples, frame_length, frame_step) * num_coefficients
 
@@ -53,14 +54,11 @@ def _checked_waveform(waveform, frame_length, caller):
             f"{waveform.dtype.name}. Scale integer PCM first, e.g. int16 / 32768."
         )
     if waveform.shape.rank == 0:
-        raise ValueError(
-            f"{caller}: waveform must have shape (..., samples); got a scalar."
-        )
+        raise ValueError(f"{caller}: waveform must have shape (..., samples); got a scalar.")
     samples = waveform.shape[-1]
     if samples is not None and samples < frame_length:
         raise ValueError(
-            f"{caller}: waveform has {samples} samples along its last axis; "
-            f"need at least frame_length={frame_length}."
+            f"{caller}: waveform has {samples} samples along its last axis; need at least frame_length={frame_length}."
         )
     return waveform
 
@@ -187,14 +185,10 @@ def mfcc(
         lower_edge_hertz=lower_edge_hertz,
         upper_edge_hertz=upper_edge_hertz,
     )
-    coefficients = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[
-        ..., :num_coefficients
-    ]
+    coefficients = tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., :num_coefficients]
     if not flatten:
         return coefficients
     frames = coefficients.shape[-2]
-    flat = tf.reshape(
-        coefficients, tf.concat([tf.shape(coefficients)[:-2], [-1]], axis=0)
-    )
+    flat = tf.reshape(coefficients, tf.concat([tf.shape(coefficients)[:-2], [-1]], axis=0))
     flat_size = None if frames is None else frames * num_coefficients
     return tf.ensure_shape(flat, coefficients.shape[:-2].concatenate([flat_size]))

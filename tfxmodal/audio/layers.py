@@ -84,11 +84,7 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         samples = input_shape[1]
-        frames = (
-            None
-            if samples is None
-            else features.num_frames(samples, self.frame_length, self.frame_step)
-        )
+        frames = None if samples is None else features.num_frames(samples, self.frame_length, self.frame_step)
         return (input_shape[0], frames, self.num_mel_bins)
 
     def get_config(self):

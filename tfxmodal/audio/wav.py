@@ -59,8 +59,7 @@ def read_wav(path, expected_sample_rate=None, mono=True):
         raise AudioFileError(f"{path}: WAV holds no samples")
     if expected_sample_rate is not None and sample_rate != expected_sample_rate:
         raise AudioFileError(
-            f"{path}: sample rate {sample_rate} Hz, expected {expected_sample_rate} Hz "
-            "(resample the file first)"
+            f"{path}: sample rate {sample_rate} Hz, expected {expected_sample_rate} Hz (resample the file first)"
         )
     if samples.ndim == 1:
         samples = samples[:, None]

@@ -43,7 +43,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfxmodal.data import pipeline as pipeline_lib
-from tfxmodal.data.pipeline import measure_throughput
 from tfxmodal.data.images import (
     DatasetLayoutError,
     check_images,
@@ -54,6 +53,7 @@ from tfxmodal.data.images import (
     read_image,
     resize_image,
 )
+from tfxmodal.data.pipeline import measure_throughput
 
 logger = logging.getLogger(__name__)
 
@@ -118,25 +118,20 @@ def index_identity_folders(root, validate="auto", skip_bad_files=False):
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
-        raise DatasetLayoutError(
-            f"{root}: no such directory (expected <root>/<identity>/<image>.jpg)"
-        )
+        raise DatasetLayoutError(f"{root}: no such directory (expected <root>/<identity>/<image>.jpg)")
     names = sorted(n for n in os.listdir(root) if not n.startswith("."))
     folders = [n for n in names if os.path.isdir(os.path.join(root, n))]
     skipped = []
     for name in names:
         if is_image_name(name) and name not in folders:
             problem = (
-                f"{os.path.join(root, name)}: image outside an identity folder "
-                "(expected <root>/<identity>/<image>.jpg)"
+                f"{os.path.join(root, name)}: image outside an identity folder (expected <root>/<identity>/<image>.jpg)"
             )
             if not skip_bad_files:
                 raise DatasetLayoutError(problem)
             skipped.append((os.path.join(root, name), problem))
     if not folders:
-        raise DatasetLayoutError(
-            f"{root}: no identity folders (expected <root>/<identity>/<image>.jpg)"
-        )
+        raise DatasetLayoutError(f"{root}: no identity folders (expected <root>/<identity>/<image>.jpg)")
     paths, identities, ignored = [], [], 0
     for label, folder in enumerate(folders):
         files, other = list_images(os.path.join(root, folder))
@@ -168,9 +163,7 @@ def index_image_folder(root, validate="auto", skip_bad_files=False):
     root = os.fspath(root)
     paths, ignored = list_images(root)
     if not paths:
-        raise DatasetLayoutError(
-            f"{root}: no images found (expected .jpg, .jpeg, .png or .bmp files)"
-        )
+        raise DatasetLayoutError(f"{root}: no images found (expected .jpg, .jpeg, .png or .bmp files)")
     good, skipped = check_images(paths, validate=validate, skip_bad_files=skip_bad_files)
     if not good:
         raise DatasetLayoutError(f"{root}: no usable images")
@@ -236,9 +229,7 @@ def _files_dataset(index, image_size, input_context):
     )
 
 
-def identity_folders(
-    root, image_size=224, validate="auto", skip_bad_files=False, input_context=None
-):
+def identity_folders(root, image_size=224, validate="auto", skip_bad_files=False, input_context=None):
     """Faces from ``<root>/<identity>/<image>``; identity = sorted folder index.
 
     Returns:
@@ -270,8 +261,7 @@ def _vgg_face2_builder(data_dir, manual_dir):
             raise FileNotFoundError(
                 f"vgg_face2 is not prepared under {builder.data_dir}; run "
                 "tfxmodal.data.vgg_face2.prepare(MANUAL_DIR, data_dir) first, or pass "
-                "manual_dir=. Expected manual directory layout:\n"
-                + vgg_face2_lib.MANUAL_DOWNLOAD_INSTRUCTIONS
+                "manual_dir=. Expected manual directory layout:\n" + vgg_face2_lib.MANUAL_DOWNLOAD_INSTRUCTIONS
             )
         vgg_face2_lib.prepare(manual_dir, data_dir)
         builder = vgg_face2_lib.builder(data_dir)
@@ -296,9 +286,7 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
     import tensorflow_datasets as tfds
 
     builder = _vgg_face2_builder(data_dir, manual_dir)
-    dataset = builder.as_dataset(
-        split=split, decoders={"image": tfds.decode.SkipDecoding()}, shuffle_files=False
-    )
+    dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()}, shuffle_files=False)
     dataset = pipeline_lib.shard(dataset, input_context)
     return dataset.map(
         lambda ex: _image_example(decode_image(ex["image"]), ex["label"], image_size),
@@ -315,9 +303,7 @@ def _load_identities(identities, count, source):
     if isinstance(identities, (str, os.PathLike)):
         path = os.fspath(identities)
         if not os.path.isfile(path):
-            raise EmbeddingFileError(
-                f"{path}: no such identities file (expected a .npy of shape (N,))"
-            )
+            raise EmbeddingFileError(f"{path}: no such identities file (expected a .npy of shape (N,))")
         try:
             identities = np.load(path, allow_pickle=False)
         except Exception as error:
@@ -326,8 +312,7 @@ def _load_identities(identities, count, source):
     identities = np.asarray(identities)
     if identities.shape != (count,) or identities.dtype.kind not in "iu":
         raise EmbeddingFileError(
-            f"{source}: identities must be integers of shape ({count},), got "
-            f"{identities.dtype} {identities.shape}"
+            f"{source}: identities must be integers of shape ({count},), got {identities.dtype} {identities.shape}"
         )
     return identities.astype(np.int32)
 
@@ -342,9 +327,7 @@ def _npy_embeddings(path, identities):
     except Exception as error:
         raise EmbeddingFileError(f"{path}: not a readable .npy file ({error})") from None
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0 or array.dtype.kind != "f":
-        raise EmbeddingFileError(
-            f"{path}: expected float embeddings of shape (N, D), got {array.dtype} {array.shape}"
-        )
+        raise EmbeddingFileError(f"{path}: expected float embeddings of shape (N, D), got {array.dtype} {array.shape}")
     for start in range(0, array.shape[0], 65536):  # chunked: the file may not fit in memory
         if not np.all(np.isfinite(array[start : start + 65536])):
             raise EmbeddingFileError(f"{path}: embeddings contain NaN or infinity")
@@ -377,21 +360,16 @@ def _tfrecord_layout(path):
     if not os.path.isfile(path):
         raise EmbeddingFileError(f"{path}: no such TFRecord file")
     if os.path.getsize(path) == 0:
-        raise EmbeddingFileError(
-            f"{path}: empty file, expected TFRecords with an 'embedding' feature"
-        )
+        raise EmbeddingFileError(f"{path}: empty file, expected TFRecords with an 'embedding' feature")
     try:
         first = next(iter(tf.data.TFRecordDataset(path).take(1)))
         example = tf.train.Example.FromString(first.numpy())
     except (tf.errors.OpError, StopIteration, Exception) as error:
-        raise EmbeddingFileError(
-            f"{path}: not a readable TFRecord of tf.train.Example ({error})"
-        ) from None
+        raise EmbeddingFileError(f"{path}: not a readable TFRecord of tf.train.Example ({error})") from None
     feature = example.features.feature
     if "embedding" not in feature or feature["embedding"].WhichOneof("kind") != "float_list":
         raise EmbeddingFileError(
-            f"{path}: first record has no float feature 'embedding' "
-            f"(features: {sorted(feature.keys())})"
+            f"{path}: first record has no float feature 'embedding' (features: {sorted(feature.keys())})"
         )
     dim = len(feature["embedding"].float_list.value)
     if dim == 0:
@@ -407,9 +385,7 @@ def _tfrecord_embeddings(paths):
     dim = layouts[0][0]
     for path, (other, _) in zip(paths, layouts):
         if other != dim:
-            raise EmbeddingFileError(
-                f"{path}: embeddings of size {other}, expected {dim} like {paths[0]}"
-            )
+            raise EmbeddingFileError(f"{path}: embeddings of size {other}, expected {dim} like {paths[0]}")
     spec = {
         "embedding": tf.io.FixedLenFeature([dim], tf.float32),
         "identity": tf.io.FixedLenFeature([], tf.int64, default_value=-1),
@@ -429,9 +405,7 @@ def _tfrecord_embeddings(paths):
         framed_bytes = 0
         try:
             for records in tf.data.TFRecordDataset(path).batch(1024):
-                framed_bytes += int(tf.reduce_sum(tf.strings.length(records))) + 16 * int(
-                    records.shape[0]
-                )
+                framed_bytes += int(tf.reduce_sum(tf.strings.length(records))) + 16 * int(records.shape[0])
                 batch = parse(records)
                 if not np.all(np.isfinite(batch["embedding"].numpy())):
                     raise EmbeddingFileError(f"{path}: embeddings contain NaN or infinity")
@@ -480,9 +454,7 @@ def _embeddings_source(path, identities):
     if len(paths) == 1 and paths[0].endswith(".npy"):
         return _npy_embeddings(paths[0], identities)
     if identities is not None:
-        raise ValueError(
-            "identities= applies to .npy embeddings; TFRecords carry an 'identity' feature"
-        )
+        raise ValueError("identities= applies to .npy embeddings; TFRecords carry an 'identity' feature")
     if not paths:
         raise EmbeddingFileError("embeddings: no files given")
     return _tfrecord_embeddings(paths)
@@ -558,9 +530,7 @@ def augment_faces(
     low, high = contrast_range
     contrast = low + u[:, 5] * (high - low)
     mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
-    images = (
-        (images - mean) * contrast[:, None, None, None] + mean + brightness[:, None, None, None]
-    )
+    images = (images - mean) * contrast[:, None, None, None] + mean + brightness[:, None, None, None]
     return tf.clip_by_value(images, 0.0, 255.0)
 
 
@@ -681,7 +651,5 @@ def benchmark(batch_size=32, image_size=64, num_batches=50):
         "batch_size": batch_size,
         "image_size": image_size,
         "convert": measure_throughput(convert, num_batches=num_batches),
-        "train": measure_throughput(
-            train, num_batches=num_batches, warmup_batches=epoch_batches + 2
-        ),
+        "train": measure_throughput(train, num_batches=num_batches, warmup_batches=epoch_batches + 2),
     }

@@ -112,9 +112,7 @@ def check_image(path, full_decode=False):
         with Image.open(path) as image:
             info = ImageInfo(path, image.format, image.mode, image.width, image.height)
             if info.format not in SUPPORTED_FORMATS:
-                raise ImageFileError(
-                    f"{path}: {info.format} image; expected JPEG, PNG or BMP " "(convert it first)"
-                )
+                raise ImageFileError(f"{path}: {info.format} image; expected JPEG, PNG or BMP (convert it first)")
             image.verify()
         if full_decode:
             # verify() leaves the image unusable, so decode from a fresh open.
@@ -124,7 +122,7 @@ def check_image(path, full_decode=False):
         raise
     except Exception as error:  # Pillow raises many types for bad files
         raise ImageFileError(
-            f"{path}: not a readable JPEG, PNG or BMP image " f"({type(error).__name__}: {error})"
+            f"{path}: not a readable JPEG, PNG or BMP image ({type(error).__name__}: {error})"
         ) from None
     if info.width == 0 or info.height == 0:
         raise ImageFileError(f"{path}: image is {info.width}x{info.height} pixels")
@@ -135,8 +133,7 @@ def check_image(path, full_decode=False):
             handle.seek(max(0, size - _JPEG_TAIL_BYTES))
             if b"\xff\xd9" not in handle.read():
                 raise ImageFileError(
-                    f"{path}: truncated JPEG (no end-of-image marker); "
-                    "re-download or re-encode the file"
+                    f"{path}: truncated JPEG (no end-of-image marker); re-download or re-encode the file"
                 )
     return info
 

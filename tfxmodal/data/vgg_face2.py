@@ -62,8 +62,7 @@ class VggFace2(tfds.core.GeneratorBasedBuilder):
     def _info(self):
         return self.dataset_info_from_configs(
             description=(
-                "VGGFace2: 3.31 M images of 9131 identities (8631 train, 500 "
-                "test), loose face crops of varying size."
+                "VGGFace2: 3.31 M images of 9131 identities (8631 train, 500 test), loose face crops of varying size."
             ),
             features=tfds.features.FeaturesDict(
                 {
@@ -89,19 +88,21 @@ class VggFace2(tfds.core.GeneratorBasedBuilder):
         present = [s for s in SPLITS if os.path.isdir(os.path.join(manual_dir, s))]
         if "train" not in present:
             raise DatasetLayoutError(
-                f"{manual_dir}: no train/ folder; expected the layout:\n"
-                + MANUAL_DOWNLOAD_INSTRUCTIONS
+                f"{manual_dir}: no train/ folder; expected the layout:\n" + MANUAL_DOWNLOAD_INSTRUCTIONS
             )
         return {split: self._generate_examples(index_split(manual_dir, split)) for split in present}
 
     def _generate_examples(self, entries):
         for path, identity, label, file_name in entries:
-            yield file_name, {
-                "image": path,
-                "identity": identity,
-                "label": label,
-                "file_name": file_name,
-            }
+            yield (
+                file_name,
+                {
+                    "image": path,
+                    "identity": identity,
+                    "label": label,
+                    "file_name": file_name,
+                },
+            )
 
 
 def index_split(manual_dir, split, validate="auto"):
@@ -123,9 +124,7 @@ def index_split(manual_dir, split, validate="auto"):
     """
     root = os.path.join(os.fspath(manual_dir), split)
     if not os.path.isdir(root):
-        raise DatasetLayoutError(
-            f"{root}: no such directory (expected {split}/<identity>/<image>.jpg)"
-        )
+        raise DatasetLayoutError(f"{root}: no such directory (expected {split}/<identity>/<image>.jpg)")
     names = sorted(n for n in os.listdir(root) if not n.startswith("."))
     identities = [n for n in names if os.path.isdir(os.path.join(root, n))]
     strays = [n for n in names if is_image_name(n) and n not in identities]
@@ -135,9 +134,7 @@ def index_split(manual_dir, split, validate="auto"):
             f"(expected {split}/<identity>/<image>.jpg)"
         )
     if not identities:
-        raise DatasetLayoutError(
-            f"{root}: no identity folders (expected {split}/<identity>/<image>.jpg)"
-        )
+        raise DatasetLayoutError(f"{root}: no identity folders (expected {split}/<identity>/<image>.jpg)")
     labels = {identity: index for index, identity in enumerate(identities)}
     list_path = os.path.join(os.fspath(manual_dir), f"{split}_list.txt")
     if os.path.isfile(list_path):
@@ -148,16 +145,12 @@ def index_split(manual_dir, split, validate="auto"):
             images = sorted(n for n in os.listdir(os.path.join(root, identity)) if is_image_name(n))
             if not images:
                 raise DatasetLayoutError(
-                    f"{os.path.join(root, identity)}: empty identity folder "
-                    "(expected .jpg images)"
+                    f"{os.path.join(root, identity)}: empty identity folder (expected .jpg images)"
                 )
             file_names.extend(f"{identity}/{n}" for n in images)
     paths = [os.path.join(root, *name.split("/")) for name in file_names]
     check_images(paths, validate=validate)
-    return [
-        (path, name.split("/")[0], labels[name.split("/")[0]], name)
-        for path, name in zip(paths, file_names)
-    ]
+    return [(path, name.split("/")[0], labels[name.split("/")[0]], name) for path, name in zip(paths, file_names)]
 
 
 def _read_list(list_path, root, labels):
@@ -170,13 +163,11 @@ def _read_list(list_path, root, labels):
             parts = name.split("/")
             if len(parts) != 2 or parts[0] not in labels:
                 raise DatasetLayoutError(
-                    f"{list_path}:{number}: {name!r} is not <identity>/<image> with an "
-                    f"identity folder under {root}"
+                    f"{list_path}:{number}: {name!r} is not <identity>/<image> with an identity folder under {root}"
                 )
             if not os.path.isfile(os.path.join(root, parts[0], parts[1])):
                 raise DatasetLayoutError(
-                    f"{list_path}:{number}: listed image {os.path.join(root, parts[0], parts[1])} "
-                    "is missing"
+                    f"{list_path}:{number}: listed image {os.path.join(root, parts[0], parts[1])} is missing"
                 )
             file_names.append(name)
     if not file_names:
@@ -202,9 +193,7 @@ def prepare(manual_dir, data_dir=None):
         (examples per split).
     """
     if not os.path.isdir(os.fspath(manual_dir)):
-        raise DatasetLayoutError(
-            f"{manual_dir}: no such directory; expected:\n" + MANUAL_DOWNLOAD_INSTRUCTIONS
-        )
+        raise DatasetLayoutError(f"{manual_dir}: no such directory; expected:\n" + MANUAL_DOWNLOAD_INSTRUCTIONS)
     dataset_builder = builder(data_dir)
     build_offline(dataset_builder, manual_dir)
     return {

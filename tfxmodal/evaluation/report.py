@@ -142,9 +142,7 @@ def _normalise_tables(tables):
     result = []
     for position, table in enumerate(tables or []):
         if not isinstance(table, dict) or "rows" not in table:
-            raise ReportError(
-                f"tables[{position}]: expected a dict with 'title' and 'rows' (a list of row dicts)"
-            )
+            raise ReportError(f"tables[{position}]: expected a dict with 'title' and 'rows' (a list of row dicts)")
         rows = list(table["rows"])
         for row_number, row in enumerate(rows):
             if not isinstance(row, dict):
@@ -317,7 +315,7 @@ def _metrics_html(metrics):
     for name, value in metrics.items():
         is_number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
         cell = ' class="num"' if is_number else ""
-        rows.append(f"<tr><th scope=\"row\">{_esc(name)}</th><td{cell}>{_esc(format_value(value))}</td></tr>")
+        rows.append(f'<tr><th scope="row">{_esc(name)}</th><td{cell}>{_esc(format_value(value))}</td></tr>')
     return '<h2>Metrics</h2>\n<table class="metrics">\n' + "\n".join(rows) + "\n</table>"
 
 
@@ -415,8 +413,7 @@ def _check_replaceable(final_dir):
         raise FileExistsError(f"{final_dir} exists and is not a directory; not replacing it with a report")
     if os.listdir(final_dir) and not os.path.isfile(os.path.join(final_dir, MARKER)):
         raise FileExistsError(
-            f"{final_dir} exists and is not a tfxmodal report (no {MARKER}); "
-            "refusing to replace it - pass a new folder"
+            f"{final_dir} exists and is not a tfxmodal report (no {MARKER}); refusing to replace it - pass a new folder"
         )
 
 

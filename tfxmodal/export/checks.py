@@ -26,7 +26,13 @@ def checked(tensor, name, expected, description=""):
     Returns:
         `tensor`, with the checks as control dependencies.
     """
-    shown = "[" + ", ".join("N" if i == 0 and size is None else ("?" if size is None else str(size)) for i, size in enumerate(expected)) + "]"
+    shown = (
+        "["
+        + ", ".join(
+            "N" if i == 0 and size is None else ("?" if size is None else str(size)) for i, size in enumerate(expected)
+        )
+        + "]"
+    )
     message = f"input {name} must have shape {shown}" + (f" ({description})" if description else "") + "; got shape"
     shape = tf.shape(tensor)
     # Padded so that a tensor of too low a rank fails this check, not an index.

@@ -7,7 +7,9 @@ def existing_versions(base_dir):
     """Sorted integer version directories under `base_dir`."""
     if not os.path.isdir(base_dir):
         return []
-    return sorted(int(name) for name in os.listdir(base_dir) if name.isdigit() and os.path.isdir(os.path.join(base_dir, name)))
+    return sorted(
+        int(name) for name in os.listdir(base_dir) if name.isdigit() and os.path.isdir(os.path.join(base_dir, name))
+    )
 
 
 def next_version_dir(base_dir):

@@ -57,16 +57,11 @@ class ConditionalBatchNorm(keras.layers.Layer):
         channels = inputs_shape[-1]
         if channels is None:
             raise ValueError(
-                "ConditionalBatchNorm needs a known channel (last) dimension; "
-                f"got input shape {inputs_shape}."
+                f"ConditionalBatchNorm needs a known channel (last) dimension; got input shape {inputs_shape}."
             )
         self.batch_norm.build(inputs_shape)
-        self.gamma = self.add_weight(
-            shape=(self.num_classes, channels), initializer="ones", name="gamma"
-        )
-        self.beta = self.add_weight(
-            shape=(self.num_classes, channels), initializer="zeros", name="beta"
-        )
+        self.gamma = self.add_weight(shape=(self.num_classes, channels), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(self.num_classes, channels), initializer="zeros", name="beta")
         self.built = True
 
     def call(self, inputs, labels, training=None):
@@ -75,9 +70,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
         broadcast_shape = (-1,) + (1,) * (len(inputs.shape) - 2) + (inputs.shape[-1],)
         gamma = ops.reshape(ops.take(self.gamma, labels, axis=0), broadcast_shape)
         beta = ops.reshape(ops.take(self.beta, labels, axis=0), broadcast_shape)
-        return normalized * ops.cast(gamma, normalized.dtype) + ops.cast(
-            beta, normalized.dtype
-        )
+        return normalized * ops.cast(gamma, normalized.dtype) + ops.cast(beta, normalized.dtype)
 
     def compute_output_shape(self, inputs_shape, labels_shape=None):
         return inputs_shape
@@ -92,4 +85,3 @@ class ConditionalBatchNorm(keras.layers.Layer):
             }
         )
         return config
-

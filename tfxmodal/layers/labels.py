@@ -21,17 +21,11 @@ def check_class_labels(labels, num_classes, owner):
         labels = ops.convert_to_tensor(labels)
         dtype, shape = labels.dtype, tuple(labels.shape)
     if "int" not in str(dtype):
-        raise TypeError(
-            f"{owner}: class labels must be integers in [0, {num_classes}); "
-            f"got dtype {dtype}."
-        )
+        raise TypeError(f"{owner}: class labels must be integers in [0, {num_classes}); got dtype {dtype}.")
     if len(shape) == 2 and shape[1] == 1:
         labels = ops.reshape(labels, (-1,))
     elif len(shape) != 1:
-        raise ValueError(
-            f"{owner}: class labels must have shape (batch,) or (batch, 1); "
-            f"got shape {tuple(shape)}."
-        )
+        raise ValueError(f"{owner}: class labels must have shape (batch,) or (batch, 1); got shape {tuple(shape)}.")
     labels = ops.cast(labels, "int32")
     if isinstance(labels, keras.KerasTensor):
         return labels

@@ -42,10 +42,7 @@ class PhaseShuffle(keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(
-                "PhaseShuffle expects (batch, time, channels) inputs; "
-                f"got shape {tuple(input_shape)}."
-            )
+            raise ValueError(f"PhaseShuffle expects (batch, time, channels) inputs; got shape {tuple(input_shape)}.")
         time = input_shape[1]
         if time is not None and time <= self.radius:
             raise ValueError(
@@ -62,14 +59,10 @@ class PhaseShuffle(keras.layers.Layer):
     def call(self, inputs, training=None):
         if not training or self.radius == 0:
             return inputs
-        shift = self._generator.uniform(
-            (), minval=-self.radius, maxval=self.radius + 1, dtype=tf.int32
-        )
+        shift = self._generator.uniform((), minval=-self.radius, maxval=self.radius + 1, dtype=tf.int32)
         pad_left = tf.maximum(shift, 0)
         pad_right = tf.maximum(-shift, 0)
-        padded = tf.pad(
-            inputs, [[0, 0], [pad_left, pad_right], [0, 0]], mode="REFLECT"
-        )
+        padded = tf.pad(inputs, [[0, 0], [pad_left, pad_right], [0, 0]], mode="REFLECT")
         length = tf.shape(inputs)[1]
         shuffled = padded[:, pad_right : pad_right + length]
         return tf.ensure_shape(shuffled, inputs.shape)

@@ -53,12 +53,9 @@ class ProjectionHead(keras.layers.Layer):
     def build(self, features_shape, labels_shape=None):
         if len(features_shape) != 2 or features_shape[-1] is None:
             raise ValueError(
-                "ProjectionHead expects pooled features of shape "
-                f"(batch, features); got {tuple(features_shape)}."
+                f"ProjectionHead expects pooled features of shape (batch, features); got {tuple(features_shape)}."
             )
-        linear = keras.layers.Dense(
-            1, kernel_initializer=self.kernel_initializer, name="linear"
-        )
+        linear = keras.layers.Dense(1, kernel_initializer=self.kernel_initializer, name="linear")
         embedding = keras.layers.Embedding(
             self.num_classes,
             features_shape[-1],
@@ -66,12 +63,8 @@ class ProjectionHead(keras.layers.Layer):
             name="class_embedding",
         )
         if self.spectral_norm:
-            linear = SpectralNormalization(
-                linear, self.power_iterations, name="sn_linear"
-            )
-            embedding = SpectralNormalization(
-                embedding, self.power_iterations, name="sn_class_embedding"
-            )
+            linear = SpectralNormalization(linear, self.power_iterations, name="sn_linear")
+            embedding = SpectralNormalization(embedding, self.power_iterations, name="sn_class_embedding")
         self.linear = linear
         self.class_embedding = embedding
         self.linear.build(features_shape)
@@ -95,9 +88,7 @@ class ProjectionHead(keras.layers.Layer):
                 "num_classes": self.num_classes,
                 "spectral_norm": self.spectral_norm,
                 "power_iterations": self.power_iterations,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
         return config

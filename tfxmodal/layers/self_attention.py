@@ -43,10 +43,7 @@ class SelfAttention2D(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if int(key_channels_divisor) < 1:
-            raise ValueError(
-                "`key_channels_divisor` must be >= 1; "
-                f"got {key_channels_divisor!r}."
-            )
+            raise ValueError(f"`key_channels_divisor` must be >= 1; got {key_channels_divisor!r}.")
         self.key_channels_divisor = int(key_channels_divisor)
         self.downsample_keys = bool(downsample_keys)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -57,12 +54,9 @@ class SelfAttention2D(keras.layers.Layer):
                 "SelfAttention2D expects (batch, height, width, channels) "
                 f"inputs with known channels; got {tuple(input_shape)}."
             )
-        if self.downsample_keys and any(
-            size is not None and size % 2 for size in input_shape[1:3]
-        ):
+        if self.downsample_keys and any(size is not None and size % 2 for size in input_shape[1:3]):
             raise ValueError(
-                "SelfAttention2D(downsample_keys=True) needs even height and "
-                f"width; got {tuple(input_shape)}."
+                f"SelfAttention2D(downsample_keys=True) needs even height and width; got {tuple(input_shape)}."
             )
         channels = input_shape[-1]
         key_channels = max(1, channels // self.key_channels_divisor)
@@ -96,9 +90,7 @@ class SelfAttention2D(keras.layers.Layer):
             values = ops.max_pool(values, 2, 2)
         keys = self._flatten_positions(keys)
         values = self._flatten_positions(values)
-        attention = ops.softmax(
-            ops.matmul(queries, ops.transpose(keys, (0, 2, 1))), axis=-1
-        )
+        attention = ops.softmax(ops.matmul(queries, ops.transpose(keys, (0, 2, 1))), axis=-1)
         attended = ops.reshape(ops.matmul(attention, values), ops.shape(inputs))
         return inputs + ops.cast(self.gamma, inputs.dtype) * attended
 
@@ -111,9 +103,7 @@ class SelfAttention2D(keras.layers.Layer):
             {
                 "key_channels_divisor": self.key_channels_divisor,
                 "downsample_keys": self.downsample_keys,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
         return config

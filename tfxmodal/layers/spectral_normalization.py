@@ -72,10 +72,7 @@ class SpectralNormalization(keras.layers.Wrapper):
                 f"and Embedding layers; got {type(layer).__name__}."
             )
         if int(power_iterations) < 1 or int(power_iterations) != power_iterations:
-            raise ValueError(
-                "`power_iterations` must be an integer >= 1; "
-                f"got {power_iterations!r}."
-            )
+            raise ValueError(f"`power_iterations` must be an integer >= 1; got {power_iterations!r}.")
         self.power_iterations = int(power_iterations)
 
     def build(self, input_shape):

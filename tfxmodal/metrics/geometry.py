@@ -18,7 +18,9 @@ def pairwise_distance_correlation(source, target):
     source = np.asarray(source, np.float64)
     target = np.asarray(target, np.float64)
     if len(source) != len(target) or len(source) < 3:
-        raise ValueError(f"pairwise_distance_correlation: need two aligned sets of >= 3 points, got {len(source)} and {len(target)}")
+        raise ValueError(
+            f"pairwise_distance_correlation: need two aligned sets of >= 3 points, got {len(source)} and {len(target)}"
+        )
     return float(pearsonr(pdist(source), pdist(target))[0])
 
 

@@ -24,7 +24,12 @@ from keras import ops
 # keras-vggface "version 2" (VGGFace2 ResNet-50 / SENet-50) preprocessing:
 # RGB → BGR, then subtract these per-channel means (B, G, R).
 VGGFACE2_BGR_MEANS = (91.4953, 103.8827, 131.0912)
-RESNET50_STAGES = ((2, 3, (64, 64, 256), 1), (3, 4, (128, 128, 512), 2), (4, 6, (256, 256, 1024), 2), (5, 3, (512, 512, 2048), 2))
+RESNET50_STAGES = (
+    (2, 3, (64, 64, 256), 1),
+    (3, 4, (128, 128, 512), 2),
+    (4, 6, (256, 256, 1024), 2),
+    (5, 3, (512, 512, 2048), 2),
+)
 # keras-vggface builds its BatchNormalization layers with Keras 2's default epsilon.
 VGGFACE_BN_EPSILON = 1e-3
 
@@ -39,7 +44,9 @@ def keras_layer_name(vggface_name):
 
 
 def _conv_bn(x, filters, kernel, name, strides=1, padding="valid", relu=True):
-    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False, name=keras_layer_name(name))(x)
+    x = keras.layers.Conv2D(
+        filters, kernel, strides=strides, padding=padding, use_bias=False, name=keras_layer_name(name)
+    )(x)
     x = keras.layers.BatchNormalization(epsilon=VGGFACE_BN_EPSILON, name=keras_layer_name(name + "/bn"))(x)
     return keras.layers.ReLU()(x) if relu else x
 

@@ -138,7 +138,17 @@ class TrainingSummaries(GANSummaries):
         sample_rate: Hz.
     """
 
-    def __init__(self, log_dir, optimizers, step_variable, config_text, generator, fixed_embeddings, fixed_pitches, sample_rate=16000):
+    def __init__(
+        self,
+        log_dir,
+        optimizers,
+        step_variable,
+        config_text,
+        generator,
+        fixed_embeddings,
+        fixed_pitches,
+        sample_rate=16000,
+    ):
         super().__init__(log_dir, optimizers, step_variable, config_text)
         self.generator = generator
         self.fixed_embeddings = np.asarray(fixed_embeddings, np.float32)

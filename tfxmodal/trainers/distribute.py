@@ -120,11 +120,7 @@ def average_replica_local_variables(models, strategy):
     variables, seen = [], set()
     for model in models:
         for variable in model.non_trainable_variables:
-            if (
-                id(variable) not in seen
-                and variable.aggregation == "none"
-                and tf.as_dtype(variable.dtype).is_floating
-            ):
+            if id(variable) not in seen and variable.aggregation == "none" and tf.as_dtype(variable.dtype).is_floating:
                 seen.add(id(variable))
                 variables.append(variable)
     if not variables:
