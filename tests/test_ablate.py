@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import ROOT, subprocess_env
 
+pytestmark = pytest.mark.slow  # an ablation study as subprocesses
+
 
 def test_table_has_a_row_per_variant_and_the_real_reference(tiny_ablation):
     out, stdout = tiny_ablation
@@ -45,18 +47,29 @@ def test_unknown_variant_is_rejected(tmp_path):
     config.write_text("task: face2music\n")
     result = subprocess.run(
         [sys.executable, "-m", "tfxmodal.ablate", "--config", str(config), "--variants", "gan"],
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2 and "unknown ['gan']" in result.stderr
 
 
-@pytest.mark.parametrize("task", ["nonsense"])
-def test_task_without_ablation_is_rejected(tmp_path, task):
+@pytest.mark.parametrize(
+    "task, message",
+    [("audio_embedder", "task 'audio_embedder' has no ablation study"), ("nonsense", "unknown task 'nonsense'")],
+)
+def test_task_without_ablation_is_rejected(tmp_path, task, message):
     config = tmp_path / "c.yaml"
     config.write_text(f"task: {task}\n")
     result = subprocess.run(
         [sys.executable, "-m", "tfxmodal.ablate", "--config", str(config)],
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.returncode == 2 and "has no ablation study" in result.stderr
+    assert result.returncode == 2 and message in result.stderr
     assert not os.path.exists(os.path.join(ROOT, "runs", "ablation_c"))

@@ -6,14 +6,14 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # spawns Python processes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(*args, timeout=120):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_package_help_lists_commands():
@@ -53,10 +53,19 @@ def test_train_rejects_bad_config_before_work(tmp_path, content, message):
     [
         ({"train": {"bach_size": 4}}, r"unknown key train\.bach_size"),
         ({"train": {"batch_size": "four"}}, r"train\.batch_size: expected an integer, got str 'four'"),
-        ({"audio": {"source": "tfds", "data_dir": "/nonexistent/nsynth"}}, r"audio\.data_dir: /nonexistent/nsynth does not exist"),
-        ({"train": {"steps": 5, "checkpoint_every": 2}}, r"train\.steps: 5 is not a multiple of train\.checkpoint_every \(2\)"),
+        (
+            {"audio": {"source": "tfds", "data_dir": "/nonexistent/nsynth"}},
+            r"audio\.data_dir: /nonexistent/nsynth does not exist",
+        ),
+        (
+            {"train": {"steps": 5, "checkpoint_every": 2}},
+            r"train\.steps: 5 is not a multiple of train\.checkpoint_every \(2\)",
+        ),
         ({"model": {"width": 0}}, r"model\.width: must be >= 1, got 0"),
-        ({"face_embedder": {"kind": "vggface2_resnet50"}}, r"face_embedder\.weights: the vggface2_resnet50 embedder needs a weights file"),
+        (
+            {"face_embedder": {"kind": "vggface2_resnet50"}},
+            r"face_embedder\.weights: the vggface2_resnet50 embedder needs a weights file",
+        ),
     ],
 )
 def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tmp_path, capsys, sections, message):

@@ -4,26 +4,44 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, subprocess_env
+
+pytestmark = pytest.mark.slow  # evaluates a trained run
 
 
 def evaluate(*args):
     return subprocess.run(
         [sys.executable, "-m", "tfxmodal.evaluate", *args],
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
     out, _ = tiny_ablation
     result = evaluate(
-        "--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(out / "classifiers"),
-        "--classifier-steps", "3", "--max-examples", "40", "--seed", "1",
+        "--run",
+        str(out / "aux"),
+        "--out",
+        str(tmp_path / "eval"),
+        "--classifiers",
+        str(out / "classifiers"),
+        "--classifier-steps",
+        "3",
+        "--max-examples",
+        "40",
+        "--seed",
+        "1",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training the" not in result.stdout  # the classifiers are reused
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert metrics == json.loads(result.stdout[result.stdout.index("{"):])
+    assert metrics == json.loads(result.stdout[result.stdout.index("{") :])
     assert metrics["seed"] == 1 and metrics["translations"] == 40 and metrics["step"] == 4
     assert sum(metrics["assigned_family_counts"].values()) == 40
     for key in ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "real_test_fid_pitch"):
@@ -35,8 +53,14 @@ def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
 def test_classifiers_for_other_data_are_refused(tiny_ablation, tmp_path):
     out, _ = tiny_ablation
     result = evaluate(
-        "--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(out / "classifiers"),
-        "--classifier-steps", "7",
+        "--run",
+        str(out / "aux"),
+        "--out",
+        str(tmp_path / "eval"),
+        "--classifiers",
+        str(out / "classifiers"),
+        "--classifier-steps",
+        "7",
     )
     assert result.returncode != 0 and "holds classifiers for other data or settings" in result.stderr
 

@@ -3,41 +3,29 @@
 Trains every ablation variant of the config's task on the same data, each
 in its own run directory `<out>/<variant>` (a real `python -m
 tfxmodal.train` subprocess, so a re-run resumes), evaluates each, and writes
-the paper-style table as `<out>/table.md` and `<out>/table.json`.
-
-- `face2music` (Table 1): `baseline`, `metric` (+ geometry preservation),
-  `aux` (+ auxiliary discriminator, the paper's model), `aae` (adversarial
-  autoencoder); plus the real test split as the reference row.
-- `car_gan` (Table I): models A-E from `tfxmodal.tasks.car_gan.ABLATIONS`.
+the paper-style table as `<out>/table.md` and `<out>/table.json`. The
+variants, the table's columns and its real-data reference row are what the
+task declares (`Task.ablations`, `table_columns`, `reference_row`; the
+README lists them per paper).
 """
 
 import argparse
-import importlib
 import json
 import os
 import subprocess
 import sys
 
+from tfxmodal import registry
 from tfxmodal.config import ConfigError, apply_overrides, read_yaml
 from tfxmodal.utils.files import save_json, save_text
 
-FACE2MUSIC_ABLATIONS = {
-    "baseline": {"model.variant": "baseline"},
-    "metric": {"model.variant": "metric"},
-    "aux": {"model.variant": "aux"},
-    "aae": {"model.variant": "aae"},
-}
-FACE2MUSIC_COLUMNS = ["fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "pitch_accuracy"]
 
-
-def ablations(task):
+def ablations(task_name):
     """`(variants {name: overrides}, table columns)` of a task."""
-    if task == "face2music":
-        return FACE2MUSIC_ABLATIONS, FACE2MUSIC_COLUMNS
-    if task == "car_gan":
-        module = importlib.import_module("tfxmodal.tasks.car_gan")
-        return module.ABLATIONS, list(module.TABLE_COLUMNS)
-    raise ConfigError(f"task {task!r} has no ablation study (known: face2music, car_gan)")
+    task = registry.get_task(task_name)
+    if not task.ablations:
+        raise ConfigError(f"task {task_name!r} has no ablation study")
+    return task.ablations, list(task.table_columns)
 
 
 def _format(value):
@@ -55,27 +43,25 @@ def markdown_table(rows, columns):
     return "\n".join(lines) + "\n"
 
 
-def reference_row(task, metrics):
-    """The real-data reference row (face2music: the real test split vs train)."""
-    if task != "face2music":
-        return None
-    return {
-        "name": "real test split",
-        "fid_pitch": metrics.get("real_test_fid_pitch"),
-        "is_pitch": metrics.get("real_test_is_pitch"),
-        "fid_family": metrics.get("real_test_fid_family"),
-        "is_family": metrics.get("real_test_is_family"),
-    }
-
-
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m tfxmodal.ablate", description="Train and evaluate every ablation variant.")
-    parser.add_argument("--config", required=True, help="the base config (e.g. configs/face2music_demo.yaml)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tfxmodal.ablate", description="Train and evaluate every ablation variant."
+    )
+    parser.add_argument("--config", required=True, help="the base config (configs/*.yaml)")
     parser.add_argument("--out", help="output directory (default: runs/ablation_<config name>)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override the base config; repeatable")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the base config; repeatable",
+    )
     parser.add_argument("--variants", nargs="+", help="only these variants (default: all)")
-    parser.add_argument("--max-examples", type=int, default=2000, help="evaluation: examples compared")
-    parser.add_argument("--classifier-steps", type=int, default=1000, help="face2music evaluation: classifier training steps")
+    parser.add_argument("--max-examples", type=int, default=None, help="evaluation: examples compared")
+    from tfxmodal.evaluate import add_task_options
+
+    add_task_options(parser, exclude=("--classifiers",))
     return parser
 
 
@@ -83,8 +69,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         base = apply_overrides(read_yaml(args.config), args.overrides)
-        task = base.get("task")
-        variants, columns = ablations(task)
+        task = registry.get_task(base.get("task"), where=args.config)
+        variants, columns = ablations(task.name)
         chosen = args.variants or list(variants)
         unknown = [name for name in chosen if name not in variants]
         if unknown:
@@ -110,18 +96,25 @@ def main(argv=None):
         if completed.returncode != 0:
             print(f"[ablate] {name} failed (exit {completed.returncode}); see {run_dir}", file=sys.stderr)
             return completed.returncode
-        metrics = evaluate_run(
-            run_dir,
-            max_examples=args.max_examples,
-            classifiers=os.path.join(out, "classifiers"),
-            classifier_steps=args.classifier_steps,
-        )
+        options = {
+            key: value for key, value in vars(args).items() if key not in ("config", "out", "overrides", "variants")
+        }
+        if task.shared_ablation_options is not None:
+            options.update(task.shared_ablation_options(out))
+        metrics = evaluate_run(run_dir, **options)
         results[name] = metrics
         rows.append({"name": name, **{key: metrics.get(key) for key in columns}})
-    reference = reference_row(task, next(iter(results.values())))
+    reference = task.reference_row(next(iter(results.values()))) if task.reference_row else None
     if reference is not None:
         rows.append(reference)
-    table = {"task": task, "config": os.path.abspath(args.config), "overrides": args.overrides, "columns": columns, "rows": rows, "metrics": results}
+    table = {
+        "task": task.name,
+        "config": os.path.abspath(args.config),
+        "overrides": args.overrides,
+        "columns": columns,
+        "rows": rows,
+        "metrics": results,
+    }
     save_json(os.path.join(out, "table.json"), table, default=str)
     text = markdown_table(rows, columns)
     save_text(os.path.join(out, "table.md"), text)

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfxmodal.audio.soundfont import NoteRenderer
-from tfxmodal.data import mini_urmp, urmp
+from tfxmodal.data import mini_urmp, urmp, urmp_pipeline
 
 
 def refuse(*args, **kwargs):
@@ -54,11 +54,7 @@ def test_prepare_summary_counts_per_split_and_class(tiny):
     assert 0.5 < tiny["megabytes"] < 5 and tiny["seconds"] < 60
     assert sorted(os.listdir(tiny["data_dir"])) == ["mini_urmp"]  # no empty downloads/ left
     again = mini_urmp.prepare(tiny["data_dir"], "tiny")
-    assert (
-        again["built"] is False
-        and again["path"] == tiny["path"]
-        and again["splits"] == tiny["splits"]
-    )
+    assert again["built"] is False and again["path"] == tiny["path"] and again["splits"] == tiny["splits"]
 
 
 def test_data_dir_none_honours_tfds_data_dir(tiny, monkeypatch):
@@ -71,17 +67,13 @@ def test_data_dir_none_honours_tfds_data_dir(tiny, monkeypatch):
 def test_rebuild_in_a_fresh_process_is_byte_identical(tiny, tmp_path):
     code = f"from tfxmodal.data import mini_urmp; mini_urmp.prepare({str(tmp_path)!r}, 'tiny')"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="12345")
-    subprocess.run(
-        [sys.executable, "-c", code], check=True, env=env, capture_output=True, timeout=300
-    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, timeout=300)
     rebuilt = os.path.join(tmp_path, "mini_urmp", "tiny", "1.0.0")
     names = sorted(os.listdir(tiny["path"]))
     assert sorted(os.listdir(rebuilt)) == names
     assert sum(name.endswith(".tfrecord-00000-of-00001") for name in names) == 2
     for name in names:
-        with open(os.path.join(tiny["path"], name), "rb") as a, open(
-            os.path.join(rebuilt, name), "rb"
-        ) as b:
+        with open(os.path.join(tiny["path"], name), "rb") as a, open(os.path.join(rebuilt, name), "rb") as b:
             assert a.read() == b.read(), name
 
 
@@ -118,10 +110,7 @@ def test_the_image_mapping_is_checkable(tiny):
         mask = np.any(example["image"] != background, axis=-1)
         rows, cols = np.nonzero(mask)
         # Placement: the glyph is centred where pitch puts it ...
-        assert (
-            abs(rows.mean() - geometry["centre"][0]) < 1.5
-            and abs(cols.mean() - geometry["centre"][1]) < 1.5
-        )
+        assert abs(rows.mean() - geometry["centre"][0]) < 1.5 and abs(cols.mean() - geometry["centre"][1]) < 1.5
         # ... never clipped by the border, and coloured by pitch and velocity.
         assert rows.min() > 0 and cols.min() > 0 and rows.max() < 127 and cols.max() < 127
         assert (example["image"][mask] == geometry["colour"]).all()
@@ -129,13 +118,10 @@ def test_the_image_mapping_is_checkable(tiny):
     for (label, pitch, velocity), area in areas.items():
         if velocity == 112:  # louder notes are drawn bigger: area ~ radius squared
             ratio = (
-                mini_urmp.glyph_geometry(pitch, 112)["radius"]
-                / mini_urmp.glyph_geometry(pitch, 48)["radius"]
+                mini_urmp.glyph_geometry(pitch, 112)["radius"] / mini_urmp.glyph_geometry(pitch, 48)["radius"]
             ) ** 2
             assert ratio > 1.9
-            assert area / areas[(label, pitch, 48)] == pytest.approx(
-                ratio, rel=0.25
-            )  # rasterised thin strokes
+            assert area / areas[(label, pitch, 48)] == pytest.approx(ratio, rel=0.25)  # rasterised thin strokes
     # The 13 glyphs are distinguishable at the same place and size.
     masks = [mini_urmp.glyph_mask(mini_urmp.GLYPHS[i], (64, 64), 20) for i in urmp.INSTRUMENTS]
     for i in range(13):
@@ -147,26 +133,16 @@ def test_the_image_mapping_is_checkable(tiny):
 
 def test_loader_uses_the_shared_sub_urmp_conversion(tiny):
     raw = stored(tiny, "test")
-    loaded = [
-        {k: v.numpy() for k, v in e.items()}
-        for e in mini_urmp.load("test", 32, tiny["data_dir"], "tiny")
-    ]
+    loaded = [{k: v.numpy() for k, v in e.items()} for e in mini_urmp.load("test", 32, tiny["data_dir"], "tiny")]
     assert len(loaded) == len(raw) == 26
     for example, source in zip(loaded, raw):
-        expected = urmp.to_example(
-            source["image"], source["audio"].astype(np.float32) / 32768.0, source["label"], 32
-        )
+        expected = urmp.to_example(source["image"], source["audio"].astype(np.float32) / 32768.0, source["label"], 32)
         for key in ("image", "lms", "audio", "label"):
             np.testing.assert_allclose(example[key], expected[key].numpy(), atol=1e-6, err_msg=key)
         assert example["image"].shape == (32, 32, 3) and example["lms"].shape == (32, 32, 1)
-        assert (
-            example["label"].dtype == np.int32
-            and -1.0 <= example["image"].min() <= example["image"].max() <= 1.0
-        )
+        assert example["label"].dtype == np.int32 and -1.0 <= example["image"].min() <= example["image"].max() <= 1.0
     # Loudness survives the fixed LMS normalisation: velocity 112 above 48.
-    by_note = {
-        (int(s["label"]), int(s["pitch"]), int(s["velocity"])): e for s, e in zip(raw, loaded)
-    }
+    by_note = {(int(s["label"]), int(s["pitch"]), int(s["velocity"])): e for s, e in zip(raw, loaded)}
     louder = [(k, v) for k, v in by_note.items() if k[2] == 112 and (k[0], k[1], 48) in by_note]
     for key, example in louder:
         assert example["lms"].mean() > by_note[(key[0], key[1], 48)]["lms"].mean()
@@ -180,9 +156,7 @@ def test_default_config_plan_without_building():
         assert len(chosen) == 13 * per_instrument
         assert {n.instrument: 0 for n in chosen}.keys() == set(urmp.INSTRUMENTS)
     test = [n for n in notes if n.split == "test"]
-    assert {n.velocity for n in test} == set(
-        mini_urmp.CONFIGS[0].velocities
-    )  # spread over the grid
+    assert {n.velocity for n in test} == set(mini_urmp.CONFIGS[0].velocities)  # spread over the grid
     for note in notes:
         low, high = mini_urmp.PITCH_RANGES[note.instrument]
         assert low <= note.pitch <= high
@@ -192,7 +166,7 @@ def test_default_config_plan_without_building():
 
 def test_pipeline_under_a_strategy(tiny, two_cpu_strategy):
     distributed = two_cpu_strategy.distribute_datasets_from_function(
-        lambda context: mini_urmp.pipeline(
+        lambda context: urmp_pipeline.mini_urmp_pipeline(
             batch_size=4,
             image_size=16,
             data_dir=tiny["data_dir"],
@@ -204,7 +178,7 @@ def test_pipeline_under_a_strategy(tiny, two_cpu_strategy):
     parts = two_cpu_strategy.experimental_local_results(batch["lms"])
     assert [tuple(p.shape) for p in parts] == [(2, 16, 16, 1), (2, 16, 16, 1)]
     evaluation = list(
-        mini_urmp.pipeline(
+        urmp_pipeline.mini_urmp_pipeline(
             "test",
             batch_size=8,
             training=False,

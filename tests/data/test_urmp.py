@@ -19,7 +19,7 @@ from scipy.io import wavfile
 from tests.data.test_images import noise, save, truncated_copy
 from tfxmodal.audio.features import log_mel_spectrogram
 from tfxmodal.audio.wav import AudioFileError, read_wav, write_wav
-from tfxmodal.data import urmp
+from tfxmodal.data import urmp, urmp_pipeline
 from tfxmodal.data.images import DatasetLayoutError, ImageFileError
 
 # instrument -> (frame colour, chunk frequency in Hz)
@@ -325,17 +325,13 @@ def test_folder_problems(broken):
 
 def test_describe_lists_problems_without_raising(broken):
     save(broken / "img" / "train" / "cello" / "cello09_1.jpg", frame((0, 0, 0)))
-    write_wav(
-        broken / "chunk" / "train" / "violin" / "violin00_600.wav", sine(1, rate=22050), 22050
-    )
+    write_wav(broken / "chunk" / "train" / "violin" / "violin00_600.wav", sine(1, rate=22050), 22050)
     shutil.rmtree(broken / "img" / "test")
     (broken / "chunk" / "train" / "flute" / "notes.txt").write_text("x")
     report = urmp.describe(broken)
     assert not report["ok"] and report["problem_count"] == 3
     assert any("cello09_1.jpg: unpaired image" in p for p in report["problems"])
-    assert any(
-        "violin00_600.wav: sample rate 22050 Hz, expected 16000 Hz" in p for p in report["problems"]
-    )
+    assert any("violin00_600.wav: sample rate 22050 Hz, expected 16000 Hz" in p for p in report["problems"])
     assert any("img/test: no such directory" in p for p in report["problems"])
     assert report["splits"]["train"]["per_instrument"]["cello"]["unpaired_images"] == 1
     assert "test" not in report["splits"]
@@ -373,13 +369,11 @@ def test_pipeline_shards_and_distributes(tree, two_cpu_strategy):
     for i, example in enumerate(everything):  # disjoint and complete: pair i goes to shard i % 2
         np.testing.assert_array_equal(shards[i % 2][i // 2]["image"], example["image"])
     eval_batches = collect(
-        urmp.pipeline(
-            "sub_urmp", "test", batch_size=2, training=False, image_size=8, root=str(tree)
-        )
+        urmp_pipeline.pipeline("sub_urmp", "test", batch_size=2, training=False, image_size=8, root=str(tree))
     )
     assert [len(b["label"]) for b in eval_batches] == [2, 1]
     distributed = two_cpu_strategy.distribute_datasets_from_function(
-        lambda context: urmp.pipeline(
+        lambda context: urmp_pipeline.pipeline(
             "sub_urmp", "train", batch_size=4, image_size=8, root=str(tree), input_context=context
         )
     )
@@ -396,6 +390,6 @@ def test_pipeline_shards_and_distributes(tree, two_cpu_strategy):
 
 def test_pipeline_rejects_unknown_source_and_split(tree):
     with pytest.raises(ValueError, match="source='urmp'"):
-        urmp.pipeline("urmp")
+        urmp_pipeline.pipeline("urmp")
     with pytest.raises(ValueError, match="split='valid'"):
         urmp.index(tree, "valid")

@@ -47,8 +47,9 @@ def test_face_grid_rows_hold_min_of_members_and_per_row_tiles(tmp_path):
     faces = _solid_faces(rng, len(labels), height=10, width=8)
     per_row, label_width = 12, 60
 
-    path = plots.face_grid(faces, labels, tmp_path / "grid.png", per_row=per_row, tile_size=None,
-                           label_width=label_width)
+    path = plots.face_grid(
+        faces, labels, tmp_path / "grid.png", per_row=per_row, tile_size=None, label_width=label_width
+    )
 
     rgb = _rgb(path)
     table = plots.family_table()
@@ -56,13 +57,13 @@ def test_face_grid_rows_hold_min_of_members_and_per_row_tiles(tmp_path):
     assert rgb.shape == (10 * 10, label_width + per_row * 8, 3)
     grid = rgb[:, label_width:]
     for row, (family, name) in enumerate(table):
-        tiles = [grid[row * 10:(row + 1) * 10, col * 8:(col + 1) * 8] for col in range(per_row)]
+        tiles = [grid[row * 10 : (row + 1) * 10, col * 8 : (col + 1) * 8] for col in range(per_row)]
         expected = min(counts.get(family, 0), per_row)
         # Faces fill their tile completely (drawn 1:1), padding is pure black.
         assert [bool(tile.min() >= 60) for tile in tiles] == [True] * expected + [False] * (per_row - expected), name
         assert all(tile.max() == 0 for tile in tiles[expected:]), name
         # The family name is written in the label column of its row.
-        assert rgb[row * 10:(row + 1) * 10, :label_width].max() > 150, name
+        assert rgb[row * 10 : (row + 1) * 10, :label_width].max() > 150, name
 
 
 def test_face_grid_tiles_come_from_the_right_family(tmp_path):
@@ -73,7 +74,7 @@ def test_face_grid_tiles_come_from_the_right_family(tmp_path):
     rgb = _rgb(plots.face_grid(faces, labels, tmp_path / "g.png", per_row=5, tile_size=None, label_width=40))
     rows = {family: row for row, (family, _) in enumerate(plots.family_table())}
     for family, colour in palette.items():
-        row = rgb[rows[family] * 6:(rows[family] + 1) * 6, 40:]
+        row = rgb[rows[family] * 6 : (rows[family] + 1) * 6, 40:]
         tiles = [tuple(row[3, col * 6 + 3]) for col in range(5)]
         count = int(np.sum(labels == family))
         assert tiles == [colour] * count + [(0, 0, 0)] * (5 - count)
@@ -96,10 +97,19 @@ def test_face_grid_reads_paper_family_indices_when_told(tmp_path):
     faces = _solid_faces(np.random.default_rng(3), 3, 4, 4)
     with pytest.raises(ValueError, match="PAPER_FAMILIES"):
         plots.face_grid(faces, labels, tmp_path / "x.png", tile_size=None)
-    rgb = _rgb(plots.face_grid(faces, labels, tmp_path / "y.png", per_row=3, tile_size=None, label_width=30,
-                               family_names=nsynth_families.PAPER_FAMILIES))
-    last_row = rgb[9 * 4:, 30:]
-    assert [bool(last_row[:, c * 4:(c + 1) * 4].min() >= 60) for c in range(3)] == [True, True, False]
+    rgb = _rgb(
+        plots.face_grid(
+            faces,
+            labels,
+            tmp_path / "y.png",
+            per_row=3,
+            tile_size=None,
+            label_width=30,
+            family_names=nsynth_families.PAPER_FAMILIES,
+        )
+    )
+    last_row = rgb[9 * 4 :, 30:]
+    assert [bool(last_row[:, c * 4 : (c + 1) * 4].min() >= 60) for c in range(3)] == [True, True, False]
     assert not os.path.exists(tmp_path / "x.png")
 
 
@@ -172,3 +182,43 @@ def test_tsne_rejects_too_few_or_bad_points(tmp_path):
     with pytest.raises(ValueError, match="synth_lead"):
         plots.tsne_face_space(np.eye(4), [BASS, 9, 9, 9], tmp_path / "a.png")
     assert os.listdir(tmp_path) == []
+
+
+def test_log_spectrogram_puts_a_full_scale_sine_at_0_db_in_its_bin():
+    from tfxmodal.evaluation.plots import log_spectrogram
+
+    t = np.arange(8192) / 16000
+    spectrum = log_spectrogram(np.sin(2 * np.pi * 1000 * t), frame_length=512, frame_step=128)
+    assert spectrum.shape == (1 + (8192 - 512) // 128, 257)
+    peak = spectrum.mean(axis=0).argmax()
+    assert peak == 32  # 1000 Hz / (16000 Hz / 512)
+    assert abs(spectrum[:, peak].mean()) < 0.1  # dB
+    assert spectrum.min() >= -100
+
+
+def test_spectrogram_pairs_is_an_image_and_a_png(tmp_path):
+    from tfxmodal.evaluation.plots import midi_frequency, spectrogram_pairs
+
+    assert midi_frequency(69) == 440.0 and round(float(midi_frequency(60)), 2) == 261.63
+    rng = np.random.default_rng(0)
+    real, generated = rng.normal(0, 0.1, (3, 8192)), rng.normal(0, 0.1, (3, 8192))
+    image = spectrogram_pairs(real, generated, [40, 60, 80], tmp_path / "pairs.png")
+    assert image.dtype == np.uint8 and image.shape[2] == 3 and image.shape[0] > image.shape[1] / 3
+    assert image.shape[:2] == Image.open(tmp_path / "pairs.png").size[::-1]
+    with pytest.raises(ValueError, match="one shape"):
+        spectrogram_pairs(real, generated[:2], [40, 60, 80])
+
+
+def test_learning_curve_draws_the_metrics_that_exist(tmp_path):
+    from tfxmodal.evaluation.plots import learning_curve
+
+    records = [{"step": 0, "fid": 500.0, "acc": 0.02}, {"step": 500, "fid": 80.0, "acc": 0.2}]
+    path = learning_curve(
+        records,
+        tmp_path / "curve.png",
+        [("fid", "FID", True), ("acc", "accuracy", False), ("x", "none", False)],
+        {"fid": 9.0},
+    )
+    assert Image.open(path).size[0] == 2 * 330  # two panels in one row
+    with pytest.raises(ValueError, match="none of"):
+        learning_curve(records, tmp_path / "none.png", [("x", "none", False)])

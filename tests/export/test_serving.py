@@ -15,6 +15,8 @@ import tensorflow as tf
 
 from tests.conftest import ROOT, subprocess_env
 
+pytestmark = pytest.mark.slow  # exports served from other processes
+
 CLIENT = os.path.join(ROOT, "tests", "export", "serving_client.py")
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 
@@ -47,11 +49,14 @@ def face2music_export(tmp_path_factory, face2music_models):
 
 @pytest.fixture(scope="module")
 def car_gan_export(tmp_path_factory):
+    from tfxmodal.config import parse
     from tfxmodal.export.car_gan import export_car_gan
-    from tfxmodal.tasks.car_gan import build_networks, load_config, make_classifier
+    from tfxmodal.tasks.car_gan import build_networks, make_classifier
+    from tfxmodal.tasks.car_gan_config import CARGANConfig
 
-    config = load_config(
-        {"task": "car_gan", "data": {"image_size": 32}, "model": {"generator_filters": 2, "discriminator_filters": 2}}
+    config = parse(
+        CARGANConfig,
+        {"task": "car_gan", "data": {"image_size": 32}, "model": {"generator_filters": 2, "discriminator_filters": 2}},
     )
     cascade, _ = build_networks(config, make_classifier(config))
     base = tmp_path_factory.mktemp("serving") / "car_gan"
@@ -61,10 +66,16 @@ def car_gan_export(tmp_path_factory):
 def serve_in_another_process(model_dir, requests, tmp_path):
     """Calls the signatures of `requests` ({signature: {input: array}}) in a fresh Python."""
     request_path, response_path = tmp_path / "requests.npz", tmp_path / "responses.npz"
-    np.savez(request_path, **{f"{sig}:{name}": value for sig, inputs in requests.items() for name, value in inputs.items()})
+    np.savez(
+        request_path, **{f"{sig}:{name}": value for sig, inputs in requests.items() for name, value in inputs.items()}
+    )
     result = subprocess.run(
         [sys.executable, CLIENT, str(model_dir), str(request_path), str(response_path)],
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     responses = {}
@@ -79,7 +90,10 @@ def saved_model_cli_inputs(model_dir):
     """`{signature: {input: (dtype, shape)}}` as `saved_model_cli show --all` prints them."""
     result = subprocess.run(
         [SAVED_MODEL_CLI, "show", "--dir", str(model_dir), "--all"],
-        env=subprocess_env(), capture_output=True, text=True, timeout=300,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     signatures = {}
@@ -161,13 +175,41 @@ def test_saved_model_cli_lists_signatures_inputs_dtypes_and_shapes(face2music_ex
 @pytest.mark.parametrize(
     "signature, inputs, message",
     [
-        ("serving_default", {"images": np.zeros((25, 25, 3), np.uint8)}, r"input images must have shape \[N, \?, \?, 3\]"),
-        ("serving_default", {"images": np.zeros((2, 25, 25, 4), np.uint8)}, r"input images must have shape \[N, \?, \?, 3\] \(uint8 RGB faces\)"),
-        ("serving_default", {"images": np.zeros((2, 25, 25, 3), np.float32)}, r"expected to be a uint8 tensor but is a float tensor"),
-        ("embedding", {"embedding": np.zeros((2, 500), np.float32), "pitch": np.array([60, 60], np.int32)}, r"input embedding must have shape \[N, 512\]"),
-        ("embedding", {"embedding": np.zeros((2, 512), np.float32), "pitch": np.array([60], np.int32)}, r"inputs embedding and pitch must have the same batch size"),
-        ("embedding", {"embedding": np.zeros((2, 512), np.float32), "pitch": np.array([60, 99], np.int32)}, r"pitch must be a MIDI note number in 24..84"),
-        ("translate", {"images": np.zeros((2, 9, 9, 3), np.uint8), "pitch": np.array([60, 60, 60], np.int32)}, r"inputs images and pitch must have the same batch size"),
+        (
+            "serving_default",
+            {"images": np.zeros((25, 25, 3), np.uint8)},
+            r"input images must have shape \[N, \?, \?, 3\]",
+        ),
+        (
+            "serving_default",
+            {"images": np.zeros((2, 25, 25, 4), np.uint8)},
+            r"input images must have shape \[N, \?, \?, 3\] \(uint8 RGB faces\)",
+        ),
+        (
+            "serving_default",
+            {"images": np.zeros((2, 25, 25, 3), np.float32)},
+            r"expected to be a uint8 tensor but is a float tensor",
+        ),
+        (
+            "embedding",
+            {"embedding": np.zeros((2, 500), np.float32), "pitch": np.array([60, 60], np.int32)},
+            r"input embedding must have shape \[N, 512\]",
+        ),
+        (
+            "embedding",
+            {"embedding": np.zeros((2, 512), np.float32), "pitch": np.array([60], np.int32)},
+            r"inputs embedding and pitch must have the same batch size",
+        ),
+        (
+            "embedding",
+            {"embedding": np.zeros((2, 512), np.float32), "pitch": np.array([60, 99], np.int32)},
+            r"pitch must be a MIDI note number in 24..84",
+        ),
+        (
+            "translate",
+            {"images": np.zeros((2, 9, 9, 3), np.uint8), "pitch": np.array([60, 60, 60], np.int32)},
+            r"inputs images and pitch must have the same batch size",
+        ),
     ],
 )
 def test_face2music_bad_requests_fail_naming_the_input(face2music_export, signature, inputs, message):
@@ -180,10 +222,26 @@ def test_face2music_bad_requests_fail_naming_the_input(face2music_export, signat
 @pytest.mark.parametrize(
     "signature, inputs, message",
     [
-        ("serving_default", {"lms": np.zeros((2, 64, 64, 1), np.float32), "label": np.array([0, 1], np.int32)}, r"input lms must have shape \[N, 32, 32, 1\]"),
-        ("serving_default", {"lms": np.zeros((2, 32, 32, 1), np.float32), "label": np.array([0, 1, 2], np.int32)}, r"inputs lms and label must have the same batch size"),
-        ("serving_default", {"lms": np.zeros((2, 32, 32, 1), np.float32), "label": np.array([0, 1], np.int64)}, r"expected to be a int32 tensor but is a int64 tensor"),
-        ("waveform", {"audio": np.zeros((2, 8000), np.float32), "label": np.array([0], np.int32)}, r"inputs lms and label must have the same batch size"),
+        (
+            "serving_default",
+            {"lms": np.zeros((2, 64, 64, 1), np.float32), "label": np.array([0, 1], np.int32)},
+            r"input lms must have shape \[N, 32, 32, 1\]",
+        ),
+        (
+            "serving_default",
+            {"lms": np.zeros((2, 32, 32, 1), np.float32), "label": np.array([0, 1, 2], np.int32)},
+            r"inputs lms and label must have the same batch size",
+        ),
+        (
+            "serving_default",
+            {"lms": np.zeros((2, 32, 32, 1), np.float32), "label": np.array([0, 1], np.int64)},
+            r"expected to be a int32 tensor but is a int64 tensor",
+        ),
+        (
+            "waveform",
+            {"audio": np.zeros((2, 8000), np.float32), "label": np.array([0], np.int32)},
+            r"inputs lms and label must have the same batch size",
+        ),
     ],
 )
 def test_car_gan_bad_requests_fail_naming_the_input(car_gan_export, signature, inputs, message):

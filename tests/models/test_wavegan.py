@@ -92,3 +92,25 @@ def test_bad_inputs():
         WaveGANDiscriminator(width=2)(np.zeros((1, 4096, 1), "float32"), np.zeros(1, "int32"))
     with pytest.raises(ValueError, match="class label out of range"):
         WaveGANGenerator(width=2)(np.zeros((1, 512), "float32"), np.array([61]))
+
+
+def test_the_batch_norms_tables_3_and_4_list_can_be_left_out():
+    """WaveGAN's own output block has no batch norm; an SN critic needs none (README, Learning curves)."""
+    d = 2
+    generator = WaveGANGenerator(width=d, output_batch_norm=False)
+    z = np.random.RandomState(1).normal(size=(3, 512)).astype("float32")
+    waveform = np.asarray(generator(z, np.array([0, 30, 60]), training=True))
+    assert waveform.shape == (3, 8192, 1) and np.all(np.abs(waveform) < 1)
+    # Only the last block's γ, β tables (61 classes x 1 channel each) are gone.
+    assert trainable_count(generator) == expected_generator_params(d) - 2 * NUM_PITCHES
+    assert not any("upconv5_cbn" in v.path for v in generator.variables)
+
+    discriminator = WaveGANDiscriminator(width=d, batch_norm=False)
+    scores = discriminator(np.zeros((3, 8192, 1), "float32"), np.array([0, 1, 2]), training=True)
+    assert scores.shape == (3, 1)
+    bn_params = sum(2 * c for c in (d, 2 * d, 4 * d, 8 * d, 16 * d))
+    assert trainable_count(discriminator) == expected_discriminator_params(d) - bn_params
+    assert not any("_bn/" in v.path for v in discriminator.variables)
+    for model in (generator, discriminator):
+        config = model.get_config()
+        assert type(model).from_config(config).get_config() == config

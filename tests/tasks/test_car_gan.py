@@ -12,8 +12,11 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-from tests.conftest import ROOT, TINY_CAR_GAN as TINY, subprocess_env
+from tests.conftest import ROOT, subprocess_env
+from tests.conftest import TINY_CAR_GAN as TINY
 from tests.training_runs import first_logged_losses, kill_once_checkpointed
+
+pytestmark = pytest.mark.slow  # complete CAR-GAN runs as subprocesses
 
 
 def tiny_config(data_dir, export_dir):
@@ -61,7 +64,14 @@ def test_run_writes_every_artifact(completed_run):
     # 4 rows of 32-px cells with 2-px gaps under a 14-px header; LMS | I' | I'' | GT.
     assert grid.shape == (14 + 4 * 34 + 2, 4 * 34 + 2, 3)
     tags = event_tags(str(run / "logs"))
-    for tag in ("losses/g_loss", "losses/d_loss", "losses/ce_stage2", "losses/l1_stage1", "learning_rate/generator", "config"):
+    for tag in (
+        "losses/g_loss",
+        "losses/d_loss",
+        "losses/ce_stage2",
+        "losses/l1_stage1",
+        "learning_rate/generator",
+        "config",
+    ):
         assert tag in tags, sorted(tags)
     assert any(tag.startswith("samples") for tag in tags), sorted(tags)
     assert sorted(set(tags["losses/g_loss"])) == [2, 4]
@@ -146,7 +156,8 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tm
 
 
 def test_bad_configs_fail_before_any_work_naming_the_key(tmp_path, capsys):
-    from tfxmodal.tasks.car_gan import run
+    from tfxmodal.tasks.car_gan import TASK
+    from tfxmodal.tasks.run_directory import run_task
 
     cases = {
         "data.image_size": {"data": {"image_size": 48}},
@@ -160,16 +171,17 @@ def test_bad_configs_fail_before_any_work_naming_the_key(tmp_path, capsys):
         config = json.loads(json.dumps(TINY))
         for section, values in change.items():
             config.setdefault(section, {}).update(values)
-        assert run(config, str(tmp_path / "run")) == 2, key
+        assert run_task(TASK, config, str(tmp_path / "run")) == 2, key
         assert key in capsys.readouterr().out, key
         assert not (tmp_path / "run").exists()
 
 
 def test_a_different_config_in_the_same_run_directory_is_refused(completed_run, capsys):
-    from tfxmodal.tasks.car_gan import run
+    from tfxmodal.tasks.car_gan import TASK
+    from tfxmodal.tasks.run_directory import run_task
 
     tmp, _ = completed_run
     config = yaml.safe_load((tmp / "config.yaml").read_text())
     config["loss"] = {"l1": 10.0}
-    assert run(config, str(tmp / "run")) == 2
+    assert run_task(TASK, config, str(tmp / "run")) == 2
     assert "holds a different config" in capsys.readouterr().out

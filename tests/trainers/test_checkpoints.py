@@ -1,4 +1,4 @@
-"""RunCheckpoints: every variable of every network and optimizer, and a damaged newest checkpoint."""
+"""RunCheckpoints: stable keys, compatibility checks, old checkpoints, damaged files."""
 
 import glob
 import os
@@ -6,9 +6,10 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfxmodal.models import AudioEmbedder, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
-from tfxmodal.trainers.checkpoints import RunCheckpoints
+from tfxmodal.trainers.checkpoints import IncompatibleCheckpoint, RunCheckpoints, stable_keys
 
 
 def make_networks():
@@ -85,7 +86,7 @@ def test_no_restorable_checkpoint_is_an_error_naming_the_directory(tmp_path):
     for path in glob.glob(str(tmp_path / "ckpt-1.*")):
         with open(path, "wb") as handle:
             handle.write(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match=f"no checkpoint in {tmp_path} restores: ckpt-1"):
+    with pytest.raises(RuntimeError, match=f"no checkpoint in {tmp_path} can be read: ckpt-1"):
         RunCheckpoints(str(tmp_path), **generator).restore_latest()
 
 
@@ -109,3 +110,88 @@ def test_a_checkpoint_the_state_file_does_not_list_yet_is_restored(tmp_path):
     assert RunCheckpoints(str(tmp_path), **generator).restore_latest().endswith("ckpt-2")
     for expected, variable in zip(second, generator["generator"].variables):
         np.testing.assert_array_equal(expected, np.asarray(variable))
+
+
+class TwoLayers(keras.Model):
+    """A network whose layers have explicit names, optionally one more."""
+
+    def __init__(self, extra=False, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.first = keras.layers.Dense(units, name="first")
+        self.second = keras.layers.Dense(2, name="second")
+        self.extra = keras.layers.Dense(2, name="extra") if extra else None
+
+    def call(self, x):
+        y = self.second(self.first(x))
+        return y + self.extra(y) if self.extra is not None else y
+
+
+def two_layers(**kwargs):
+    network = TwoLayers(name="net", **kwargs)
+    network(np.zeros((1, 4), "float32"))
+    return network
+
+
+def test_keys_are_paths_below_the_network_and_do_not_depend_on_build_order():
+    generator = make_networks()["generator"]
+    keys = stable_keys(generator, "generator")
+    assert "project/kernel" in keys and "upconv1_cbn/batch_norm/moving_mean" in keys
+    assert len(keys) == len(generator.variables)
+    networks = make_networks()
+    network_keys = {id(v): f"generator/{k}" for k, v in stable_keys(networks["generator"], "generator").items()}
+    optimizer_keys = stable_keys(networks["generator_optimizer"], "generator_optimizer", network_keys)
+    assert "iteration" in optimizer_keys and "generator/project/kernel:momentum" in optimizer_keys
+    assert len(optimizer_keys) == len(networks["generator_optimizer"].variables)
+
+
+def test_a_layer_added_since_the_checkpoint_is_named_never_silently_restored(tmp_path):
+    RunCheckpoints(str(tmp_path), network=two_layers()).save(1)
+    with pytest.raises(IncompatibleCheckpoint, match="network/extra/(kernel|bias) is not in it"):
+        RunCheckpoints(str(tmp_path), network=two_layers(extra=True)).restore_latest()
+
+
+def test_a_layer_removed_since_the_checkpoint_is_named(tmp_path):
+    RunCheckpoints(str(tmp_path), network=two_layers(extra=True)).save(1)
+    with pytest.raises(IncompatibleCheckpoint, match="holds network/extra/(kernel|bias) which the current network"):
+        RunCheckpoints(str(tmp_path), network=two_layers()).restore_latest()
+
+
+def test_a_changed_shape_names_the_variable_and_both_shapes(tmp_path):
+    RunCheckpoints(str(tmp_path), network=two_layers(units=3)).save(1)
+    restored = two_layers(units=5)
+    before = [np.asarray(v) for v in restored.variables]
+    with pytest.raises(IncompatibleCheckpoint, match=r"network/first/kernel expected shape \(4, 5\), found \(4, 3\)"):
+        RunCheckpoints(str(tmp_path), network=restored).restore_latest()
+    for expected, variable in zip(before, restored.variables):  # nothing was assigned
+        np.testing.assert_array_equal(expected, np.asarray(variable))
+
+
+def write_version_1_checkpoint(directory, trackables, step):
+    """A checkpoint as tfxmodal wrote them before stable keys: the objects plus `<name>_variables/<position>`."""
+    tracked = dict(trackables)
+    for name, value in trackables.items():
+        tracked[f"{name}_variables"] = {str(i): variable for i, variable in enumerate(value.variables)}
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(**tracked), directory, max_to_keep=3)
+    return manager.save(checkpoint_number=step)
+
+
+def test_a_checkpoint_of_the_previous_format_still_restores(tmp_path):
+    saved = make_networks()
+    randomize(saved, seed=4)
+    write_version_1_checkpoint(str(tmp_path), saved, 5)
+
+    keras.layers.Dense(3).build((None, 2))  # other auto-generated names in this process
+    restored = make_networks()
+    assert RunCheckpoints(str(tmp_path), **restored).restore_latest().endswith("ckpt-5")
+    for before, after in zip(all_variables(saved), all_variables(restored)):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(after), err_msg=before.path)
+
+
+def test_a_previous_format_checkpoint_of_other_shapes_is_incompatible(tmp_path):
+    write_version_1_checkpoint(str(tmp_path), {"generator": make_networks()["generator"]}, 1)
+    wider = WaveGANGenerator(3)
+    wider.build((None, 512))
+    with pytest.raises(
+        IncompatibleCheckpoint, match=r"ckpt-1 \(written before version 2\): .*\(512, 1024\).*\(512, 1536\)"
+    ):
+        RunCheckpoints(str(tmp_path), generator=wider).restore_latest()

@@ -6,7 +6,9 @@ import pytest
 import tensorflow as tf
 
 from tfxmodal.models import AudioEmbedder, AudioMetric, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
-from tfxmodal.trainers.face2music import Face2MusicGAN
+from tfxmodal.trainers.face2music import Face2MusicGAN, sign_accuracy
+
+pytestmark = pytest.mark.slow  # distributed GAN training steps
 
 CRITIC_STEPS = 2
 GLOBAL_BATCH = 4
@@ -33,10 +35,17 @@ def build_gan(variant):
     metric.build()
     aux.build((None, 505))
     gan = Face2MusicGAN(
-        generator, discriminator, variant, metric, aux, critic_steps=CRITIC_STEPS,
-        source_stats=(1.4, 0.1), target_stats=(1.0, 0.2),
+        generator,
+        discriminator,
+        variant,
+        metric,
+        aux,
+        critic_steps=CRITIC_STEPS,
+        source_stats=(1.4, 0.1),
+        target_stats=(1.0, 0.2),
     )
-    gan.compile(*(keras.optimizers.Adam(1e-3, beta_1=0.5) for _ in range(3)))
+    names = ["generator", "discriminator"] + (["aux"] if variant == "aux" else [])
+    gan.compile({name: keras.optimizers.Adam(1e-3, beta_1=0.5) for name in names})
     return gan
 
 
@@ -60,11 +69,17 @@ def test_one_distributed_step_updates_every_network(variant, two_cpu_strategy):
     logs = {name: values[-1] for name, values in history.history.items()}
     assert all(np.isfinite(value) for value in logs.values()), logs
     assert changed(g_before, gan.generator) and changed(d_before, gan.discriminator)
-    assert int(gan.generator_optimizer.iterations.numpy()) == 1
-    assert int(gan.discriminator_optimizer.iterations.numpy()) == CRITIC_STEPS
+    assert int(gan.step_counter.numpy()) == 1
+    assert int(gan.optimizer_named("discriminator").iterations.numpy()) == CRITIC_STEPS
+    # The diagnostics that tell a learning GAN from a stuck one.
+    assert 0.0 <= logs["d_accuracy"] <= 1.0
+    assert logs["grad_norm_generator"] > 0 and logs["grad_norm_discriminator"] > 0
+    if variant != "baseline":
+        assert 0.0 < logs["metric_share"] < 1.0
     if variant == "aux":
         assert changed(aux_before, gan.aux_discriminator)
-        assert int(gan.aux_optimizer.iterations.numpy()) == CRITIC_STEPS
+        assert int(gan.optimizer_named("aux").iterations.numpy()) == CRITIC_STEPS
+        assert logs["grad_norm_aux"] > 0
     else:
         assert gan.aux_discriminator is None and "aux_d_loss" not in logs
     assert ("metric_loss" in logs) == (variant != "baseline")
@@ -88,5 +103,12 @@ def test_constructor_and_compile_errors():
     gan = Face2MusicGAN(generator, discriminator, "aux", metric, AuxDiscriminator())
     generator.build((None, 512))
     discriminator.build((None, 8192, 1))
-    with pytest.raises(ValueError, match="needs an aux_optimizer"):
-        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    with pytest.raises(ValueError, match=r"expected optimizers \['aux', 'discriminator', 'generator'\]"):
+        gan.compile({"generator": keras.optimizers.Adam(), "discriminator": keras.optimizers.Adam()})
+
+
+def test_sign_accuracy_counts_real_above_and_fake_below_zero():
+    real = tf.constant([[2.0], [-1.0], [0.5]])
+    fake = tf.constant([[-3.0], [-0.5], [1.0]])
+    expected = 0.5 * (np.array([1, 0, 1]) + np.array([1, 1, 0]))
+    np.testing.assert_allclose(sign_accuracy(real, fake).numpy(), expected)

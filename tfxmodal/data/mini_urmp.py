@@ -54,7 +54,6 @@ import tensorflow_datasets as tfds
 from tfxmodal.data import pipeline as pipeline_lib
 from tfxmodal.data import urmp
 from tfxmodal.data.images import decode_image
-from tfxmodal.data.pipeline import measure_throughput
 from tfxmodal.data.tfds_utils import (
     build_offline,
     offline_tfds,
@@ -153,9 +152,7 @@ def _polygon(rows, cols, size):
 
 def _regular(cy, cx, radii, start_angle, size):
     angles = start_angle + np.arange(len(radii)) * 2 * np.pi / len(radii)
-    return _polygon(
-        cy - np.asarray(radii) * np.cos(angles), cx + np.asarray(radii) * np.sin(angles), size
-    )
+    return _polygon(cy - np.asarray(radii) * np.cos(angles), cx + np.asarray(radii) * np.sin(angles), size)
 
 
 def _bar(cy, cx, half_long, half_short, angle, size):
@@ -209,9 +206,7 @@ def glyph_mask(glyph, centre, radius, size=STORED_IMAGE_SIZE):
     if glyph == "plus":
         return _bar(cy, cx, r, 0.22 * r, 0.0, size) | _bar(cy, cx, r, 0.22 * r, np.pi / 2, size)
     if glyph == "x":
-        return _bar(cy, cx, r, 0.22 * r, np.pi / 4, size) | _bar(
-            cy, cx, r, 0.22 * r, -np.pi / 4, size
-        )
+        return _bar(cy, cx, r, 0.22 * r, np.pi / 4, size) | _bar(cy, cx, r, 0.22 * r, -np.pi / 4, size)
     raise ValueError(f"unknown glyph {glyph!r}; expected one of {sorted(set(GLYPHS.values()))}")
 
 
@@ -229,9 +224,7 @@ def draw_note_image(instrument, pitch, velocity, size=STORED_IMAGE_SIZE):
     geometry = glyph_geometry(pitch, velocity, size)
     image = np.empty((size, size, 3), np.uint8)
     image[:] = BACKGROUND
-    image[glyph_mask(GLYPHS[instrument], geometry["centre"], geometry["radius"], size)] = geometry[
-        "colour"
-    ]
+    image[glyph_mask(GLYPHS[instrument], geometry["centre"], geometry["radius"], size)] = geometry["colour"]
     return image
 
 
@@ -277,7 +270,7 @@ CONFIGS = (
 
 def notes(config="default"):
     """Every note of a config, in generation order, with its split."""
-    config = _config(config)
+    config = builder_config(config)
     result = []
     for instrument in urmp.INSTRUMENTS:
         low, high = PITCH_RANGES[instrument]
@@ -289,7 +282,7 @@ def notes(config="default"):
     return result
 
 
-def _config(config):
+def builder_config(config):
     if isinstance(config, MiniUrmpConfig):
         return config
     for candidate in CONFIGS:
@@ -351,24 +344,24 @@ class MiniUrmp(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         del dl_manager  # nothing to download
         grid = notes(self.builder_config)
-        return {
-            split: self._generate_examples([n for n in grid if n.split == split])
-            for split in urmp.SPLITS
-        }
+        return {split: self._generate_examples([n for n in grid if n.split == split]) for split in urmp.SPLITS}
 
     def _generate_examples(self, split_notes):
         from tfxmodal.audio.soundfont import NoteRenderer
 
         renderer = NoteRenderer(sample_rate=SAMPLE_RATE)
         for note in split_notes:
-            yield note.key, {
-                "image": draw_note_image(note.instrument, note.pitch, note.velocity),
-                "audio": render_chunk(renderer, note.instrument, note.pitch, note.velocity),
-                "label": urmp.INSTRUMENTS.index(note.instrument),
-                "pitch": note.pitch,
-                "velocity": note.velocity,
-                "program": PROGRAMS[note.instrument],
-            }
+            yield (
+                note.key,
+                {
+                    "image": draw_note_image(note.instrument, note.pitch, note.velocity),
+                    "audio": render_chunk(renderer, note.instrument, note.pitch, note.velocity),
+                    "label": urmp.INSTRUMENTS.index(note.instrument),
+                    "pitch": note.pitch,
+                    "velocity": note.velocity,
+                    "program": PROGRAMS[note.instrument],
+                },
+            )
 
 
 # --- preparing and loading -------------------------------------------------------
@@ -377,7 +370,7 @@ class MiniUrmp(tfds.core.GeneratorBasedBuilder):
 def builder(data_dir=None, config="default"):
     """The `mini_urmp` builder (data_dir None: TFDS default, honours `TFDS_DATA_DIR`)."""
     offline_tfds()
-    return MiniUrmp(data_dir=tfds_data_dir(data_dir), config=_config(config).name)
+    return MiniUrmp(data_dir=tfds_data_dir(data_dir), config=builder_config(config).name)
 
 
 def _directory_megabytes(path):
@@ -420,7 +413,7 @@ def prepare(data_dir=None, config="default"):
         splits[split] = {"examples": recorded, "per_instrument": per_instrument}
     return {
         "path": os.fspath(dataset_builder.data_dir),
-        "config": _config(config).name,
+        "config": builder_config(config).name,
         "built": built,
         "seconds": round(seconds, 2),
         "megabytes": _directory_megabytes(os.fspath(dataset_builder.data_dir)),
@@ -428,9 +421,7 @@ def prepare(data_dir=None, config="default"):
     }
 
 
-def load_with_count(
-    split="train", image_size=64, data_dir=None, config="default", input_context=None
-):
+def load_with_count(split="train", image_size=64, data_dir=None, config="default", input_context=None):
     """`load`, plus the number of examples in the split (before sharding)."""
     dataset_builder = builder(data_dir, config)
     if not dataset_builder.is_prepared():
@@ -443,9 +434,7 @@ def load_with_count(
 
     def convert(example):
         audio = tf.cast(example["audio"], tf.float32) / 32768.0
-        return urmp.to_example(
-            decode_image(example["image"]), audio, example["label"], image_size, SAMPLE_RATE
-        )
+        return urmp.to_example(decode_image(example["image"]), audio, example["label"], image_size, SAMPLE_RATE)
 
     dataset = dataset.map(convert, num_parallel_calls=pipeline_lib.AUTOTUNE)
     return dataset, dataset_builder.info.splits[split].num_examples
@@ -467,50 +456,3 @@ def load(split="train", image_size=64, data_dir=None, config="default", input_co
         "audio": (8000,), "label": int32}``.
     """
     return load_with_count(split, image_size, data_dir, config, input_context)[0]
-
-
-def pipeline(
-    split="train",
-    batch_size=16,
-    training=True,
-    image_size=64,
-    data_dir=None,
-    config="default",
-    **kwargs,
-):
-    """The batched CAR-GAN pipeline on mini-URMP (`tfxmodal.data.urmp.pipeline`)."""
-    return urmp.pipeline(
-        "mini_urmp",
-        split=split,
-        batch_size=batch_size,
-        training=training,
-        image_size=image_size,
-        data_dir=data_dir,
-        config=config,
-        **kwargs,
-    )
-
-
-def benchmark(batch_size=16, image_size=64, num_batches=50, data_dir=None, config="default"):
-    """Examples/s of the mini-URMP pipelines (built first if needed); JSON-able dict.
-
-    Two numbers: `convert` — TFDS read, PNG decode, resize and log-mel per
-    example, without caching or shuffling; `train` — the training pipeline in
-    its steady state (cached, shuffled), timed after one full epoch of
-    warm-up (the shuffle buffer holds the whole epoch, so the first batch
-    waits for all of it).
-    """
-    dataset, count = load_with_count("train", image_size, data_dir, config)
-    convert = dataset.repeat().batch(batch_size).prefetch(pipeline_lib.AUTOTUNE)
-    train = pipeline(batch_size=batch_size, image_size=image_size, data_dir=data_dir, config=config)
-    epoch_batches = -(-count // batch_size)
-    return {
-        "source": "mini_urmp",
-        "config": _config(config).name,
-        "batch_size": batch_size,
-        "image_size": image_size,
-        "convert": measure_throughput(convert, num_batches=num_batches),
-        "train": measure_throughput(
-            train, num_batches=num_batches, warmup_batches=epoch_batches + 2
-        ),
-    }

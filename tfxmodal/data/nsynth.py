@@ -135,28 +135,22 @@ def check_magenta_record(serialized, path, index=0, note_samples=labels.NOTE_SAM
     for key, (kind, count, meaning) in {**expected, **_OPTIONAL_KEYS}.items():
         if key not in features:
             if key in expected:
-                raise NsynthDataError(
-                    f"{path}: record {index} has no key {key!r} (expected {kind} with {meaning})"
-                )
+                raise NsynthDataError(f"{path}: record {index} has no key {key!r} (expected {kind} with {meaning})")
             continue
         actual_kind = _kind_of(features[key])
         if actual_kind != kind:
             raise NsynthDataError(
-                f"{path}: record {index}, key {key!r} holds {actual_kind}, expected {kind} "
-                f"with {meaning}"
+                f"{path}: record {index}, key {key!r} holds {actual_kind}, expected {kind} with {meaning}"
             )
         values = getattr(features[key], kind).value
         if count is not None and len(values) != count:
             raise NsynthDataError(
-                f"{path}: record {index}, key {key!r} has {len(values)} values, expected "
-                f"{count} ({meaning})"
+                f"{path}: record {index}, key {key!r} has {len(values)} values, expected {count} ({meaning})"
             )
     if "sample_rate" in features:
         rate = features["sample_rate"].int64_list.value[0]
         if rate != labels.SAMPLE_RATE:
-            raise NsynthDataError(
-                f"{path}: record {index} has sample_rate {rate}, expected {labels.SAMPLE_RATE}"
-            )
+            raise NsynthDataError(f"{path}: record {index} has sample_rate {rate}, expected {labels.SAMPLE_RATE}")
 
 
 def _check_first_records(files, note_samples):
@@ -189,10 +183,7 @@ def _parse_labels(path, record):
     parsed = tf.io.parse_single_example(record, _LABEL_SPEC)
     int_keys = sorted(key for key in _LABEL_SPEC if key != "note_str")
     present = tf.reduce_all(
-        tf.stack(
-            [parsed[key] != _MISSING for key in int_keys]
-            + [tf.strings.length(parsed["note_str"]) > 0]
-        )
+        tf.stack([parsed[key] != _MISSING for key in int_keys] + [tf.strings.length(parsed["note_str"]) > 0])
     )
     check = tf.debugging.Assert(
         present,
@@ -234,9 +225,7 @@ def _sample_count(num_samples, paper_filter, note_samples):
         num_samples = labels.PAPER_NUM_SAMPLES if paper_filter else note_samples
     num_samples = int(num_samples)
     if not 1 <= num_samples <= note_samples:
-        raise ValueError(
-            f"num_samples {num_samples}: expected 1..{note_samples} (samples per note)"
-        )
+        raise ValueError(f"num_samples {num_samples}: expected 1..{note_samples} (samples per note)")
     return num_samples
 
 
@@ -275,7 +264,7 @@ def read_tfrecords(
     examples = records.map(_parse_labels, num_parallel_calls=AUTOTUNE)
     if paper_filter:
         # Filter before the costly audio parse: the paper keeps ~1 note in 5.
-        examples = examples.filter(lambda p, r, l: _paper_selection(l["pitch"], l["source"]))
+        examples = examples.filter(lambda path, record, note: _paper_selection(note["pitch"], note["source"]))
     return examples.map(_audio_parser(note_samples, num_samples), num_parallel_calls=AUTOTUNE)
 
 
@@ -300,8 +289,7 @@ def tfds_builder(name, data_dir=None):
         builder = tfds.builder(name, data_dir=tfds_data_dir(data_dir))
     except tfds.core.registered.DatasetNotFoundError:
         raise NsynthDataError(
-            f"no TFDS dataset named {name!r} (known: {', '.join(TFDS_NAMES)}) and no such "
-            "file or directory"
+            f"no TFDS dataset named {name!r} (known: {', '.join(TFDS_NAMES)}) and no such file or directory"
         ) from None
     except ValueError as error:  # an unknown config; TFDS appends a long list
         message = str(error).splitlines()[0]
@@ -313,9 +301,7 @@ def tfds_builder(name, data_dir=None):
             if name.startswith("mini_nsynth")
             else "prepare it there with TFDS first (nothing is downloaded here)"
         )
-        raise NsynthDataError(
-            f"TFDS dataset {name!r} is not prepared in {root}: expected {builder.data_dir}; {hint}"
-        )
+        raise NsynthDataError(f"TFDS dataset {name!r} is not prepared in {root}: expected {builder.data_dir}; {hint}")
     return builder
 
 
@@ -348,17 +334,14 @@ def read_tfds(
     base_split = re.split(r"[\[+]", split)[0]
     if base_split not in builder.info.splits:
         raise NsynthDataError(
-            f"TFDS dataset {name!r} in {builder.data_dir} has no split {split!r} "
-            f"(it has {sorted(builder.info.splits)})"
+            f"TFDS dataset {name!r} in {builder.data_dir} has no split {split!r} (it has {sorted(builder.info.splits)})"
         )
     # Only what the examples use: no quality flags decoded.
     decoders = {"qualities": {q: tfds.decode.SkipDecoding() for q in labels.QUALITIES}}
     examples = builder.as_dataset(split=split, shuffle_files=False, decoders=decoders)
     examples = pipeline.shard(examples, input_context)
     if paper_filter:
-        examples = examples.filter(
-            lambda e: _paper_selection(e["pitch"], e["instrument"]["source"])
-        )
+        examples = examples.filter(lambda e: _paper_selection(e["pitch"], e["instrument"]["source"]))
 
     def to_example(example):
         return {
@@ -405,9 +388,7 @@ def read(source, split="train", *, data_dir=None, **options):
     if is_tfrecord_source(source):
         if not isinstance(source, (list, tuple)):
             source = os.path.expanduser(os.fspath(source))
-            if os.path.isdir(source) or not (
-                os.path.exists(source) or glob.has_magic(source) or ".tfrecord" in source
-            ):
+            if os.path.isdir(source) or not (os.path.exists(source) or glob.has_magic(source) or ".tfrecord" in source):
                 # A directory, or a path that names no file: the Magenta layout.
                 source = magenta_split_files(source, split)
         return read_tfrecords(source, **options)
@@ -515,11 +496,10 @@ def describe_tfrecords(paths):
     for path in files:
         counts = splits.setdefault(
             _split_of(path),
-            {"examples": 0, "families": collections.Counter(), "sources": collections.Counter(),
-             "pitches": []},
+            {"examples": 0, "families": collections.Counter(), "sources": collections.Counter(), "pitches": []},
         )
         records = _records_with_paths([path]).map(_parse_labels, num_parallel_calls=AUTOTUNE)
-        records = records.map(lambda p, r, l: l).batch(4096)
+        records = records.map(lambda path, record, note: note).batch(4096)
         for batch in records.as_numpy_iterator():
             counts["examples"] += len(batch["pitch"])
             counts["families"].update(_names(batch["family"], labels.FAMILIES, path, "family"))

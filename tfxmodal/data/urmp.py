@@ -61,34 +61,18 @@ from tfxmodal.data.images import (
     DatasetLayoutError,
     ImageFileError,
     check_image,
-    fits_in_cache,
     is_image_name,
     read_image,
     resize_image,
     resolve_validation,
 )
+from tfxmodal.domain import CHUNK_SECONDS, SAMPLE_RATE, URMP_INSTRUMENTS
 
 logger = logging.getLogger(__name__)
 
-INSTRUMENTS = (
-    "bassoon",
-    "cello",
-    "clarinet",
-    "double_bass",
-    "flute",
-    "horn",
-    "oboe",
-    "sax",
-    "trombone",
-    "trumpet",
-    "tuba",
-    "viola",
-    "violin",
-)
+INSTRUMENTS = URMP_INSTRUMENTS  # label order of the authors' code
 SPLITS = ("train", "test")
 SOURCES = ("mini_urmp", "sub_urmp")
-SAMPLE_RATE = 16000
-CHUNK_SECONDS = 0.5
 WINDOW_SECONDS = 0.032
 HOP_SECONDS = 0.004
 NUM_MEL_BINS = 128
@@ -245,9 +229,7 @@ def read_wav_header(path):
                 if fmt is None:
                     raise AudioFileError(f"{path}: WAV data chunk before its fmt chunk")
                 if handle.tell() + length > size:
-                    raise AudioFileError(
-                        f"{path}: truncated WAV ({size - handle.tell()} of {length} data bytes)"
-                    )
+                    raise AudioFileError(f"{path}: truncated WAV ({size - handle.tell()} of {length} data bytes)")
                 break
             else:
                 handle.seek(length + length % 2, 1)
@@ -308,8 +290,7 @@ def _scan_split(root, split):
                 scan.issues.append(
                     _Issue(
                         path,
-                        f"{path}: file outside an instrument folder "
-                        f"(expected {side}/{split}/<instrument>/)",
+                        f"{path}: file outside an instrument folder (expected {side}/{split}/<instrument>/)",
                         False,
                     )
                 )
@@ -317,8 +298,7 @@ def _scan_split(root, split):
                 scan.issues.append(
                     _Issue(
                         path,
-                        f"{path}: unknown instrument folder {name!r} "
-                        f"(expected one of {', '.join(INSTRUMENTS)})",
+                        f"{path}: unknown instrument folder {name!r} (expected one of {', '.join(INSTRUMENTS)})",
                         False,
                     )
                 )
@@ -326,26 +306,20 @@ def _scan_split(root, split):
                 files[side][name] = _list_side(path, side, scan)
     absent = [i for i in INSTRUMENTS if i not in files["img"] and i not in files["chunk"]]
     if absent:
-        scan.notes.append(
-            f"{split}: no folders for {', '.join(absent)} (0 examples of those classes)"
-        )
+        scan.notes.append(f"{split}: no folders for {', '.join(absent)} (0 examples of those classes)")
     for instrument in INSTRUMENTS:
         if instrument in absent:
             continue
         in_img, in_chunk = instrument in files["img"], instrument in files["chunk"]
         images = files["img"].get(instrument, {})
         wavs = files["chunk"].get(instrument, {})
-        for side, present, directory in (
-            ("img", in_img, side_dirs["img"]),
-            ("chunk", in_chunk, side_dirs["chunk"]),
+        for present, directory in (
+            (in_img, side_dirs["img"]),
+            (in_chunk, side_dirs["chunk"]),
         ):
             if not present:
                 path = os.path.join(directory, instrument)
-                scan.issues.append(
-                    _Issue(
-                        path, f"{path}: missing instrument folder (the other side has one)", False
-                    )
-                )
+                scan.issues.append(_Issue(path, f"{path}: missing instrument folder (the other side has one)", False))
         if not images and not wavs:
             path = os.path.join(side_dirs["img"], instrument)
             scan.issues.append(
@@ -394,9 +368,7 @@ def _list_side(folder, side, scan):
         if name.startswith("."):
             continue
         if os.path.isdir(path):
-            scan.issues.append(
-                _Issue(path, f"{path}: unexpected sub-folder (expected files only)", False)
-            )
+            scan.issues.append(_Issue(path, f"{path}: unexpected sub-folder (expected files only)", False))
             continue
         wanted = is_image_name(name) if side == "img" else name.lower().endswith(".wav")
         if not wanted:
@@ -408,16 +380,13 @@ def _list_side(folder, side, scan):
             scan.issues.append(
                 _Issue(
                     path,
-                    f"{path}: file name says {prefix.group(1)!r} "
-                    f"but it is in the {instrument!r} folder",
+                    f"{path}: file name says {prefix.group(1)!r} but it is in the {instrument!r} folder",
                     False,
                 )
             )
             continue
         if stem in found:
-            scan.issues.append(
-                _Issue(path, f"{path}: two files with stem {stem!r} (also {found[stem]})", False)
-            )
+            scan.issues.append(_Issue(path, f"{path}: two files with stem {stem!r} (also {found[stem]})", False))
             continue
         found[stem] = path
     return found
@@ -433,9 +402,7 @@ def _check_wav(path, sample_rate, downmix, full):
             "or resample it)"
         )
     if header.channels != 1 and not downmix:
-        raise AudioFileError(
-            f"{path}: {header.channels} channels, expected mono (pass downmix=True to average them)"
-        )
+        raise AudioFileError(f"{path}: {header.channels} channels, expected mono (pass downmix=True to average them)")
     if header.frames == 0:
         raise AudioFileError(f"{path}: WAV holds no samples")
     if full:
@@ -508,9 +475,7 @@ def index(
     for note in scan.notes:
         logger.warning("%s: %s", root, note)
     pairs = [
-        (INSTRUMENTS.index(inst), image, wav)
-        for inst in INSTRUMENTS
-        for _, image, wav in scan.pairs.get(inst, [])
+        (INSTRUMENTS.index(inst), image, wav) for inst in INSTRUMENTS for _, image, wav in scan.pairs.get(inst, [])
     ]
     full = resolve_validation(validate, len(pairs)) == "full"
 
@@ -531,9 +496,7 @@ def index(
             if not skip_bad_files:
                 raise header
             # The partner of a bad file goes too: it would be unpaired.
-            result.skipped.append(
-                (image if isinstance(header, ImageFileError) else wav, str(header))
-            )
+            result.skipped.append((image if isinstance(header, ImageFileError) else wav, str(header)))
             continue
         result.image_paths.append(image)
         result.wav_paths.append(wav)
@@ -617,20 +580,14 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
                         except AudioFileError as error:
                             problems.append(str(error))
                             continue
-                        formats[
-                            f"{header.sample_rate} Hz, {header.channels} ch, {header.encoding}"
-                        ] += 1
+                        formats[f"{header.sample_rate} Hz, {header.channels} ch, {header.encoding}"] += 1
                         lengths[header.frames] += 1
                         if header.sample_rate != sample_rate:
-                            problems.append(
-                                f"{wav}: sample rate {header.sample_rate} Hz, "
-                                f"expected {sample_rate} Hz"
-                            )
+                            problems.append(f"{wav}: sample rate {header.sample_rate} Hz, expected {sample_rate} Hz")
                         elif header.channels != 1:
                             problems.append(f"{wav}: {header.channels} channels, expected mono")
             totals = {
-                key: sum(counts[key] for counts in per_instrument.values())
-                for key in ("pairs", "images", "wavs")
+                key: sum(counts[key] for counts in per_instrument.values()) for key in ("pairs", "images", "wavs")
             }
             report["splits"][split] = {**totals, "per_instrument": per_instrument}
             for key in totals:
@@ -666,7 +623,7 @@ def _read_audio(path, graph_decodable, mode):
     return tf.cond(graph_decodable, in_graph, in_numpy)
 
 
-def _pairs_dataset(pair_index, image_size, sample_rate, input_context):
+def pairs_dataset(pair_index, image_size, sample_rate, input_context):
     flags = pair_index.graph_decodable
     mode = "graph" if all(flags) else "numpy" if not any(flags) else "mixed"
     dataset = tf.data.Dataset.from_tensor_slices(
@@ -702,69 +659,4 @@ def sub_urmp(
     256); `input_context` shards the pairs before decoding.
     """
     pair_index = index(root, split, sample_rate, validate, skip_bad_files, downmix)
-    return _pairs_dataset(pair_index, image_size, sample_rate, input_context)
-
-
-def _source(source, split, image_size, input_context, source_kwargs):
-    if source not in SOURCES:
-        raise ValueError(f"source={source!r}: expected one of {SOURCES}")
-    pipelines = 1 if input_context is None else max(1, input_context.num_input_pipelines)
-    if source == "mini_urmp":
-        from tfxmodal.data import mini_urmp
-
-        dataset, count = mini_urmp.load_with_count(
-            split, image_size, input_context=input_context, **source_kwargs
-        )
-        return dataset, count // pipelines, bytes_per_example(image_size)
-    kwargs = dict(source_kwargs)
-    root = kwargs.pop("root")
-    sample_rate = kwargs.pop("sample_rate", SAMPLE_RATE)
-    pair_index = index(root, split, sample_rate=sample_rate, **kwargs)
-    dataset = _pairs_dataset(pair_index, image_size, sample_rate, input_context)
-    return dataset, len(pair_index.labels) // pipelines, bytes_per_example(image_size, sample_rate)
-
-
-def pipeline(
-    source="mini_urmp",
-    split="train",
-    batch_size=16,
-    training=True,
-    image_size=64,
-    seed=0,
-    input_context=None,
-    shuffle_buffer=4096,
-    cache="auto",
-    batch_size_is_global=True,
-    **source_kwargs,
-):
-    """The CAR-GAN `tf.data` pipeline.
-
-    Source → shard → decode and convert → cache → shuffle → batch → prefetch.
-
-    Args:
-        source: ``"mini_urmp"`` (embedded default) or ``"sub_urmp"``.
-        split: ``"train"`` or ``"test"``.
-        batch_size: global batch size when `batch_size_is_global` (divided over
-            replicas through `input_context`), else per pipeline.
-        training: shuffle, repeat and drop the remainder; otherwise one
-            ordered pass keeping it.
-        image_size: output side S.
-        seed: shuffle seed.
-        input_context: `tf.distribute.InputContext`.
-        shuffle_buffer: examples in the shuffle buffer.
-        cache: ``"auto"`` caches converted examples in memory when this
-            shard fits in 1 GiB; or a bool.
-        **source_kwargs: mini_urmp: `data_dir`, `config`; sub_urmp: `root`,
-            `sample_rate`, `validate`, `skip_bad_files`, `downmix`.
-
-    Returns:
-        batched `tf.data.Dataset` of the output format (module docstring).
-    """
-    dataset, count, example_bytes = _source(source, split, image_size, input_context, source_kwargs)
-    if cache == "auto":
-        cache = fits_in_cache(count, example_bytes)
-    if batch_size_is_global:
-        batch_size = pipeline_lib.per_replica_batch_size(batch_size, input_context)
-    return pipeline_lib.finish(
-        dataset, batch_size, training, shuffle_buffer=shuffle_buffer, seed=seed, cache=bool(cache)
-    )
+    return pairs_dataset(pair_index, image_size, sample_rate, input_context)

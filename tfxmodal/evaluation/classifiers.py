@@ -18,11 +18,11 @@ import tensorflow as tf
 
 from tfxmodal.data import nsynth_families
 from tfxmodal.data import pipeline as pipeline_lib
+from tfxmodal.domain import CLIP_SAMPLES, NUM_PITCHES
 from tfxmodal.models import AudioClassifier
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.utils.files import save_json, save_weights
 
-NUM_PITCHES = 61
 # NSynth family index -> class index over the paper's 10 families (synth_lead dropped).
 FAMILY_CLASSES = {nsynth_families.family_index(name): i for i, name in enumerate(nsynth_families.PAPER_FAMILIES)}
 KINDS = ("pitch", "family")
@@ -57,7 +57,7 @@ def _labelled(audio, kind):
 def train_classifier(kind, audio, spec, seed):
     """A trained `AudioClassifier` and its accuracy on `spec.test_split`."""
     model = AudioClassifier(num_classes(kind), width=spec.width, name=f"{kind}_classifier")
-    model.build((None, 8192))
+    model.build((None, CLIP_SAMPLES))
     model.compile(
         optimizer=keras.optimizers.Adam(spec.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -99,7 +99,7 @@ def load_or_train(directory, audio, spec, seed=0, log=print):
         path = os.path.join(directory, f"{kind}_classifier.weights.h5")
         if os.path.exists(path) and kind in info["accuracy"]:
             model = AudioClassifier(num_classes(kind), width=spec.width, name=f"{kind}_classifier")
-            model.build((None, 8192))
+            model.build((None, CLIP_SAMPLES))
             model.load_weights(path)
         else:
             log(f"training the {kind} classifier for FID / IS ({spec.steps} steps)")

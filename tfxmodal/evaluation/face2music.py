@@ -23,6 +23,7 @@ import numpy as np
 
 from tfxmodal.audio.wav import write_wav
 from tfxmodal.data import nsynth_families
+from tfxmodal.domain import LOWEST_PITCH, SAMPLE_RATE, midi_pitch
 from tfxmodal.evaluation import classifiers as classifier_lib
 from tfxmodal.metrics import (
     assign_nearest_cluster,
@@ -32,10 +33,11 @@ from tfxmodal.metrics import (
     silhouette_value,
 )
 from tfxmodal.tasks import face2music_data as data
-from tfxmodal.tasks.face2music import LOWEST_PITCH, load_trained
-from tfxmodal.utils.files import save_json
+from tfxmodal.tasks.face2music import classifier_spec, default_classifiers_dir, load_trained
+from tfxmodal.utils.files import read_json, save_json
 
 REPORT_SAMPLES = 30
+SPECTROGRAMS = 6
 # Family labels here are class indices over the paper's ten families (classifiers.FAMILY_CLASSES).
 FAMILY_NAMES = nsynth_families.PAPER_FAMILIES
 
@@ -48,7 +50,9 @@ def source_faces(run, limit, seed):
     """`(embeddings (n, 512), images (n, S, S, 3) or None)` of up to `limit` unaugmented source faces."""
     faces = run.config.faces
     if faces.source == "embeddings":
-        embeddings, _, _ = data.embed_source_faces(run.face_embedder, dataclasses.replace(faces, max_faces=limit), seed, 0)
+        embeddings, _, _ = data.embed_source_faces(
+            run.face_embedder, dataclasses.replace(faces, max_faces=limit), seed, 0
+        )
         return embeddings, None
     images = data.face_images(faces, int(run.face_embedder.image_size), seed, augment=False, limit=limit)
     return _batched(lambda x: run.face_embedder(x, training=False), images, 64).astype(np.float32), images
@@ -63,26 +67,40 @@ def translate(run, embeddings, pitch_classes):
     return np.concatenate(outputs)
 
 
-def evaluate(run_dir, out_dir, max_examples=2000, classifiers_dir=None, classifier_spec=None, seed=0, log=print):
+def evaluate(
+    run_dir,
+    out_dir,
+    max_examples=2000,
+    seed=0,
+    classifiers_dir=None,
+    classifier_steps=None,
+    classifier_width=None,
+    log=print,
+):
     """Computes the metrics of `run_dir`, writes `metrics.json`, plots and a report to `out_dir`.
 
     Args:
         run_dir: a face2music run directory (with checkpoints).
         out_dir: where the evaluation goes.
         max_examples: faces translated and real notes compared (each at most).
-        classifiers_dir: pitch/family classifiers (trained there if missing);
-            default `<parent of run_dir>/classifiers`.
-        classifier_spec: `classifiers.ClassifierSpec` (default: width of the
-            run's ψ, 1000 steps).
         seed: seeds face order, pitches and plots.
+        classifiers_dir: pitch/family classifiers (trained there if missing);
+            default: the run's `evaluation.classifiers_dir`, else
+            `<parent of run_dir>/classifiers` (where its learning curve's are).
+        classifier_steps, classifier_width: override the run's
+            `evaluation.classifier_steps` / `classifier_width`.
 
     Returns:
         The metrics dict (also in `out_dir/metrics.json`).
     """
     run = load_trained(run_dir)
     audio = run.config.audio
-    spec = classifier_spec or classifier_lib.ClassifierSpec(width=run.config.audio_embedder.width, steps=1000)
-    classifiers_dir = classifiers_dir or os.path.join(os.path.dirname(os.path.abspath(run_dir)), "classifiers")
+    spec = classifier_spec(run.config)
+    if classifier_steps is not None:
+        spec = dataclasses.replace(spec, steps=classifier_steps)
+    if classifier_width is not None:
+        spec = dataclasses.replace(spec, width=classifier_width)
+    classifiers_dir = classifiers_dir or run.config.evaluation.classifiers_dir or default_classifiers_dir(run_dir)
     models, classifier_info = classifier_lib.load_or_train(classifiers_dir, audio, spec, seed, log=log)
 
     log(f"evaluating {run_dir} (step {run.step}, variant {run.config.model.variant})")
@@ -126,35 +144,90 @@ def evaluate(run_dir, out_dir, max_examples=2000, classifiers_dir=None, classifi
     metrics["assigned_family_counts"] = {
         name: int(np.sum(assigned == index)) for index, name in enumerate(nsynth_families.PAPER_FAMILIES)
     }
-    _write_outputs(out_dir, metrics, run, phi_real[known], real_families[known], phi_generated, embeddings, images, assigned, translations, pitch_classes, seed)
+    _write_outputs(
+        out_dir,
+        metrics,
+        run,
+        phi_real[known],
+        real_families[known],
+        phi_generated,
+        embeddings,
+        images,
+        assigned,
+        translations,
+        pitch_classes,
+        seed,
+        real_train,
+        train_pitch,
+        run_dir,
+    )
     return metrics
 
 
-def _write_outputs(out_dir, metrics, run, phi_real, real_families, phi_generated, embeddings, images, assigned, translations, pitch_classes, seed):
-    from tfxmodal.evaluation import plots, report
+def _write_outputs(
+    out_dir,
+    metrics,
+    run,
+    phi_real,
+    real_families,
+    phi_generated,
+    embeddings,
+    images,
+    assigned,
+    translations,
+    pitch_classes,
+    seed,
+    real_notes,
+    real_pitch_classes,
+    run_dir,
+):
+    from tfxmodal.evaluation import paper_tables, plots, report
 
     os.makedirs(out_dir, exist_ok=True)
     figures = {
         "Audio metric space (t-SNE): real notes by family, translations in red (Fig. 2b)": plots.tsne_audio_space(
-            phi_real, real_families, phi_generated, os.path.join(out_dir, "tsne_audio_space.png"), seed=seed,
+            phi_real,
+            real_families,
+            phi_generated,
+            os.path.join(out_dir, "tsne_audio_space.png"),
+            seed=seed,
             family_names=FAMILY_NAMES,
         ),
         "Face embedding space (t-SNE) by assigned family (Fig. 2a)": plots.tsne_face_space(
-            embeddings, assigned, os.path.join(out_dir, "tsne_face_space.png"), seed=seed,
+            embeddings,
+            assigned,
+            os.path.join(out_dir, "tsne_face_space.png"),
+            seed=seed,
             family_names=FAMILY_NAMES,
         ),
     }
     if images is not None:
         figures["Faces by assigned family (Fig. 3)"] = plots.face_grid(
-            images, assigned, os.path.join(out_dir, "faces_by_family.png"), seed=seed,
+            images,
+            assigned,
+            os.path.join(out_dir, "faces_by_family.png"),
+            seed=seed,
             family_names=FAMILY_NAMES,
         )
+    pairs = [i for i in range(len(translations)) if np.any(real_pitch_classes == pitch_classes[i])][:SPECTROGRAMS]
+    if pairs:
+        real = [real_notes[np.flatnonzero(real_pitch_classes == pitch_classes[i])[0]] for i in pairs]
+        path = os.path.join(out_dir, "spectrograms.png")
+        plots.spectrogram_pairs(real, translations[pairs], [midi_pitch(int(pitch_classes[i])) for i in pairs], path)
+        figures["Spectrograms: a real note of the requested pitch (left) beside the translation (right)"] = path
+    tables = [paper_tables.face2music_table(metrics, metrics["variant"])]
+    curve_path = os.path.join(run_dir, "curve.json")
+    if os.path.exists(curve_path):
+        tables.append(paper_tables.curve_table(read_json(curve_path)["points"]))
+        if os.path.exists(os.path.join(run_dir, "curve.png")):
+            figures["Learning curve while training (dashed: the real test split)"] = os.path.join(run_dir, "curve.png")
+    accuracy = metrics["classifier_test_accuracy"]
     with tempfile.TemporaryDirectory(prefix="tfxmodal_report_wavs.") as wav_dir:
         order = np.random.default_rng(seed).permutation(len(translations))[:REPORT_SAMPLES]
         samples = []
         for index in order:
             path = os.path.join(wav_dir, f"translation_{index:05d}.wav")
-            write_wav(path, translations[index], 16000)
+            write_wav(path, translations[index], SAMPLE_RATE)
             samples.append(
                 {
                     "face": None if images is None else images[index],
@@ -164,17 +237,28 @@ def _write_outputs(out_dir, metrics, run, phi_real, real_families, phi_generated
                     "label": f"face {index}",
                 }
             )
-        table_metrics = {key: value for key, value in metrics.items() if not isinstance(value, dict)}
+        facts = {
+            "variant": metrics["variant"],
+            "generator steps": metrics["step"],
+            "faces translated": metrics["translations"],
+            "real notes compared (train / test)": f"{metrics['real_train_examples']} / {metrics['real_test_examples']}",
+            "evaluation seed / run seed": f"{metrics['seed']} / {metrics['run_seed']}",
+        }
         report.write_report(
             os.path.join(out_dir, "report"),
             title=f"face2music evaluation: {metrics['variant']} at step {metrics['step']}",
-            metrics=table_metrics,
-            tables=[],
+            metrics=facts,
+            tables=tables,
             plots=figures,
             samples=samples,
             notes=[
                 f"Face embedder: {run.config.face_embedder.kind}.",
-                f"Classifier test accuracy (pitch / family): {metrics['classifier_test_accuracy']}.",
+                "Classifiers of FID / IS (test-split accuracy): "
+                + ", ".join(f"{kind} {100 * value:.1f} %" for kind, value in accuracy.items())
+                + ".",
+                "Assigned families of the translations (SV's clusters): "
+                + ", ".join(f"{name} {count}" for name, count in metrics["assigned_family_counts"].items() if count)
+                + ".",
             ],
             family_names=FAMILY_NAMES,
         )

@@ -99,9 +99,7 @@ def check_family_labels(labels, count, family_names=None, what="family labels"):
     raw = np.asarray(labels)
     if raw.ndim != 1 or raw.shape[0] != count:
         raise ValueError(f"{what}: expected shape ({count},), got {raw.shape}")
-    whole_floats = (
-        np.issubdtype(raw.dtype, np.floating) and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
-    )
+    whole_floats = np.issubdtype(raw.dtype, np.floating) and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
     if raw.size and not np.issubdtype(raw.dtype, np.integer) and not whole_floats:
         raise ValueError(f"{what}: expected integer family labels, got dtype {raw.dtype}")
     values = raw.astype(np.int64)
@@ -239,9 +237,7 @@ def _finish_tsne_axes(figure, axes, title, perplexity):
     axes.set_title(title, fontsize=11)
     axes.set_xticks([])
     axes.set_yticks([])
-    axes.text(
-        0.01, 0.01, f"t-SNE, perplexity {perplexity:g}", transform=axes.transAxes, fontsize=8, color="#555555"
-    )
+    axes.text(0.01, 0.01, f"t-SNE, perplexity {perplexity:g}", transform=axes.transAxes, fontsize=8, color="#555555")
     # The legend sits right of the axes; markerscale makes the tiny markers
     # of large plots readable in it.
     axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, markerscale=2.0, frameon=False)
@@ -293,8 +289,7 @@ def tsne_audio_space(
     translated = _points(translated_features, "translated_features", allow_empty=True)
     if real.shape[1] != translated.shape[1]:
         raise ValueError(
-            f"real_features have {real.shape[1]} features per point, "
-            f"translated_features {translated.shape[1]}"
+            f"real_features have {real.shape[1]} features per point, translated_features {translated.shape[1]}"
         )
     labels = check_family_labels(real_families, real.shape[0], family_names, "real_families")
     rng = np.random.default_rng(seed)
@@ -303,11 +298,9 @@ def tsne_audio_space(
     real, labels, translated = real[keep_real], labels[keep_real], translated[keep_translated]
     count = real.shape[0] + translated.shape[0]
     if count < MIN_TSNE_POINTS:
-        raise ValueError(
-            f"tsne_audio_space needs at least {MIN_TSNE_POINTS} points (real + translated), got {count}"
-        )
+        raise ValueError(f"tsne_audio_space needs at least {MIN_TSNE_POINTS} points (real + translated), got {count}")
     xy = tsne_embed(np.concatenate([real, translated]), seed=seed, perplexity=perplexity, n_threads=n_threads)
-    real_xy, translated_xy = xy[: real.shape[0]], xy[real.shape[0]:]
+    real_xy, translated_xy = xy[: real.shape[0]], xy[real.shape[0] :]
 
     figure = _new_figure(900, 700)
     axes = figure.add_subplot(1, 1, 1)
@@ -468,11 +461,13 @@ def face_grid(
             if not np.all(np.isfinite(tile)):
                 raise ValueError(f"images[{index}] contains NaN or infinity")
             drawn.append(float(np.max(tile)))
-            grid[row * tile_h:(row + 1) * tile_h, column * tile_w:(column + 1) * tile_w] = _to_tile(
+            grid[row * tile_h : (row + 1) * tile_h, column * tile_w : (column + 1) * tile_w] = _to_tile(
                 tile, (tile_h, tile_w)
             )
     if drawn and max(drawn) <= 1.0:
-        warnings.warn("face_grid: images look like [0, 1] floats; expected [0, 255], so faces will be black")
+        warnings.warn(
+            "face_grid: images look like [0, 1] floats; expected [0, 255], so faces will be black", stacklevel=2
+        )
 
     dpi = 100
     width, height = label_width + grid.shape[1], grid.shape[0]
@@ -492,4 +487,133 @@ def face_grid(
             fontsize=font_pt,
             linespacing=1.1,
         )
+    return _save_png(figure, path)
+
+
+# --- spectrograms and learning curves ---------------------------------------------
+
+
+def log_spectrogram(waveform, frame_length=512, frame_step=128):
+    """dB magnitude spectrogram `(frames, frame_length // 2 + 1)` of a 1-D waveform (periodic Hann).
+
+    0 dB is a full-scale sinusoid's peak bin; values are clipped below −100 dB.
+    """
+    waveform = np.asarray(waveform, np.float64).reshape(-1)
+    if len(waveform) < frame_length:
+        waveform = np.pad(waveform, (0, frame_length - len(waveform)))
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(frame_length) / frame_length)
+    count = 1 + (len(waveform) - frame_length) // frame_step
+    frames = np.stack([waveform[i * frame_step : i * frame_step + frame_length] for i in range(count)])
+    magnitude = np.abs(np.fft.rfft(frames * window, axis=1)) / (window.sum() / 2)
+    return 20 * np.log10(np.maximum(magnitude, 1e-5))
+
+
+def midi_frequency(pitch):
+    """Fundamental frequency in Hz of a MIDI note number (69 → 440)."""
+    return 440.0 * 2.0 ** ((np.asarray(pitch, np.float64) - 69.0) / 12.0)
+
+
+def spectrogram_pairs(real, generated, midi_pitches, path=None, sample_rate=16000, max_hertz=4000, title=None):
+    """Spectrograms of real notes beside translations at the same pitch: a uint8 RGB image.
+
+    One row per pair: left a real note of the requested pitch, right the
+    generator's translation asked for that pitch, each with a dashed line
+    at the fundamental and dotted ones at its first harmonics, so partials
+    (or their absence) can be seen without listening.
+
+    Args:
+        real: `(n, samples)` real notes.
+        generated: `(n, samples)` translations.
+        midi_pitches: `(n,)` the requested MIDI pitches.
+        path: also write the figure here as PNG (atomically).
+        sample_rate: Hz.
+        max_hertz: top of the frequency axis.
+        title: figure title.
+
+    Returns:
+        uint8 `(H, W, 3)` image of the figure.
+    """
+    real = np.asarray(real)
+    generated = np.asarray(generated)
+    if real.shape != generated.shape or real.ndim != 2 or len(real) != len(midi_pitches) or not len(real):
+        raise ValueError(
+            f"spectrogram_pairs: need real and generated of one shape (n >= 1, samples) and n pitches, got "
+            f"{real.shape}, {generated.shape}, {len(midi_pitches)}"
+        )
+    rows = len(real)
+    figure = _new_figure(720, 150 * rows + 60)
+    frame_step = 128
+    for row in range(rows):
+        f0 = float(midi_frequency(midi_pitches[row]))
+        for col, (waveform, label) in enumerate(((real[row], "real note"), (generated[row], "translation"))):
+            axes = figure.add_subplot(rows, 2, 2 * row + col + 1)
+            spectrum = log_spectrogram(waveform, frame_step=frame_step)
+            seconds = len(waveform) / sample_rate
+            axes.imshow(
+                spectrum.T,
+                origin="lower",
+                aspect="auto",
+                cmap="magma",
+                vmin=-90,
+                vmax=0,
+                extent=(0, seconds, 0, sample_rate / 2),
+            )
+            for harmonic in range(1, 6):
+                if harmonic * f0 < max_hertz:
+                    axes.axhline(harmonic * f0, color="cyan", lw=0.6, ls="--" if harmonic == 1 else ":")
+            axes.set_ylim(0, max_hertz)
+            axes.set_title(f"{label}, MIDI {int(midi_pitches[row])} (f0 {f0:.0f} Hz)", fontsize=8)
+            axes.tick_params(labelsize=6)
+            if col == 0:
+                axes.set_ylabel("Hz", fontsize=7)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.subplots_adjust(left=0.08, right=0.98, top=1 - 40 / (150 * rows + 60), bottom=0.04, hspace=0.6, wspace=0.15)
+    if path is not None:
+        _save_png(figure, path)
+    return _figure_pixels(figure)
+
+
+def _figure_pixels(figure):
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+
+
+def learning_curve(records, path, metrics, references=None, title=None):
+    """Plots evaluation metrics against training steps; writes a PNG and returns its path.
+
+    Args:
+        records: `[{"step": int, metric: float, ...}, ...]` in step order.
+        path: PNG file to write (atomically).
+        metrics: `[(key, label, log_scale)]`, one panel each (missing keys skipped).
+        references: `{key: value}` drawn as a dashed line (e.g. the real
+            test split's FID).
+        title: figure title.
+    """
+    references = references or {}
+    panels = [(key, label, log) for key, label, log in metrics if any(key in record for record in records)]
+    if not panels:
+        raise ValueError(f"learning_curve: none of {[key for key, _, _ in metrics]} is in the records")
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    figure = _new_figure(330 * columns, 240 * rows + 40)
+    for index, (key, label, log) in enumerate(panels):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        points = [(record["step"], record[key]) for record in records if key in record and record[key] is not None]
+        steps, values = zip(*points) if points else ((), ())
+        axes.plot(steps, values, marker="o", ms=3, lw=1.2)
+        if key in references and references[key] is not None:
+            axes.axhline(references[key], color="#888888", ls="--", lw=1, label="real test split")
+            axes.legend(fontsize=7, frameon=False)
+        if log and values and min(values) > 0:
+            axes.set_yscale("log")
+        axes.set_title(label, fontsize=9)
+        axes.set_xlabel("step", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(alpha=0.3)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.subplots_adjust(
+        left=0.08, right=0.97, top=1 - 45 / (240 * rows + 40), bottom=0.1 / rows, hspace=0.55, wspace=0.3
+    )
     return _save_png(figure, path)

@@ -1,7 +1,7 @@
 """Export of a trained CAR-GAN (audio → image) as a TF Serving SavedModel.
 
 Signatures (all batched; `label` is the instrument index 0-12 of
-`tfxmodal.data.urmp.INSTRUMENTS`):
+`tfxmodal.domain.URMP_INSTRUMENTS`):
 
 - `serving_default(lms, label)`: float32 `[N, S, S, 1]` normalised log-mel
   images (as `tfxmodal.data.urmp.lms_image` makes them) and int32 `[N]`
@@ -23,16 +23,17 @@ import keras
 import tensorflow as tf
 
 from tfxmodal.data import urmp
+from tfxmodal.domain import NUM_INSTRUMENTS, URMP_INSTRUMENTS
 from tfxmodal.export.checks import checked, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
 
-NUM_CLASSES = len(urmp.INSTRUMENTS)
+NUM_CLASSES = NUM_INSTRUMENTS
 
 
 def _checked_labels(label):
     label = tf.cast(label, tf.int32)
-    message = f"label must be an instrument index in 0..{NUM_CLASSES - 1} ({', '.join(urmp.INSTRUMENTS)})"
+    message = f"label must be an instrument index in 0..{NUM_CLASSES - 1} ({', '.join(URMP_INSTRUMENTS)})"
     with tf.control_dependencies(
         [
             tf.debugging.assert_greater_equal(label, 0, message=message),

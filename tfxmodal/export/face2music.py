@@ -18,12 +18,10 @@ with an `InvalidArgumentError` naming the input and what it must be.
 import keras
 import tensorflow as tf
 
+from tfxmodal.domain import HIGHEST_PITCH, LOWEST_PITCH
 from tfxmodal.export.checks import checked, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
-
-LOWEST_PITCH = 24
-HIGHEST_PITCH = 84
 
 
 def _pitch_classes(pitch):

@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfxmodal.audio.features import mfcc, mfcc_size
+from tfxmodal.domain import CLIP_SAMPLES
 from tfxmodal.models.audio_encoder import AudioEmbedder
 
 
@@ -45,12 +46,12 @@ class AudioMetric(keras.Model):
 
     def build(self, waveform_shape=None):
         if not self.embedder.built:
-            self.embedder.build((None, 8192))
+            self.embedder.build((None, CLIP_SAMPLES))
         self.built = True
 
     @property
     def feature_dim(self):
-        return self.embedder.embedding_dim + mfcc_size(8192)
+        return self.embedder.embedding_dim + mfcc_size(CLIP_SAMPLES)
 
     def parts(self, waveform):
         """Unscaled `(ψ(y), MFCC(y))`, shapes `(batch, 128)` and `(batch, 377)`."""
@@ -89,9 +90,7 @@ class AudioMetric(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"embedder": keras.saving.serialize_keras_object(self.embedder), "sample_rate": self.sample_rate}
-        )
+        config.update({"embedder": keras.saving.serialize_keras_object(self.embedder), "sample_rate": self.sample_rate})
         return config
 
 

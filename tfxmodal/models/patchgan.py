@@ -75,8 +75,13 @@ class PatchGANDiscriminator(keras.Model):
 
         def conv(channels, strides, name, use_bias):
             return keras.layers.Conv2D(
-                channels, 4, strides=strides, padding="same" if strides == 2 else "valid",
-                use_bias=use_bias, kernel_initializer=kernel_init, name=name,
+                channels,
+                4,
+                strides=strides,
+                padding="same" if strides == 2 else "valid",
+                use_bias=use_bias,
+                kernel_initializer=kernel_init,
+                name=name,
             )
 
         def norm(name):
@@ -84,40 +89,34 @@ class PatchGANDiscriminator(keras.Model):
                 momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma_init, name=name
             )
 
-        # Every layer is its own attribute, never an element of a list: in
-        # Keras 3.15 tf.train.Checkpoint does not descend into lists of
-        # layers. The list views below are properties.
-        self.layer_conv0 = conv(filters(0), 2, "conv0", use_bias=True)
+        # Layers by name (checkpoints key variables by their paths, which the names make stable).
+        self.blocks = {"conv0": conv(filters(0), 2, "conv0", use_bias=True)}
         for n in range(1, self.num_layers + 1):
             strides = 2 if n < self.num_layers else 1
-            setattr(self, f"layer_conv{n}", conv(filters(n), strides, f"conv{n}", use_bias=False))
+            self.blocks[f"conv{n}"] = conv(filters(n), strides, f"conv{n}", use_bias=False)
             # Batch norm on every convolution but the first and the last.
-            setattr(self, f"layer_conv{n}_bn", norm(f"conv{n}_bn"))
+            self.blocks[f"conv{n}_bn"] = norm(f"conv{n}_bn")
             if self.attention and n < self.num_layers:
-                setattr(
-                    self,
-                    f"layer_conv{n}_attention",
-                    SelfAttention2D(
-                        key_channels_divisor=self.key_channels_divisor,
-                        downsample_keys=self.downsample_keys,
-                        kernel_initializer=kernel_init,
-                        name=f"conv{n}_attention",
-                    ),
+                self.blocks[f"conv{n}_attention"] = SelfAttention2D(
+                    key_channels_divisor=self.key_channels_divisor,
+                    downsample_keys=self.downsample_keys,
+                    kernel_initializer=kernel_init,
+                    name=f"conv{n}_attention",
                 )
         self.output_conv = conv(1, 1, "logits", use_bias=True)
         self.pad = keras.layers.ZeroPadding2D(1)  # PyTorch padding=1 of the stride-1 convolutions
 
     @property
     def convs(self):
-        return [getattr(self, f"layer_conv{n}") for n in range(self.num_layers + 1)]
+        return [self.blocks[f"conv{n}"] for n in range(self.num_layers + 1)]
 
     @property
     def norms(self):
-        return [getattr(self, f"layer_conv{n}_bn") for n in range(1, self.num_layers + 1)]
+        return [self.blocks[f"conv{n}_bn"] for n in range(1, self.num_layers + 1)]
 
     @property
     def attention_blocks(self):
-        return [getattr(self, f"layer_conv{n}_attention") for n in range(1, self.num_layers) if self.attention]
+        return [self.blocks[f"conv{n}_attention"] for n in range(1, self.num_layers) if self.attention]
 
     def build(self, lms_shape, image_shape=None):
         image_shape = image_shape or tuple(lms_shape[:-1]) + (3,)

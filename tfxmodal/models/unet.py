@@ -109,27 +109,30 @@ class UNetGenerator(keras.Model):
         def conv(filters, name, use_bias, transposed=False):
             layer = keras.layers.Conv2DTranspose if transposed else keras.layers.Conv2D
             # k=4, s=2, "same" pads 1 on each side: PyTorch's padding=1.
-            return layer(filters, 4, strides=2, padding="same", use_bias=use_bias,
-                         kernel_initializer=kernel_init, name=name)
+            return layer(
+                filters, 4, strides=2, padding="same", use_bias=use_bias, kernel_initializer=kernel_init, name=name
+            )
 
         def norm(name):
             return keras.layers.BatchNormalization(
                 momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma_init, name=name
             )
 
-        # Every layer is its own attribute, never an element of a list: in
-        # Keras 3.15 tf.train.Checkpoint (our RunCheckpoints) does not
-        # descend into lists of layers, so their weights would not be saved.
-        # The list views below are properties.
+        # Layers by name (checkpoints key variables by their paths, which the names make stable).
+        self.blocks = {}
         for level in range(self.num_downs):
             # Convolutions followed by batch norm need no bias (pix2pix).
-            self._add(f"down{level}", conv(level_filters(self.base_filters, level), f"down{level}",
-                                           use_bias=level in (0, innermost)))
+            self._add(
+                f"down{level}",
+                conv(level_filters(self.base_filters, level), f"down{level}", use_bias=level in (0, innermost)),
+            )
         for level in range(1, innermost):
             self._add(f"down{level}_bn", norm(f"down{level}_bn"))
         for level in range(innermost):
-            self._add(f"up{level}", conv(level_filters(self.base_filters, level), f"up{level}",
-                                         use_bias=False, transposed=True))
+            self._add(
+                f"up{level}",
+                conv(level_filters(self.base_filters, level), f"up{level}", use_bias=False, transposed=True),
+            )
             self._add(f"up{level}_bn", norm(f"up{level}_bn"))
         self.output_conv = conv(self.output_channels, "output", use_bias=True, transposed=True)
         # pix2pix's dropout levels: the 8ngf levels below the innermost one.
@@ -149,10 +152,10 @@ class UNetGenerator(keras.Model):
             )
 
     def _add(self, name, layer):
-        setattr(self, f"layer_{name}", layer)
+        self.blocks[name] = layer
 
     def _get(self, name):
-        return getattr(self, f"layer_{name}", None)
+        return self.blocks.get(name)
 
     @property
     def down_convs(self):

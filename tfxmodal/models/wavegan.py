@@ -10,6 +10,7 @@ and a projection head on pitch.
 import keras
 from keras import ops
 
+from tfxmodal.domain import FACE_EMBEDDING_DIM, NUM_PITCHES
 from tfxmodal.layers import (
     ConditionalBatchNorm,
     PhaseShuffle,
@@ -35,10 +36,18 @@ class WaveGANGenerator(keras.Model):
     LReLU. Every batch norm is conditioned on the pitch class. The paper's
     width is `d = 64` (86 M parameters).
 
+    `output_batch_norm=False` drops the batch norm of the last block, as
+    WaveGAN's code does (its output layer is transposed convolution → tanh)
+    and as DCGAN advises ("not applying batchnorm to the generator output
+    layer"): Table 3 lists CBN in every block, but a batch-normalized
+    output fixes the level of every batch to γ (1 at the start, far above a
+    note's), which the generator then has to unlearn.
+
     Args:
         width: `d`, the channel multiplier.
         num_pitches: pitch classes (61 for MIDI pitches 24–84).
         latent_dim: size of the input embedding (512).
+        output_batch_norm: conditional batch norm in the last block (Table 3).
 
     Call arguments:
         embedding: float `(batch, latent_dim)`.
@@ -49,11 +58,14 @@ class WaveGANGenerator(keras.Model):
         float32 `(batch, 8192, 1)` waveform in (−1, 1) at 16 kHz.
     """
 
-    def __init__(self, width=64, num_pitches=61, latent_dim=512, **kwargs):
+    def __init__(
+        self, width=64, num_pitches=NUM_PITCHES, latent_dim=FACE_EMBEDDING_DIM, output_batch_norm=True, **kwargs
+    ):
         super().__init__(**kwargs)
         self.width = int(width)
         self.num_pitches = int(num_pitches)
         self.latent_dim = int(latent_dim)
+        self.output_batch_norm = bool(output_batch_norm)
         if self.width < 1:
             raise ValueError(f"WaveGANGenerator: width must be >= 1, got {width!r}")
         channels = [32 * self.width, 16 * self.width, 8 * self.width, 4 * self.width, 2 * self.width, 1]
@@ -61,38 +73,38 @@ class WaveGANGenerator(keras.Model):
         self.reshape = keras.layers.Reshape((INITIAL_STEPS, channels[0]))
         self.project_norm = ConditionalBatchNorm(self.num_pitches, name="project_cbn")
         self.upconvs = [
-            keras.layers.Conv1DTranspose(
-                filters, KERNEL_SIZE, strides=stride, padding="same", name=f"upconv{index}"
-            )
+            keras.layers.Conv1DTranspose(filters, KERNEL_SIZE, strides=stride, padding="same", name=f"upconv{index}")
             for index, (filters, stride) in enumerate(zip(channels[1:], STRIDES), start=1)
         ]
+        normalized = len(STRIDES) if self.output_batch_norm else len(STRIDES) - 1
         self.norms = [
-            ConditionalBatchNorm(self.num_pitches, name=f"upconv{index}_cbn")
-            for index in range(1, len(STRIDES) + 1)
+            ConditionalBatchNorm(self.num_pitches, name=f"upconv{index}_cbn") for index in range(1, normalized + 1)
         ]
 
     def build(self, embedding_shape, pitch_shape=None):
         if embedding_shape[-1] != self.latent_dim:
             raise ValueError(
-                f"WaveGANGenerator: embedding has {embedding_shape[-1]} features, "
-                f"expected latent_dim={self.latent_dim}"
+                f"WaveGANGenerator: embedding has {embedding_shape[-1]} features, expected latent_dim={self.latent_dim}"
             )
         batch = embedding_shape[0]
         self.project.build(embedding_shape)
         shape = (batch, INITIAL_STEPS, 32 * self.width)
         self.project_norm.build(shape)
-        for conv, norm in zip(self.upconvs, self.norms):
+        for index, conv in enumerate(self.upconvs):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
-            norm.build(shape)
+            if index < len(self.norms):
+                self.norms[index].build(shape)
         self.built = True
 
     def call(self, embedding, pitch, training=None):
         x = self.reshape(self.project(embedding))
         x = ops.leaky_relu(self.project_norm(x, pitch, training=training), LEAKY_SLOPE)
         last = len(self.upconvs) - 1
-        for index, (conv, norm) in enumerate(zip(self.upconvs, self.norms)):
-            x = norm(conv(x), pitch, training=training)
+        for index, conv in enumerate(self.upconvs):
+            x = conv(x)
+            if index < len(self.norms):
+                x = self.norms[index](x, pitch, training=training)
             x = ops.tanh(x) if index == last else ops.leaky_relu(x, LEAKY_SLOPE)
         return x
 
@@ -102,7 +114,12 @@ class WaveGANGenerator(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"width": self.width, "num_pitches": self.num_pitches, "latent_dim": self.latent_dim}
+            {
+                "width": self.width,
+                "num_pitches": self.num_pitches,
+                "latent_dim": self.latent_dim,
+                "output_batch_norm": self.output_batch_norm,
+            }
         )
         return config
 
@@ -122,12 +139,20 @@ class WaveGANDiscriminator(keras.Model):
     `Dense(1)(h) + ⟨embed(pitch), h⟩` (projection). Every weight matrix is
     spectrally normalized.
 
+    `batch_norm=False` drops the five batch norms. Table 4 lists them, but a
+    batch norm divides by the batch's standard deviation and so undoes the
+    Lipschitz bound spectral normalization puts on the critic (SN-GAN's
+    critics have none): with them, critic scores reach ±40 and the generator
+    does not learn even a single sine tone in 600 steps where without them
+    it does (measured; see the README).
+
     Args:
         width: `d`, the channel multiplier (paper: 64).
         num_pitches: pitch classes.
         phase_shuffle_radius: phase shuffle radius (WaveGAN: 2; 0 disables).
         power_iterations: spectral-norm power iterations per training call.
         seed: optional seed of the phase shuffles.
+        batch_norm: batch norm after each convolution (Table 4).
 
     Call arguments:
         waveform: float `(batch, 8192, 1)`.
@@ -141,10 +166,11 @@ class WaveGANDiscriminator(keras.Model):
     def __init__(
         self,
         width=64,
-        num_pitches=61,
+        num_pitches=NUM_PITCHES,
         phase_shuffle_radius=2,
         power_iterations=1,
         seed=None,
+        batch_norm=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -153,6 +179,7 @@ class WaveGANDiscriminator(keras.Model):
         self.phase_shuffle_radius = int(phase_shuffle_radius)
         self.power_iterations = int(power_iterations)
         self.seed = seed
+        self.batch_norm = bool(batch_norm)
         channels = down_block_channels(self.width)
         self.convs = [
             SpectralNormalization(
@@ -162,7 +189,9 @@ class WaveGANDiscriminator(keras.Model):
             )
             for index, (filters, stride) in enumerate(zip(channels, STRIDES), start=1)
         ]
-        self.norms = [keras.layers.BatchNormalization(name=f"conv{i}_bn") for i in range(1, 6)]
+        self.norms = (
+            [keras.layers.BatchNormalization(name=f"conv{i}_bn") for i in range(1, 6)] if self.batch_norm else []
+        )
         self.shuffles = [
             PhaseShuffle(
                 self.phase_shuffle_radius,
@@ -185,10 +214,11 @@ class WaveGANDiscriminator(keras.Model):
                 f"got {tuple(waveform_shape)}"
             )
         shape = tuple(waveform_shape)
-        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+        for index, conv in enumerate(self.convs):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
-            norm.build(shape)
+            if self.norms:
+                self.norms[index].build(shape)
             if index < len(self.shuffles):
                 self.shuffles[index].build(shape)
         self.head.build((shape[0], shape[-1]))
@@ -197,8 +227,11 @@ class WaveGANDiscriminator(keras.Model):
     def features(self, waveform, training=None):
         """Pooled features `(batch, 16d)`: the sum over time of the last block."""
         x = waveform
-        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            x = ops.leaky_relu(norm(conv(x, training=training), training=training), LEAKY_SLOPE)
+        for index, conv in enumerate(self.convs):
+            x = conv(x, training=training)
+            if self.norms:
+                x = self.norms[index](x, training=training)
+            x = ops.leaky_relu(x, LEAKY_SLOPE)
             if index < len(self.shuffles):
                 x = self.shuffles[index](x, training=training)
         return ops.sum(x, axis=1)
@@ -218,6 +251,7 @@ class WaveGANDiscriminator(keras.Model):
                 "phase_shuffle_radius": self.phase_shuffle_radius,
                 "power_iterations": self.power_iterations,
                 "seed": self.seed,
+                "batch_norm": self.batch_norm,
             }
         )
         return config

@@ -7,28 +7,28 @@ against the training notes in ψ space.
 """
 
 import dataclasses
-import json
-import os
 from typing import Literal
 
-import keras
 import numpy as np
 
-from tfxmodal.config import ConfigError, parse
+from tfxmodal.config import ConfigError
+from tfxmodal.domain import CLIP_SAMPLES
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import AudioData, AudioEmbedderSpec
+from tfxmodal.tasks.run_directory import TrainingFailed
+from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import (
     STRATEGIES,
     allow_multi_worker_fit,
     average_replica_local_variables,
     is_chief,
-    make_strategy,
 )
 from tfxmodal.utils.files import save_json, save_weights
 
 
 @dataclasses.dataclass
-class AudioEmbedderRun:
+class AudioEmbedderConfig:
     task: Literal["audio_embedder"]
     seed: int = 0
     audio: AudioData = dataclasses.field(default_factory=AudioData)
@@ -51,15 +51,19 @@ def train_audio_embedder(spec, audio, seed, strategy, log=print):
     """A freshly trained `AudioEmbedder`; returns `(embedder, final triplet loss)`."""
     from tfxmodal.models import AudioEmbedder
     from tfxmodal.trainers.audio_embedder import compile_for_triplets
+    from tfxmodal.trainers.callbacks import NaNGuard
 
     with strategy.scope():
         embedder = AudioEmbedder(width=spec.width, name="audio_embedder")
-        embedder.build((None, 8192))
+        embedder.build((None, CLIP_SAMPLES))
         compile_for_triplets(embedder, spec.learning_rate, spec.margin)
     allow_multi_worker_fit(embedder, strategy)
     log(f"training audio embedder psi for {spec.steps} steps (triplet loss, margin {spec.margin})")
     dataset = data.triplet_dataset(audio, spec.batch_size, seed, strategy)
-    history = embedder.fit(dataset, steps_per_epoch=spec.steps, epochs=1, verbose=2)
+    nan_guard = NaNGuard()
+    history = embedder.fit(dataset, steps_per_epoch=spec.steps, epochs=1, verbose=2, callbacks=[nan_guard])
+    if nan_guard.failure is not None:
+        raise TrainingFailed(f"psi's triplet loss became non-finite ({nan_guard.failure['losses']}); nothing was saved")
     # Every replica (worker) then holds the same batch-norm moving statistics.
     average_replica_local_variables([embedder], strategy)
     return embedder, float(history.history["loss"][-1])
@@ -76,27 +80,33 @@ def nearest_neighbour_family_accuracy(embedder, audio, heldout_split, limit, see
     return float(np.mean(reference_family[nearest] == query_family)), int(len(queries))
 
 
-def run(raw, out_dir=None, config_path=None):
-    try:
-        config = parse(AudioEmbedderRun, raw)
-    except ConfigError as error:
-        print(f"config error: {error}")
-        return 2
-    out_dir = out_dir or os.path.join("runs", os.path.splitext(os.path.basename(config_path or "audio_embedder"))[0])
-    keras.utils.set_random_seed(config.seed)
-    strategy = make_strategy(config.strategy)
-    embedder, loss = train_audio_embedder(config.audio_embedder, config.audio, config.seed, strategy)
-    accuracy, count = nearest_neighbour_family_accuracy(
-        embedder, config.audio, config.heldout_split, config.evaluation_examples, config.seed
-    )
-    summary = {
-        "weights": os.path.join(out_dir, "audio_embedder.weights.h5"),
-        "final_triplet_loss": loss,
-        f"{config.heldout_split}_1nn_family_accuracy": accuracy,
-        f"{config.heldout_split}_examples": count,
-    }
-    if is_chief(strategy):
-        save_weights(embedder, summary["weights"])
-        save_json(os.path.join(out_dir, "audio_embedder.json"), summary)
-    print(json.dumps(summary, indent=1))
-    return 0
+class AudioEmbedderRun(TrainingRun):
+    """Trains ψ alone, scores it by 1-NN family accuracy, and saves it."""
+
+    @property
+    def strategy_name(self):
+        return self.config.strategy
+
+    def global_batch_sizes(self):
+        return {"audio_embedder.batch_size": self.config.audio_embedder.batch_size}
+
+    def stages(self, strategy, config_text):
+        config = self.config
+        embedder, loss = train_audio_embedder(config.audio_embedder, config.audio, config.seed, strategy, log=self.log)
+        accuracy, count = nearest_neighbour_family_accuracy(
+            embedder, config.audio, config.heldout_split, config.evaluation_examples, config.seed
+        )
+        summary = {
+            "weights": self.path("audio_embedder.weights.h5"),
+            "final_triplet_loss": loss,
+            f"{config.heldout_split}_1nn_family_accuracy": accuracy,
+            f"{config.heldout_split}_examples": count,
+        }
+        if is_chief(strategy):
+            save_weights(embedder, summary["weights"])
+            save_json(self.path("audio_embedder.json"), summary)
+        return summary
+
+
+TASK = Task(name="audio_embedder", schema=AudioEmbedderConfig, run_class=AudioEmbedderRun, config_version=2)
+AudioEmbedderRun.task = TASK

@@ -18,11 +18,14 @@ resumes):
                                  optimizers), checkpointed every
                                  `train.checkpoint_every` steps; TensorBoard
                                  losses, learning rates, sample grids, config;
+                                 with `evaluation.every_steps`, `curve.json` /
+                                 `curve.png` (C's accuracy on I′ and I″, FID,
+                                 L1 on test examples as it trains);
 4. `samples/grid.png`, export    LMS | I′ | I″ | ground truth of fixed test
                                  examples; the SavedModel; `run_summary.json`.
 
-`ABLATIONS` (Table I's models A-E as config overrides) and `TABLE_COLUMNS`
-are what `python -m tfxmodal.ablate` uses.
+`TASK` declares the task: its config, stages, evaluator and Table I's
+ablations (models A-E as config overrides).
 """
 
 import hashlib
@@ -30,27 +33,25 @@ import json
 import os
 import shutil
 import sys
-import time
 
 import keras
 import numpy as np
 
-from tfxmodal.config import ConfigError, parse
+from tfxmodal.config import ConfigError
+from tfxmodal.domain import NUM_INSTRUMENTS
 from tfxmodal.tasks import car_gan_data as data
 from tfxmodal.tasks.car_gan_config import CARGANConfig
-from tfxmodal.tasks.run_directory import TrainingFailed, run_task, write_resolved_config
+from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import (
     allow_multi_worker_fit,
     average_replica_local_variables,
-    checkpoint_directory,
-    describe_strategy,
     is_chief,
-    make_strategy,
     worker_directory,
 )
 from tfxmodal.utils.files import read_json, save_json, save_weights
 
-NUM_CLASSES = data.NUM_CLASSES
+NUM_CLASSES = NUM_INSTRUMENTS
 
 # Table I: A no attention, B no classification loss, C no residue module
 # (L_r replaced by L_a), D no second stage, E the full model.
@@ -64,15 +65,6 @@ ABLATIONS = {
 # Table I (FID, IS on C's features and predictions), then Table II (C's
 # accuracy on the generated images of each split).
 TABLE_COLUMNS = ("fid", "is", "accuracy_train", "accuracy_test")
-
-
-def load_config(raw):
-    return parse(CARGANConfig, raw)
-
-
-def run(raw, out_dir=None, config_path=None):
-    """Runs (or resumes) a CAR-GAN training run; returns a process exit code."""
-    return run_task(load_config, CARGANRun, raw, out_dir, config_path, "car_gan")
 
 
 # -- networks -------------------------------------------------------------
@@ -133,40 +125,43 @@ def build_networks(config, classifier):
     return cascade, discriminator
 
 
-def generator_trackables(cascade):
-    """The checkpointed generator objects (C is saved separately, as a stage)."""
-    trackables = {"g1": cascade.g1}
-    if cascade.g2 is not None:
-        trackables["g2"] = cascade.g2
-    return trackables
+# What determines a trained C, by config key. Listed, not derived from the
+# sections, so that a new key (with a default) never invalidates the caches
+# users already have; a key added here must bump CLASSIFIER_CACHE_VERSION.
+CLASSIFIER_CACHE_KEYS = (
+    "data.source",
+    "data.root",
+    "data.data_dir",
+    "data.mini_urmp_config",
+    "data.image_size",
+    "data.sample_rate",
+    "data.skip_bad_files",
+    "data.downmix",
+    "classifier.backbone_weights",
+    "classifier.train_splits",
+    "classifier.epochs",
+    "classifier.batch_size",
+    "classifier.learning_rate",
+    "classifier.cosine_decay",
+    "classifier.label_smoothing",
+    "seed",
+)
+CLASSIFIER_CACHE_VERSION = 1
 
 
 def classifier_cache_key(config):
-    """Hash of what determines C: data, classifier settings and seed (not the GAN)."""
-    relevant = {
-        "data": {k: v for k, v in vars(config.data).items() if k not in ("shuffle_buffer", "cache")},
-        "classifier": {k: v for k, v in vars(config.classifier).items() if k not in ("weights", "cache_dir")},
-        "seed": config.seed,
-    }
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+    """Hash of what determines C (`CLASSIFIER_CACHE_KEYS`): data, classifier settings and seed, not the GAN."""
+    relevant = {"version": CLASSIFIER_CACHE_VERSION}
+    for key in CLASSIFIER_CACHE_KEYS:
+        value = config
+        for part in key.split("."):
+            value = getattr(value, part)
+        relevant[key] = value
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
-class CARGANRun:
-    """One run directory and the stages that fill it."""
-
-    def __init__(self, config, out_dir):
-        self.config = config
-        self.out_dir = out_dir
-
-    def path(self, *parts):
-        return os.path.join(self.out_dir, *parts)
-
-    def log(self, message):
-        print(f"[car_gan] {message}", flush=True)
-
-    # -- stage 1 ---------------------------------------------------------
-    def write_config(self):
-        return write_resolved_config(self.config, self.out_dir)
+class CARGANRun(TrainingRun):
+    """One CAR-GAN run directory and the stages that fill it."""
 
     # -- stage 2 ---------------------------------------------------------
     def classifier(self, strategy):
@@ -284,87 +279,56 @@ class CARGANRun:
         return total, every
 
     def build_gan(self, strategy, classifier):
-        from tfxmodal.trainers.car_gan import CARGANTrainer, LossWeights
+        from tfxmodal.trainers.car_gan import CARGANTrainer
 
         train = self.config.train
         with strategy.scope():
             cascade, discriminator = build_networks(self.config, classifier)
-            gan = CARGANTrainer(cascade, discriminator, LossWeights(**vars(self.config.loss)))
+            gan = CARGANTrainer(cascade, discriminator, self.config.loss)
 
             def adam():
                 return keras.optimizers.Adam(train.learning_rate, beta_1=train.beta_1, beta_2=train.beta_2)
 
-            gan.compile(generator_optimizer=adam(), discriminator_optimizer=adam(), jit_compile=train.jit_compile)
+            gan.compile({"generator": adam(), "discriminator": adam()}, jit_compile=train.jit_compile)
         return gan
 
-    def train_gan(self, strategy, gan, fixed, config_text):
-        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, ImageSummaries, NaNGuard
-        from tfxmodal.trainers.checkpoints import RunCheckpoints
+    def chief_callbacks(self, gan, fixed, config_text):
+        from tfxmodal.evaluation.image_grids import sample_grid
+        from tfxmodal.trainers.callbacks import ImageSummaries
 
-        train = self.config.train
-        chief = is_chief(strategy)
-        trackables = dict(
-            generator_trackables(gan.cascade),
-            discriminator=gan.discriminator,
-            generator_optimizer=gan.generator_optimizer,
-            discriminator_optimizer=gan.discriminator_optimizer,
-        )
-        directory = checkpoint_directory(self.out_dir, strategy)
-        checkpoints = RunCheckpoints(directory, max_to_keep=train.keep_checkpoints, **trackables)
-        restored = checkpoints.restore_latest()
-        step_variable = gan.generator_optimizer.iterations
-        start_step = int(step_variable.numpy())
-        total, every = self.schedule(data.count_examples(self.config.data, "train"))
-        if restored:
-            self.log(f"resumed from {restored} at step {start_step}")
-        if start_step >= total:
-            self.log(f"already trained for {start_step} steps")
-            return start_step
-        dataset = strategy.distribute_datasets_from_function(
-            lambda context: data.gan_dataset(self.config.data, train.batch_size, self.config.seed + start_step, context)
-        )
-        nan_guard = NaNGuard()
-        networks = [network for network in trackables.values() if isinstance(network, keras.Model)]
+        def make_images():
+            return {"samples": sample_grid(gan.cascade, fixed)[None].astype(np.float32) / 255.0}
+
         callbacks = [
-            nan_guard,
-            AverageReplicaLocalState(networks, strategy),
-            CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief),
+            ImageSummaries(self.path("logs"), gan.named_optimizers(), gan.step_counter, config_text, make_images)
         ]
-        if chief:
-            from tfxmodal.evaluation.car_gan import sample_grid
+        every = self.config.evaluation.every_steps
+        if every:
+            from tfxmodal.evaluation.car_gan_probe import CARGANProbe
+            from tfxmodal.evaluation.curve import LearningCurve, LearningCurveCallback
 
-            def make_images():
-                return {"samples": sample_grid(gan.cascade, fixed)[None].astype(np.float32) / 255.0}
-
-            callbacks += [
-                keras.callbacks.TensorBoard(
-                    self.path("logs"), histogram_freq=1 if train.histograms else 0, write_graph=False
-                ),
-                ImageSummaries(
-                    self.path("logs"),
-                    {"generator": gan.generator_optimizer, "discriminator": gan.discriminator_optimizer},
-                    step_variable,
-                    config_text,
-                    make_images,
-                ),
-            ]
-        allow_multi_worker_fit(gan, strategy)
-        self.log(f"training CAR-GAN ({self.variant_name()}): steps {start_step} -> {total}")
-        gan.fit(
-            dataset,
-            epochs=total // every,
-            initial_epoch=start_step // every,
-            steps_per_epoch=every,
-            callbacks=callbacks,
-            verbose=1 if sys.stdout.isatty() else 2,
-        )
-        if nan_guard.failure is not None:
-            kept = checkpoints.manager.latest_checkpoint
-            raise TrainingFailed(
-                f"non-finite loss {nan_guard.failure['losses']} near step {int(step_variable.numpy())}; "
-                f"kept the last good checkpoint {kept}"
+            probe = CARGANProbe(gan.cascade, self.config, "test", self.config.evaluation.curve_examples)
+            curve = LearningCurve(
+                self.path("curve.json"),
+                self.path("curve.png"),
+                probe.panels,
+                probe.references,
+                title=f"CAR-GAN {self.variant_name()} ({self.out_dir})",
             )
-        return int(step_variable.numpy())
+            callbacks.append(
+                LearningCurveCallback(probe, curve, every, gan.step_counter, self.path("logs"), log=self.log)
+            )
+        return callbacks
+
+    def train_gan(self, strategy, gan, fixed, config_text):
+        total, every = self.schedule(data.count_examples(self.config.data, "train"))
+        chief = self.chief_callbacks(gan, fixed, config_text) if is_chief(strategy) else []
+
+        def dataset_fn(seed, context):
+            return data.gan_dataset(self.config.data, self.config.train.batch_size, seed, context)
+
+        self.log(f"CAR-GAN model: {self.variant_name()}")
+        return self.fit_gan(strategy, gan, dataset_fn, total, every, chief)
 
     def variant_name(self):
         model, loss = self.config.model, self.config.loss
@@ -381,7 +345,7 @@ class CARGANRun:
 
     # -- stage 4 ---------------------------------------------------------
     def write_grid(self, cascade, fixed):
-        from tfxmodal.evaluation.car_gan import sample_grid, save_png
+        from tfxmodal.evaluation.image_grids import sample_grid, save_png
 
         path = self.path("samples", "grid.png")
         save_png(path, sample_grid(cascade, fixed, header=True))
@@ -393,17 +357,7 @@ class CARGANRun:
         base = self.config.export.dir or self.path("saved_model")
         return export_car_gan(cascade, self.config.data.image_size, base)
 
-    def execute(self):
-        started = time.time()
-        keras.utils.set_random_seed(self.config.seed)
-        strategy = make_strategy(self.config.train.strategy)
-        self.log(f"strategy: {describe_strategy(strategy)}")
-        if self.config.train.batch_size % strategy.num_replicas_in_sync:
-            raise ConfigError(
-                f"train.batch_size: {self.config.train.batch_size} does not divide over "
-                f"{strategy.num_replicas_in_sync} replicas"
-            )
-        config_text = self.write_config()
+    def stages(self, strategy, config_text):
         classifier = self.classifier(strategy)
         fixed = data.fixed_examples(self.config.data, self.config.export.sample_count)
         gan = self.build_gan(strategy, classifier)
@@ -413,7 +367,8 @@ class CARGANRun:
             summary["classifier"] = read_json(self.path("classifier.json"))
             summary["grid"] = self.write_grid(gan.cascade, fixed)
             summary["saved_model"] = self.export(gan.cascade)
-            summary["seconds"] = round(time.time() - started, 1)
+            if os.path.exists(self.path("curve.json")):
+                summary["curve"] = self.path("curve.json")
             save_json(self.path("run_summary.json"), summary)
         return summary
 
@@ -422,3 +377,16 @@ def _one_hot(label):
     import tensorflow as tf
 
     return tf.one_hot(tf.cast(label, tf.int32), NUM_CLASSES)
+
+
+TASK = Task(
+    name="car_gan",
+    schema=CARGANConfig,
+    run_class=CARGANRun,
+    config_version=2,
+    evaluator="tfxmodal.evaluation.car_gan:evaluate",
+    ablations=ABLATIONS,
+    table_columns=TABLE_COLUMNS,
+    benchmarks={"car_gan_step": "tfxmodal.benchmarks.car_gan:training_step"},
+)
+CARGANRun.task = TASK

@@ -13,6 +13,7 @@ import os
 from typing import Literal, Optional
 
 from tfxmodal.config import ConfigError
+from tfxmodal.trainers.car_gan import LossWeights
 from tfxmodal.trainers.distribute import STRATEGIES
 
 
@@ -62,19 +63,6 @@ class Model:
 
 
 @dataclasses.dataclass
-class Loss:
-    """The λs of Eq. 2, 5, 6."""
-
-    l1: float = 100.0  # λ_L1
-    cgan: float = 1.0  # λ_cG
-    stage1_adversarial: float = 1.0  # λ_G1
-    stage2_adversarial: float = 1.0  # λ_G2
-    classification: float = 1.0  # λ_c (ablation B: 0)
-    stage1_classification: float = 0.5  # λ_I'
-    stage2_classification: float = 0.5  # λ_I''
-
-
-@dataclasses.dataclass
 class Train:
     batch_size: int = 64  # global batch, divided over replicas
     epochs: float = 200.0  # passes over the train split (used when steps is null)
@@ -97,7 +85,9 @@ class Export:
 
 @dataclasses.dataclass
 class Evaluation:
-    max_examples: Optional[int] = None  # per split; None: all
+    max_examples: Optional[int] = None  # python -m tfxmodal.evaluate: examples per split; None: all
+    every_steps: int = 0  # learning curve: score the generators every N steps (0: off)
+    curve_examples: int = 256  # learning curve: test examples scored at each point
 
 
 @dataclasses.dataclass
@@ -107,7 +97,7 @@ class CARGANConfig:
     data: Data = dataclasses.field(default_factory=Data)
     classifier: Classifier = dataclasses.field(default_factory=Classifier)
     model: Model = dataclasses.field(default_factory=Model)
-    loss: Loss = dataclasses.field(default_factory=Loss)
+    loss: LossWeights = dataclasses.field(default_factory=LossWeights)
     train: Train = dataclasses.field(default_factory=Train)
     export: Export = dataclasses.field(default_factory=Export)
     evaluation: Evaluation = dataclasses.field(default_factory=Evaluation)
@@ -128,6 +118,7 @@ class CARGANConfig:
             "train.batch_size": self.train.batch_size,
             "train.keep_checkpoints": self.train.keep_checkpoints,
             "export.sample_count": self.export.sample_count,
+            "evaluation.curve_examples": self.evaluation.curve_examples,
         }
         for key, value in positive.items():
             if value < 1:
@@ -137,6 +128,10 @@ class CARGANConfig:
             value = getattr(getattr(self, section), name)
             if value is not None and value < 1:
                 raise ConfigError(f"{key}: must be >= 1 (or null), got {value}")
+        if self.evaluation.every_steps < 0:
+            raise ConfigError(
+                f"evaluation.every_steps: must be >= 0 (0: no learning curve), got {self.evaluation.every_steps}"
+            )
         if self.train.steps is None and self.train.epochs <= 0:
             raise ConfigError(f"train.epochs: must be > 0, got {self.train.epochs}")
         if (

@@ -9,8 +9,9 @@ import numpy as np
 from tfxmodal.data import pipeline as pipeline_lib
 from tfxmodal.data import urmp
 from tfxmodal.data.images import fits_in_cache
+from tfxmodal.domain import NUM_INSTRUMENTS
 
-NUM_CLASSES = len(urmp.INSTRUMENTS)
+NUM_CLASSES = NUM_INSTRUMENTS
 GAN_KEYS = ("lms", "image", "label")
 
 

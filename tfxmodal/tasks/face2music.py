@@ -12,60 +12,64 @@ resumes):
 4. `audio_embedder.weights.h5`
                             ψ, trained with the triplet loss unless given;
 5. `stats.json`             λ1, λ2 of φ and the (μ, σ) of pairwise distances;
-6. `checkpoints/`, `logs/`  the GAN (Face2MusicGAN), checkpointed every
-                            `train.checkpoint_every` generator steps;
-7. `samples/*.wav`, export  translations of fixed faces and the SavedModel.
+6. `<classifiers_dir>/`     with `evaluation.every_steps`: the pitch and
+                            family classifiers of FID / IS (shared with
+                            `python -m tfxmodal.evaluate`);
+7. `checkpoints/`, `logs/`  the GAN (`Face2MusicGAN` or the AAE),
+                            checkpointed every `train.checkpoint_every`
+                            generator steps; with `evaluation.every_steps`,
+                            `curve.json` / `curve.png` (the learning curve);
+8. `samples/*.wav`, export  translations of fixed faces and the SavedModel.
 """
 
 import os
-import sys
-import time
 
 import keras
 import numpy as np
 
-from tfxmodal.config import ConfigError, parse
+from tfxmodal.config import ConfigError
+from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, SAMPLE_RATE, midi_pitch
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import Face2MusicConfig
-from tfxmodal.tasks.run_directory import TrainingFailed, run_task, write_resolved_config
-from tfxmodal.trainers.distribute import (
-    allow_multi_worker_fit,
-    checkpoint_directory,
-    describe_strategy,
-    is_chief,
-    make_strategy,
-)
+from tfxmodal.tasks.run_directory import read_run_config
+from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.training_run import TrainingRun
+from tfxmodal.trainers.distribute import is_chief
 from tfxmodal.utils.files import read_json, save_json, save_npy, save_weights
 
-NUM_PITCHES = 61  # MIDI pitches 24..84
-LOWEST_PITCH = 24
+# Table 1's rows: the GAN ablation (aux is the paper's model) and the AAE baseline.
+ABLATIONS = {
+    "baseline": {"model.variant": "baseline"},
+    "metric": {"model.variant": "metric"},
+    "aux": {"model.variant": "aux"},
+    "aae": {"model.variant": "aae"},
+}
+TABLE_COLUMNS = ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "pitch_accuracy")
 
 
-def load_config(raw):
-    return parse(Face2MusicConfig, raw)
+def reference_row(metrics):
+    """Table 1's reference: the real test split scored like the translations."""
+    return {
+        "name": "real test split",
+        "fid_pitch": metrics.get("real_test_fid_pitch"),
+        "is_pitch": metrics.get("real_test_is_pitch"),
+        "fid_family": metrics.get("real_test_fid_family"),
+        "is_family": metrics.get("real_test_is_family"),
+    }
 
 
-def run(raw, out_dir=None, config_path=None):
-    """Runs (or resumes) a face-to-music training run; returns a process exit code."""
-    return run_task(load_config, Face2MusicRun, raw, out_dir, config_path, "face2music")
+def default_classifiers_dir(run_dir):
+    """Where a run's FID/IS classifiers live unless configured: beside the run (shared by an ablation's rows)."""
+    return os.path.join(os.path.dirname(os.path.abspath(run_dir)), "classifiers")
 
 
-class Face2MusicRun:
-    """One run directory and the stages that fill it."""
+def fixed_pitch_classes(count):
+    """The pitch classes of the fixed sample faces: spread evenly over MIDI 36-72."""
+    return np.linspace(12, NUM_PITCHES - 13, count).round().astype(np.int32)
 
-    def __init__(self, config, out_dir):
-        self.config = config
-        self.out_dir = out_dir
 
-    def path(self, *parts):
-        return os.path.join(self.out_dir, *parts)
-
-    def log(self, message):
-        print(f"[face2music] {message}", flush=True)
-
-    # -- stage 1 ---------------------------------------------------------
-    def write_config(self):
-        return write_resolved_config(self.config, self.out_dir)
+class Face2MusicRun(TrainingRun):
+    """One face2music run directory and the stages that fill it."""
 
     # -- stage 2-3 -------------------------------------------------------
     def face_embedder(self):
@@ -86,7 +90,9 @@ class Face2MusicRun:
         names = ("source_embeddings.npy", "fixed_embeddings.npy", "fixed_faces.npy")
         if not os.path.exists(self.path(names[0])):
             self.log("embedding source faces")
-            arrays = data.embed_source_faces(embedder, self.config.faces, self.config.seed, self.config.export.sample_faces)
+            arrays = data.embed_source_faces(
+                embedder, self.config.faces, self.config.seed, self.config.export.sample_faces
+            )
             # The marker file goes last: its presence means the stage is complete.
             for name, array in reversed(list(zip(names, arrays))):
                 save_npy(self.path(name), array)
@@ -103,7 +109,7 @@ class Face2MusicRun:
         if source:
             with strategy.scope():
                 embedder = AudioEmbedder(width=spec.width, name="audio_embedder")
-                embedder.build((None, 8192))
+                embedder.build((None, CLIP_SAMPLES))
             embedder.load_weights(source)
             return embedder
         embedder, loss = train_audio_embedder(spec, self.config.audio, self.config.seed, strategy, log=self.log)
@@ -144,9 +150,26 @@ class Face2MusicRun:
         return stats
 
     # -- stage 6 ---------------------------------------------------------
+    def classifiers(self):
+        """The pitch/family classifiers of the learning curve (trained once, shared), or None."""
+        from tfxmodal.evaluation import classifiers as classifier_lib
+
+        spec = self.config.evaluation
+        if not spec.every_steps:
+            return None
+        directory = spec.classifiers_dir or default_classifiers_dir(self.out_dir)
+        try:
+            models, info = classifier_lib.load_or_train(
+                directory, self.config.audio, classifier_spec(self.config), self.config.seed, log=self.log
+            )
+        except ValueError as error:
+            raise ConfigError(f"evaluation.classifiers_dir: {error}") from None
+        return models, info
+
+    # -- stage 7 ---------------------------------------------------------
     def build_gan(self, strategy, audio_embedder, stats, num_target_examples):
         """The compiled trainer of `model.variant`, built inside `strategy`'s scope."""
-        from tfxmodal.models import AudioMetric, WaveGANDiscriminator, WaveGANGenerator
+        from tfxmodal.models import AudioMetric
 
         model, train = self.config.model, self.config.train
         # One data epoch = one pass of the critics over the target set.
@@ -161,23 +184,13 @@ class Face2MusicRun:
             return keras.optimizers.Adam(schedule, beta_1=train.beta_1, beta_2=train.beta_2)
 
         with strategy.scope():
-            generator = WaveGANGenerator(model.width, NUM_PITCHES, name="generator")
-            discriminator = WaveGANDiscriminator(
-                model.width,
-                NUM_PITCHES,
-                phase_shuffle_radius=model.phase_shuffle_radius,
-                power_iterations=model.power_iterations,
-                seed=self.config.seed,
-                name="discriminator",
-            )
-            generator.build((None, 512))
-            discriminator.build((None, 8192, 1))
+            generator, discriminator = build_wavegan(self.config)
             if model.variant == "aae":
                 return self._build_autoencoder(generator, discriminator, adam)
             audio_metric = AudioMetric(audio_embedder, name="audio_metric")
             # Built like the networks: Keras's fit under a strategy refuses a
             # model with an unbuilt layer (it cannot call this wrapper to build it).
-            audio_metric.build((None, 8192))
+            audio_metric.build((None, CLIP_SAMPLES))
             audio_metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
             return self._build_face2music_gan(generator, discriminator, audio_metric, stats, adam)
 
@@ -187,9 +200,11 @@ class Face2MusicRun:
 
         model, train = self.config.model, self.config.train
         aux = None
+        optimizers = {"generator": adam(1), "discriminator": adam(train.critic_steps)}
         if uses_aux_discriminator(model.variant):
             aux = AuxDiscriminator(power_iterations=model.power_iterations, name="aux_discriminator")
             aux.build((None, audio_metric.feature_dim))
+            optimizers["aux"] = adam(train.critic_steps)
         gan = Face2MusicGAN(
             generator,
             discriminator,
@@ -201,12 +216,7 @@ class Face2MusicRun:
             source_stats=(stats["source_mean"], stats["source_std"]),
             target_stats=(stats["target_mean"], stats["target_std"]),
         )
-        gan.compile(
-            generator_optimizer=adam(1),
-            discriminator_optimizer=adam(train.critic_steps),
-            aux_optimizer=adam(train.critic_steps) if aux is not None else None,
-            jit_compile=train.jit_compile,
-        )
+        gan.compile(optimizers, jit_compile=train.jit_compile)
         return gan
 
     def _build_autoencoder(self, decoder, audio_discriminator, adam):
@@ -214,10 +224,10 @@ class Face2MusicRun:
         from tfxmodal.trainers.aae import AdversarialAutoencoder
 
         model, train = self.config.model, self.config.train
-        encoder = AudioEmbedder(model.width, embedding_dim=512, name="encoder")
-        encoder.build((None, 8192, 1))
+        encoder = AudioEmbedder(model.width, embedding_dim=FACE_EMBEDDING_DIM, name="encoder")
+        encoder.build((None, CLIP_SAMPLES, 1))
         latent_discriminator = AuxDiscriminator(power_iterations=model.power_iterations, name="latent_discriminator")
-        latent_discriminator.build((None, 512))
+        latent_discriminator.build((None, FACE_EMBEDDING_DIM))
         aae = AdversarialAutoencoder(
             encoder,
             decoder,
@@ -226,84 +236,110 @@ class Face2MusicRun:
             critic_steps=train.critic_steps,
             reconstruction_weight=model.reconstruction_weight,
         )
-        aae.compile(adam(1), adam(train.critic_steps), adam(train.critic_steps), jit_compile=train.jit_compile)
+        optimizers = {
+            "autoencoder": adam(1),
+            "discriminator": adam(train.critic_steps),
+            "latent": adam(train.critic_steps),
+        }
+        aae.compile(optimizers, jit_compile=train.jit_compile)
         return aae
 
-    def train_gan(self, strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text):
-        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, NaNGuard, TrainingSummaries
-        from tfxmodal.trainers.checkpoints import RunCheckpoints
+    def chief_callbacks(
+        self, gan, generator, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation
+    ):
+        from tfxmodal.trainers.callbacks import TrainingSummaries
 
+        callbacks = [
+            TrainingSummaries(
+                self.path("logs"),
+                gan.named_optimizers(),
+                gan.step_counter,
+                config_text,
+                generator,
+                fixed_embeddings,
+                fixed_pitches,
+            )
+        ]
+        if evaluation is not None:
+            from tfxmodal.evaluation.curve import LearningCurve, LearningCurveCallback
+
+            probe = self.probe(generator, evaluation[0], source_embeddings, getattr(gan, "audio_metric", None))
+            curve = LearningCurve(
+                self.path("curve.json"),
+                self.path("curve.png"),
+                probe.panels,
+                probe.references,
+                title=f"face2music {self.config.model.variant} ({self.out_dir})",
+            )
+            every = self.config.evaluation.every_steps
+            callbacks.append(
+                LearningCurveCallback(probe, curve, every, gan.step_counter, self.path("logs"), log=self.log)
+            )
+        return callbacks
+
+    def probe(self, generator, classifiers, source_embeddings, audio_metric):
+        """The learning curve's fixed evaluation set: unaugmented faces at seeded pitches, real notes."""
+        import dataclasses
+
+        from tfxmodal.evaluation.face2music_probe import Face2MusicProbe
+
+        spec, seed = self.config.evaluation, self.config.seed
+        real, real_pitch = data.target_subset(self.config.audio, spec.examples, seed)
+        test, _ = data.target_subset(
+            dataclasses.replace(self.config.audio, split=classifier_spec(self.config).test_split), spec.examples, seed
+        )
+        # source_embeddings holds every face once unaugmented, then the augmented copies.
+        plain = source_embeddings[: len(source_embeddings) // (self.config.faces.augment_copies + 1)]
+        rng = np.random.default_rng(seed)
+        faces = np.resize(plain[rng.permutation(len(plain))], (spec.examples, plain.shape[1]))
+        pitches = rng.choice(real_pitch, size=spec.examples).astype(np.int32)
+        return Face2MusicProbe(
+            generator,
+            classifiers,
+            faces,
+            pitches,
+            real,
+            real_pitch,
+            audio_metric=audio_metric,
+            spectrograms=spec.spectrograms,
+            test_notes=test,
+            distinct_faces=min(len(plain), spec.examples),
+        )
+
+    def train_gan(self, strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation):
         train = self.config.train
-        chief = is_chief(strategy)
-        directory = checkpoint_directory(self.out_dir, strategy)
-        checkpoints = RunCheckpoints(directory, max_to_keep=train.keep_checkpoints, **gan.trackables())
-        restored = checkpoints.restore_latest()
-        step_variable = gan.generator_optimizer.iterations
-        start_step = int(step_variable.numpy())
-        if restored:
-            self.log(f"resumed from {restored} at step {start_step}")
-        if start_step >= train.steps:
-            self.log(f"already trained for {start_step} steps")
-            return start_step
+        generator = gan.networks()["generator"]
         per_replica_batch = train.batch_size // strategy.num_replicas_in_sync
-        dataset = strategy.distribute_datasets_from_function(
-            lambda context: data.gan_dataset(
+
+        def dataset_fn(seed, context):
+            return data.gan_dataset(
                 self.config.audio,
                 source_embeddings,
                 train.critic_steps,
                 per_replica_batch,
-                self.config.seed + start_step,
+                seed,
                 train.shuffle_buffer,
                 train.cache,
                 context,
             )
-        )
-        nan_guard = NaNGuard()
-        networks = [network for network in gan.trackables().values() if isinstance(network, keras.Model)]
-        callbacks = [
-            nan_guard,
-            AverageReplicaLocalState(networks, strategy),
-            CheckpointSaver(checkpoints, step_variable, nan_guard, enabled=chief),
-        ]
-        if chief:
-            optimizers = gan.named_optimizers()
-            callbacks += [
-                keras.callbacks.TensorBoard(
-                    self.path("logs"), histogram_freq=1 if train.histograms else 0, write_graph=False
-                ),
-                TrainingSummaries(
-                    self.path("logs"), optimizers, step_variable, config_text, gan.generator, fixed_embeddings, fixed_pitches
-                ),
-            ]
-        epochs = train.steps // train.checkpoint_every
-        allow_multi_worker_fit(gan, strategy)
-        self.log(f"training {self.config.model.variant}: steps {start_step} -> {train.steps}")
-        gan.fit(
-            dataset,
-            epochs=epochs,
-            initial_epoch=start_step // train.checkpoint_every,
-            steps_per_epoch=train.checkpoint_every,
-            callbacks=callbacks,
-            # A live progress bar on a terminal; one line per epoch in logs.
-            verbose=1 if sys.stdout.isatty() else 2,
-        )
-        if nan_guard.failure is not None:
-            kept = checkpoints.manager.latest_checkpoint
-            raise TrainingFailed(
-                f"non-finite loss {nan_guard.failure['losses']} near step {int(step_variable.numpy())}; "
-                f"kept the last good checkpoint {kept}"
-            )
-        return int(step_variable.numpy())
 
-    # -- stage 7 ---------------------------------------------------------
+        chief = []
+        if is_chief(strategy):
+            chief = self.chief_callbacks(
+                gan, generator, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation
+            )
+        self.log(f"GAN variant {self.config.model.variant}")
+        return self.fit_gan(strategy, gan, dataset_fn, train.steps, train.checkpoint_every, chief)
+
+    # -- stage 8 ---------------------------------------------------------
     def write_samples(self, generator, fixed_embeddings, fixed_pitches):
         from tfxmodal.audio.wav import write_wav
 
         waveforms = np.asarray(generator(fixed_embeddings, fixed_pitches, training=False))[..., 0]
         paths = []
         for index, (waveform, pitch) in enumerate(zip(waveforms, fixed_pitches)):
-            path = self.path("samples", f"face{index:02d}_pitch{pitch + LOWEST_PITCH}.wav")
-            write_wav(path, waveform, 16000)
+            path = self.path("samples", f"face{index:02d}_pitch{midi_pitch(int(pitch))}.wav")
+            write_wav(path, waveform, SAMPLE_RATE)
             paths.append(path)
         return paths
 
@@ -313,17 +349,7 @@ class Face2MusicRun:
         base = self.config.export.dir or self.path("saved_model")
         return export_face2music(face_embedder, generator, base, self.config.export.default_pitch)
 
-    def execute(self):
-        started = time.time()
-        keras.utils.set_random_seed(self.config.seed)
-        strategy = make_strategy(self.config.train.strategy)
-        self.log(f"strategy: {describe_strategy(strategy)}")
-        if self.config.train.batch_size % strategy.num_replicas_in_sync:
-            raise ConfigError(
-                f"train.batch_size: {self.config.train.batch_size} does not divide over "
-                f"{strategy.num_replicas_in_sync} replicas"
-            )
-        config_text = self.write_config()
+    def stages(self, strategy, config_text):
         face_embedder = self.face_embedder()
         source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder)
         audio_embedder = self.audio_embedder(strategy)
@@ -331,17 +357,52 @@ class Face2MusicRun:
 
         stats = self.statistics(AudioMetric(audio_embedder), source_embeddings)
         num_target = data.count_target_examples(self.config.audio)
-        fixed_pitches = np.linspace(12, NUM_PITCHES - 13, len(fixed_embeddings)).round().astype(np.int32)
+        evaluation = self.classifiers()
+        fixed_pitches = fixed_pitch_classes(len(fixed_embeddings))
         gan = self.build_gan(strategy, audio_embedder, stats, num_target)
-        step = self.train_gan(strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text)
+        step = self.train_gan(
+            strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation
+        )
         summary = {"out_dir": self.out_dir, "steps": step, "variant": self.config.model.variant}
         if is_chief(strategy):
-            summary["samples"] = self.write_samples(gan.generator, fixed_embeddings, fixed_pitches)
-            summary["saved_model"] = self.export(face_embedder, gan.generator)
+            generator = gan.networks()["generator"]
+            summary["samples"] = self.write_samples(generator, fixed_embeddings, fixed_pitches)
+            summary["saved_model"] = self.export(face_embedder, generator)
             summary["face_embedder"] = read_json(self.path("face_embedder.json"))["description"]
-            summary["seconds"] = round(time.time() - started, 1)
+            if os.path.exists(self.path("curve.json")):
+                summary["curve"] = self.path("curve.json")
             save_json(self.path("run_summary.json"), summary)
         return summary
+
+
+def classifier_spec(config):
+    """The FID/IS classifier settings of a run (its `evaluation` section)."""
+    from tfxmodal.evaluation.classifiers import ClassifierSpec
+
+    spec = config.evaluation
+    return ClassifierSpec(width=spec.classifier_width or config.audio_embedder.width, steps=spec.classifier_steps)
+
+
+def build_wavegan(config):
+    """The run's `(WaveGANGenerator, WaveGANDiscriminator)`, built (call inside the strategy scope)."""
+    from tfxmodal.models import WaveGANDiscriminator, WaveGANGenerator
+
+    model = config.model
+    generator = WaveGANGenerator(
+        model.width, NUM_PITCHES, output_batch_norm=model.generator_output_batch_norm, name="generator"
+    )
+    discriminator = WaveGANDiscriminator(
+        model.width,
+        NUM_PITCHES,
+        phase_shuffle_radius=model.phase_shuffle_radius,
+        power_iterations=model.power_iterations,
+        seed=config.seed,
+        batch_norm=model.discriminator_batch_norm,
+        name="discriminator",
+    )
+    generator.build((None, FACE_EMBEDDING_DIM))
+    discriminator.build((None, CLIP_SAMPLES, 1))
+    return generator, discriminator
 
 
 class TrainedRun:
@@ -363,30 +424,71 @@ class TrainedRun:
 
 def load_trained(run_dir):
     """Rebuilds a run's networks from its directory and latest checkpoint."""
-    import yaml
-
-    from tfxmodal.models import AudioEmbedder, AudioMetric, WaveGANGenerator
+    from tfxmodal.models import AudioEmbedder, AudioMetric
     from tfxmodal.trainers.checkpoints import RunCheckpoints
 
     config_path = os.path.join(run_dir, "config.yaml")
     if not os.path.exists(config_path):
         raise ConfigError(f"{run_dir}: no config.yaml; not a face2music run directory")
-    with open(config_path, encoding="utf-8") as handle:
-        config = load_config(yaml.safe_load(handle))
+    config = read_run_config(TASK, config_path)
     run = Face2MusicRun(config, run_dir)
     face_embedder = data.make_face_embedder(config.face_embedder)
     face_embedder.load_weights(run.path("face_embedder.weights.h5"))
     psi = AudioEmbedder(width=config.audio_embedder.width, name="audio_embedder")
-    psi.build((None, 8192))
+    psi.build((None, CLIP_SAMPLES))
     psi.load_weights(config.audio_embedder.weights or run.path("audio_embedder.weights.h5"))
     stats = read_json(run.path("stats.json"))
     metric = AudioMetric(psi, name="audio_metric")
     metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])
-    generator = WaveGANGenerator(config.model.width, NUM_PITCHES, name="generator")
-    generator.build((None, 512))
+    generator, _ = build_wavegan(config)
     checkpoints = RunCheckpoints(run.path("checkpoints"), generator=generator)
     restored = checkpoints.restore_latest()
     if restored is None:
         raise ConfigError(f"{run_dir}: no checkpoint to evaluate")
     step = int(os.path.basename(restored).split("-")[-1])  # saved as ckpt-<generator step>
     return TrainedRun(config, face_embedder, generator, metric, stats, step)
+
+
+_CLASSIFIER_OPTIONS = (
+    (
+        ("--classifiers",),
+        {
+            "dest": "classifiers_dir",
+            "help": "FID/IS classifier directory, trained there if missing (default: the run's evaluation.classifiers_dir, else <run>/../classifiers)",
+        },
+    ),
+    (
+        ("--classifier-steps",),
+        {
+            "type": int,
+            "help": "training steps of each FID/IS classifier (default: the run's evaluation.classifier_steps)",
+        },
+    ),
+    (
+        ("--classifier-width",),
+        {
+            "type": int,
+            "help": "FID/IS classifier width d (default: the run's evaluation.classifier_width, else psi's width)",
+        },
+    ),
+)
+
+TASK = Task(
+    name="face2music",
+    schema=Face2MusicConfig,
+    run_class=Face2MusicRun,
+    config_version=2,
+    # Run directories of config version 1 were trained with Tables 3-4's batch norms.
+    earlier_defaults={1: {"model.generator_output_batch_norm": True, "model.discriminator_batch_norm": True}},
+    evaluator="tfxmodal.evaluation.face2music:evaluate",
+    evaluate_options=_CLASSIFIER_OPTIONS,
+    ablations=ABLATIONS,
+    table_columns=TABLE_COLUMNS,
+    reference_row=reference_row,
+    shared_ablation_options=lambda out: {"classifiers_dir": os.path.join(out, "classifiers")},
+    benchmarks={
+        "face2music_step": "tfxmodal.benchmarks.face2music:training_step",
+        "translate_latency": "tfxmodal.benchmarks.face2music:translate_latency_section",
+    },
+)
+Face2MusicRun.task = TASK

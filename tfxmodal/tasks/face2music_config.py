@@ -9,6 +9,7 @@ import os
 from typing import Literal, Optional
 
 from tfxmodal.config import ConfigError
+from tfxmodal.data.nsynth_families import MAX_SOUNDFONTS, MINI_NSYNTH_CONFIGS
 from tfxmodal.trainers.distribute import STRATEGIES
 
 
@@ -22,7 +23,26 @@ class AudioData:
     files: list[str] = dataclasses.field(default_factory=list)  # source tfrecord: Magenta TFRecord files
     split: str = "train"
     paper_filter: bool = True  # acoustic only, pitch 24-84 (the first 8192 samples are always used)
+    # mini_nsynth: default (the paper's split: notes at random, instruments shared),
+    # held_out_instruments (valid/test instruments never in train), tiny, tiny_held_out
     mini_nsynth_config: str = "default"
+    soundfonts: list[str] = dataclasses.field(default_factory=list)  # mini_nsynth .sf2 files; []: TimGM6mb + Merlin
+
+    def validate(self):
+        if self.mini_nsynth_config not in MINI_NSYNTH_CONFIGS:
+            raise ConfigError(
+                f"audio.mini_nsynth_config: expected one of {list(MINI_NSYNTH_CONFIGS)}, "
+                f"got {self.mini_nsynth_config!r}"
+            )
+        if self.soundfonts and self.source != "mini_nsynth":
+            raise ConfigError(
+                f"audio.soundfonts: only used with audio.source 'mini_nsynth', not {self.source!r}; remove the list"
+            )
+        if len(self.soundfonts) > MAX_SOUNDFONTS:
+            raise ConfigError(
+                f"audio.soundfonts: at most {MAX_SOUNDFONTS} soundfonts (instrument labels "
+                f"soundfont * 128 + program must stay below NSynth's 1006), got {len(self.soundfonts)}"
+            )
 
 
 @dataclasses.dataclass
@@ -66,6 +86,11 @@ class Model:
     width: int = 64  # d of Tables 3-4
     phase_shuffle_radius: int = 2
     power_iterations: int = 1
+    # Table 3 puts a conditional batch norm in the generator's last block and Table 4 one in
+    # every discriminator block; both train worse (README, "Learning curves"), so they are off
+    # unless asked for. WaveGAN's code has no batch norm at its output; SN-GAN critics have none.
+    generator_output_batch_norm: bool = False
+    discriminator_batch_norm: bool = False
     reconstruction_weight: float = 10.0  # aae: weight of the mean absolute waveform error
 
 
@@ -95,6 +120,18 @@ class Stats:
 
 
 @dataclasses.dataclass
+class Evaluation:
+    """The learning curve during training, and the FID/IS classifiers it and `python -m tfxmodal.evaluate` share."""
+
+    every_steps: int = 0  # score the generator every N steps (0: off): curve.json, curve.png, TensorBoard eval/*
+    examples: int = 512  # faces translated (and real notes compared) at each point of the curve
+    spectrograms: int = 6  # real-note / translation spectrogram pairs logged at each point
+    classifier_steps: int = 1000  # training steps of each FID/IS classifier (pitch, family), trained once
+    classifier_width: Optional[int] = None  # their width d; None: psi's width
+    classifiers_dir: Optional[str] = None  # None: <run dir>/../classifiers (shared by an ablation's runs)
+
+
+@dataclasses.dataclass
 class Export:
     dir: Optional[str] = "saved_models/face2music"  # versions go under it; None: <out>/saved_model
     default_pitch: int = 60
@@ -112,6 +149,7 @@ class Face2MusicConfig:
     model: Model = dataclasses.field(default_factory=Model)
     train: Train = dataclasses.field(default_factory=Train)
     stats: Stats = dataclasses.field(default_factory=Stats)
+    evaluation: Evaluation = dataclasses.field(default_factory=Evaluation)
     export: Export = dataclasses.field(default_factory=Export)
 
     def validate(self):
@@ -128,10 +166,24 @@ class Face2MusicConfig:
             "face_embedder.image_size": self.face_embedder.image_size,
             "stats.max_examples": self.stats.max_examples,
             "export.sample_faces": self.export.sample_faces,
+            "evaluation.examples": self.evaluation.examples,
+            "evaluation.classifier_steps": self.evaluation.classifier_steps,
         }
         for key, value in positive.items():
             if value < 1:
                 raise ConfigError(f"{key}: must be >= 1, got {value}")
+        if self.evaluation.every_steps < 0:
+            raise ConfigError(
+                f"evaluation.every_steps: must be >= 0 (0: no learning curve), got {self.evaluation.every_steps}"
+            )
+        if self.evaluation.examples < 3:
+            raise ConfigError(f"evaluation.examples: must be >= 3, got {self.evaluation.examples}")
+        if self.evaluation.spectrograms < 0:
+            raise ConfigError(f"evaluation.spectrograms: must be >= 0, got {self.evaluation.spectrograms}")
+        if self.evaluation.classifier_width is not None and self.evaluation.classifier_width < 1:
+            raise ConfigError(
+                f"evaluation.classifier_width: must be >= 1 (or null), got {self.evaluation.classifier_width}"
+            )
         if self.stats.max_examples < 2:
             raise ConfigError(f"stats.max_examples: must be >= 2, got {self.stats.max_examples}")
         if self.train.steps % self.train.checkpoint_every:
@@ -178,3 +230,6 @@ class Face2MusicConfig:
         for index, path in enumerate(self.audio.files):
             if not os.path.exists(path):
                 raise ConfigError(f"audio.files[{index}]: {path} does not exist")
+        for index, path in enumerate(self.audio.soundfonts):
+            if not os.path.isfile(path):
+                raise ConfigError(f"audio.soundfonts[{index}]: {path} does not exist (expected a .sf2 file)")

@@ -10,11 +10,9 @@ import tensorflow as tf
 from tfxmodal.data import faces as faces_data
 from tfxmodal.data import nsynth as nsynth_data
 from tfxmodal.data import pipeline as pipeline_lib
+from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, HIGHEST_PITCH, LOWEST_PITCH
 from tfxmodal.models import EigenfaceEmbedder, FaceEmbedder
-from tfxmodal.models.face_embedder import read_vggface_h5, WeightsFileError
-
-LOWEST_PITCH = 24
-NUM_SAMPLES = 8192
+from tfxmodal.models.face_embedder import WeightsFileError, read_vggface_h5
 
 # config faces.source -> tfxmodal.data.faces.pipeline source
 _FACE_SOURCES = {
@@ -67,9 +65,9 @@ def face_images(faces, image_size, seed, augment, limit=None):
 
 def make_face_embedder(spec):
     if spec.kind == "eigenfaces":
-        embedder = EigenfaceEmbedder(spec.num_components, 512, spec.image_size, name="face_embedder")
+        embedder = EigenfaceEmbedder(spec.num_components, FACE_EMBEDDING_DIM, spec.image_size, name="face_embedder")
     else:
-        embedder = FaceEmbedder(512, spec.image_size, name="face_embedder")
+        embedder = FaceEmbedder(FACE_EMBEDDING_DIM, spec.image_size, name="face_embedder")
     embedder.build()
     return embedder
 
@@ -156,8 +154,9 @@ def _audio_source(audio):
     if audio.source == "mini_nsynth":
         from tfxmodal.data import mini_nsynth
 
-        mini_nsynth.prepare(audio.data_dir, audio.mini_nsynth_config)
-        return f"mini_nsynth/{audio.mini_nsynth_config}", audio.data_dir
+        # A soundfont list builds under a config name of its own (mini_nsynth.config_name).
+        built = mini_nsynth.prepare(audio.data_dir, audio.mini_nsynth_config, audio.soundfonts)
+        return built["dataset"], audio.data_dir
     if audio.source == "tfds":
         return audio.tfds_name, audio.data_dir
     return list(audio.files), None
@@ -176,10 +175,10 @@ def target_examples(audio, input_context=None):
         audio.split,
         data_dir=data_dir,
         paper_filter=audio.paper_filter,
-        num_samples=NUM_SAMPLES,
+        num_samples=CLIP_SAMPLES,
         input_context=input_context,
     )
-    in_range = examples.filter(lambda e: (e["pitch"] >= LOWEST_PITCH) & (e["pitch"] <= LOWEST_PITCH + 60))
+    in_range = examples.filter(lambda e: (e["pitch"] >= LOWEST_PITCH) & (e["pitch"] <= HIGHEST_PITCH))
     return in_range.map(lambda e: {**e, "pitch": e["pitch"] - LOWEST_PITCH}, num_parallel_calls=pipeline_lib.AUTOTUNE)
 
 
@@ -216,7 +215,9 @@ def triplet_dataset(audio, global_batch_size, seed, strategy, cache=True):
     return strategy.distribute_datasets_from_function(dataset_fn)
 
 
-def gan_dataset(audio, source_embeddings, critic_steps, per_replica_batch, seed, shuffle_buffer, cache, input_context=None):
+def gan_dataset(
+    audio, source_embeddings, critic_steps, per_replica_batch, seed, shuffle_buffer, cache, input_context=None
+):
     """One replica's GAN batches (see `Face2MusicGAN`): K real notes and K + 1 faces per row.
 
     `{"audio": (B, K, 8192), "pitch": (B, K), "embedding": (B, K + 1, 512)}`;

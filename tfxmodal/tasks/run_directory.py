@@ -1,69 +1,178 @@
-"""What every training task shares: its exit codes and its resolved config in the run directory.
+"""What every run shares: its exit codes and its resolved config in the run directory.
 
-A task module defines `load_config(raw)` and a run class `Run(config,
-out_dir)` with `execute() -> summary dict`; `run_task` turns that into the
-`python -m tfxmodal.train` exit code: 0 done, 2 bad config, 3 training
-stopped on a non-finite loss.
+`run_task(task, raw, out_dir, config_path)` parses the config, runs the
+task's stages and turns the outcome into the `python -m tfxmodal.train`
+exit code: 0 done, 2 bad config, unreadable input or incompatible run
+directory, 3 training stopped on a non-finite loss.
+
+The run directory's `config.yaml` is the resolved config (every key, its
+default filled in) plus `config_version`. A re-run compares configs *by
+value* after filling defaults, so a run written before a new key with a
+default existed resumes; a key that a later version renamed or removed is
+named in the message with what to do (`Task.renamed_keys`).
 """
 
 import json
 import os
 
-from tfxmodal.config import ConfigError, dump_yaml
+import yaml
+
+from tfxmodal.config import ConfigError, dump_yaml, parse, to_dict
+from tfxmodal.trainers.checkpoints import IncompatibleCheckpoint
 from tfxmodal.utils.files import save_text
+
+VERSION_KEY = "config_version"
 
 
 class TrainingFailed(RuntimeError):
     """Training stopped on a non-finite loss; the last good checkpoint is kept."""
 
 
-def run_task(load_config, run_class, raw, out_dir, config_path, default_name):
-    """Runs (or resumes) one training run; returns a process exit code.
+def run_task(task, raw, out_dir, config_path=None):
+    """Runs (or resumes) one training run of `task`; returns a process exit code.
 
     Args:
-        load_config: `raw mapping -> config`, raising `ConfigError`.
-        run_class: `(config, out_dir)` -> object with `execute()`.
+        task: the `tasks.task.Task`.
         raw: the config mapping (overrides applied).
         out_dir: run directory, or None for `runs/<config file name>`.
         config_path: the config file (names the default run directory).
-        default_name: run directory name when there is no config file.
     """
     try:
-        config = load_config(raw)
+        config = parse(task.schema, strip_version(task, raw))
     except ConfigError as error:
         print(f"config error: {error}")
         return 2
     if out_dir is None:
-        name = os.path.splitext(os.path.basename(config_path or default_name))[0]
+        name = os.path.splitext(os.path.basename(config_path or task.name))[0]
         out_dir = os.path.join("runs", name)
     try:
-        summary = run_class(config, out_dir).execute()
+        summary = task.run_class(config, out_dir).execute()
     except ConfigError as error:
         print(f"config error: {error}")
+        return 2
+    except IncompatibleCheckpoint as error:
+        print(f"{error}; use a new --out directory, or the code and config that wrote it")
         return 2
     except TrainingFailed as error:
         print(f"training stopped: {error}")
         return 3
-    print(json.dumps(summary, indent=1))
+    print(json.dumps(summary, indent=1, default=str))
     return 0
 
 
-def write_resolved_config(config, out_dir):
-    """Writes `<out_dir>/config.yaml` once; returns its YAML text.
+def strip_version(task, raw):
+    """`raw` without its `config_version` (a run's config.yaml may be reused as a config file)."""
+    raw = dict(raw)
+    version = raw.pop(VERSION_KEY, task.config_version)
+    if not isinstance(version, int) or version > task.config_version:
+        raise ConfigError(
+            f"{VERSION_KEY}: {version!r} was written by a newer tfxmodal (this one reads up to "
+            f"{task.config_version}); upgrade tfxmodal"
+        )
+    return raw
+
+
+def resolved_config_text(task, config):
+    """The YAML `config.yaml` holds: `config_version` and every key of `config`."""
+    return yaml.safe_dump({VERSION_KEY: task.config_version}, sort_keys=False) + dump_yaml(config)
+
+
+def read_run_config(task, path):
+    """Parses a run directory's stored `config.yaml` (any earlier config version).
+
+    Keys missing from the file take today's defaults. A key renamed or
+    removed since the file's version raises `ConfigError` naming it.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = yaml.safe_load(handle)
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: not a readable YAML config ({error})") from None
+    if not isinstance(stored, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys")
+    version = stored.pop(VERSION_KEY, 1)
+    if not isinstance(version, int) or version > task.config_version:
+        raise ConfigError(
+            f"{path}: {VERSION_KEY} {version!r} was written by a newer tfxmodal "
+            f"(this one reads up to {task.config_version}); upgrade tfxmodal or use a new --out directory"
+        )
+    for old, new in task.renamed_keys.items():
+        if _has_key(stored, old):
+            what = f"renamed to {new}" if new else "removed"
+            raise ConfigError(
+                f"{path}: key {old} (config version {version}) was {what} in config version "
+                f"{task.config_version}; edit it there (and in your config file), or use a new --out directory"
+            )
+    for earlier, defaults in task.earlier_defaults.items():
+        if version <= earlier:
+            for key, value in defaults.items():
+                _set_missing(stored, key, value)
+    try:
+        return parse(task.schema, stored)
+    except ConfigError as error:
+        raise ConfigError(f"{path} (config version {version}): {error}") from None
+
+
+def _set_missing(mapping, dotted, value):
+    *sections, name = dotted.split(".")
+    node = mapping
+    for part in sections:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+    node.setdefault(name, value)
+
+
+def _has_key(mapping, dotted):
+    node = mapping
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def config_differences(stored, config):
+    """`["key: stored → now", ...]` between two parsed configs, by value."""
+
+    def flatten(value, prefix=""):
+        if isinstance(value, dict):
+            items = {}
+            for key, item in value.items():
+                items.update(flatten(item, f"{prefix}{key}."))
+            return items
+        return {prefix[:-1]: value}
+
+    before, after = flatten(to_dict(stored)), flatten(to_dict(config))
+    return [
+        f"{key}: {before.get(key)!r} → {after.get(key)!r}"
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
+
+
+def write_resolved_config(task, config, out_dir):
+    """Writes `<out_dir>/config.yaml` (or checks the one there); returns its YAML text.
 
     Raises:
-        ConfigError: the run directory holds a different config (a resumed
-            run must use the same config and `--set` values).
+        ConfigError: the run directory holds a config that differs by value
+            (the keys are listed), or one this version cannot read.
     """
-    text = dump_yaml(config)
+    text = resolved_config_text(task, config)
     target = os.path.join(out_dir, "config.yaml")
     if os.path.exists(target):
+        stored = read_run_config(task, target)
+        differences = config_differences(stored, config)
+        if differences:
+            raise ConfigError(
+                f"{target} holds a different config ({'; '.join(differences[:5])}"
+                f"{'; …' if len(differences) > 5 else ''}): resume with the same config and "
+                "--set values, or use a new --out directory"
+            )
         with open(target, encoding="utf-8") as handle:
             if handle.read() != text:
-                raise ConfigError(
-                    f"{target} holds a different config: resume with the same config and "
-                    "--set values, or use a new --out directory"
-                )
+                # Same values, older layout (e.g. written before a defaulted key existed).
+                save_text(target, text)
         return text
     os.makedirs(out_dir, exist_ok=True)
     save_text(target, text)

@@ -16,32 +16,44 @@ real, its adversarial loss added to the reconstruction loss.
   translations the baseline is judged on.
 """
 
-import keras
 import tensorflow as tf
 
 from tfxmodal.losses import hinge_discriminator_loss, hinge_generator_loss
+from tfxmodal.trainers.base import GANTrainer, average
 
 
-def _num_replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
+def reconstruction_error(real, reconstruction):
+    """Per-example mean absolute error `(batch,)` of `(batch, samples, 1)` waveforms."""
+    return tf.reduce_mean(tf.abs(reconstruction - real), axis=[1, 2])
 
 
-class AdversarialAutoencoder(keras.Model):
+class AdversarialAutoencoder(GANTrainer):
     """Trains encoder + decoder against a latent and an audio discriminator.
 
     Args:
         encoder: `AudioEmbedder(embedding_dim=512)`, waveform → unit code.
-        decoder: `WaveGANGenerator`, (code, pitch) → waveform.
+        decoder: `WaveGANGenerator`, (code, pitch) → waveform; checkpointed
+            as `generator`, the network every face2music run exports.
         latent_discriminator: `AuxDiscriminator` on 512-d codes.
         audio_discriminator: `WaveGANDiscriminator`.
         critic_steps: discriminator updates per autoencoder update.
         reconstruction_weight: weight of the mean absolute waveform error.
 
+    Optimizers (`compile`): `autoencoder` (encoder and decoder; its
+    iterations are the run's steps), `discriminator` (audio), `latent`.
+
     Data: the same rows as `Face2MusicGAN` — `{"audio": (B, K, 8192),
     "pitch": (B, K), "embedding": (B, K + 1, 512)}`. Critic step k uses
     column k; the autoencoder step reconstructs column 0's notes and decodes
     the last embedding column.
+
+    Losses (per example, averaged over the global batch): critics
+    `relu(1 − D(real)) + relu(1 + D(fake))` for both discriminators (audio:
+    real notes vs decoded faces; latent: face embeddings vs codes E(y));
+    autoencoder `w · |dec(E(y)) − y|₁ − D_latent(E(y)) − D_audio(dec(f))`.
     """
+
+    step_optimizer = "autoencoder"
 
     def __init__(
         self,
@@ -55,73 +67,43 @@ class AdversarialAutoencoder(keras.Model):
     ):
         super().__init__(**kwargs)
         self.encoder = encoder
-        self.generator = decoder  # the name the run's checkpoints and export use
+        self.decoder = decoder
         self.latent_discriminator = latent_discriminator
         self.audio_discriminator = audio_discriminator
         self.critic_steps = int(critic_steps)
         self.reconstruction_weight = float(reconstruction_weight)
-        self.built = True
 
-    def compile(self, autoencoder_optimizer, discriminator_optimizer, latent_optimizer, jit_compile=False):
-        """Sets and builds the optimizers (create them inside the strategy scope)."""
-        super().compile(optimizer=None, jit_compile=jit_compile)
-        self.autoencoder_optimizer = autoencoder_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        self.latent_optimizer = latent_optimizer
-        autoencoder_optimizer.build(self._autoencoder_variables())
-        discriminator_optimizer.build(self.audio_discriminator.trainable_variables)
-        latent_optimizer.build(self.latent_discriminator.trainable_variables)
-        names = ["d_loss", "latent_d_loss", "reconstruction_loss", "g_adversarial", "latent_adversarial", "g_loss"]
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-
-    @property
-    def generator_optimizer(self):
-        """The optimizer whose step count is the run's step (as in `Face2MusicGAN`)."""
-        return self.autoencoder_optimizer
-
-    def _autoencoder_variables(self):
-        return self.encoder.trainable_variables + self.generator.trainable_variables
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values()) if hasattr(self, "trackers") else []
-
-    def named_optimizers(self):
-        """`{name: optimizer}` for logging learning rates."""
-        return {
-            "autoencoder": self.autoencoder_optimizer,
-            "discriminator": self.discriminator_optimizer,
-            "latent_discriminator": self.latent_optimizer,
-        }
-
-    def trackables(self):
-        """What a checkpoint saves: the trained networks and their optimizers."""
+    def networks(self):
         return {
             "encoder": self.encoder,
-            "generator": self.generator,
+            "generator": self.decoder,
             "audio_discriminator": self.audio_discriminator,
             "latent_discriminator": self.latent_discriminator,
-            "autoencoder_optimizer": self.autoencoder_optimizer,
-            "discriminator_optimizer": self.discriminator_optimizer,
-            "latent_optimizer": self.latent_optimizer,
         }
 
-    def _track(self, name, replica_value):
-        self.trackers[name].update_state(replica_value * _num_replicas())
+    def optimized_variables(self):
+        return {
+            "autoencoder": self.encoder.trainable_variables + self.decoder.trainable_variables,
+            "discriminator": self.audio_discriminator.trainable_variables,
+            "latent": self.latent_discriminator.trainable_variables,
+        }
+
+    def loss_names(self):
+        return ["d_loss", "latent_d_loss", "reconstruction_loss", "g_adversarial", "latent_adversarial", "g_loss"]
 
     def _critic_step(self, real, pitch, embedding):
         code = self.encoder(real, training=True)
-        fake = self.generator(embedding, pitch, training=True)
+        fake = self.decoder(embedding, pitch, training=True)
         audio_vars = self.audio_discriminator.trainable_variables
         latent_vars = self.latent_discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            d_loss = tf.nn.compute_average_loss(
+            d_loss = average(
                 hinge_discriminator_loss(
                     self.audio_discriminator(real, pitch, training=True),
                     self.audio_discriminator(fake, pitch, training=True),
                 )
             )
-            latent_loss = tf.nn.compute_average_loss(
+            latent_loss = average(
                 hinge_discriminator_loss(
                     self.latent_discriminator(embedding, training=True),
                     self.latent_discriminator(code, training=True),
@@ -129,35 +111,30 @@ class AdversarialAutoencoder(keras.Model):
             )
             total = d_loss + latent_loss
         gradients = tape.gradient(total, audio_vars + latent_vars)
-        self.discriminator_optimizer.apply_gradients(zip(gradients[: len(audio_vars)], audio_vars))
-        self.latent_optimizer.apply_gradients(zip(gradients[len(audio_vars) :], latent_vars))
-        self._track("d_loss", d_loss)
-        self._track("latent_d_loss", latent_loss)
+        self.apply("discriminator", gradients[: len(audio_vars)], audio_vars)
+        self.apply("latent", gradients[len(audio_vars) :], latent_vars)
+        self.track("d_loss", d_loss)
+        self.track("latent_d_loss", latent_loss)
 
     def _autoencoder_step(self, real, pitch, embedding):
-        variables = self._autoencoder_variables()
+        variables = self.optimized_variables()["autoencoder"]
         with tf.GradientTape() as tape:
             code = self.encoder(real, training=True)
-            reconstruction = self.generator(code, pitch, training=True)
-            per_example = tf.reduce_mean(tf.abs(reconstruction - real), axis=[1, 2])
-            reconstruction_loss = tf.nn.compute_average_loss(per_example)
-            latent_adversarial = tf.nn.compute_average_loss(
-                hinge_generator_loss(self.latent_discriminator(code, training=True))
-            )
-            translation = self.generator(embedding, pitch, training=True)
-            adversarial = tf.nn.compute_average_loss(
-                hinge_generator_loss(self.audio_discriminator(translation, pitch, training=True))
-            )
+            reconstruction = self.decoder(code, pitch, training=True)
+            reconstruction_loss = average(reconstruction_error(real, reconstruction))
+            latent_adversarial = average(hinge_generator_loss(self.latent_discriminator(code, training=True)))
+            translation = self.decoder(embedding, pitch, training=True)
+            adversarial = average(hinge_generator_loss(self.audio_discriminator(translation, pitch, training=True)))
             g_loss = self.reconstruction_weight * reconstruction_loss + latent_adversarial + adversarial
-        self.autoencoder_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
-        self._track("reconstruction_loss", reconstruction_loss)
-        self._track("latent_adversarial", latent_adversarial)
-        self._track("g_adversarial", adversarial)
-        self._track("g_loss", g_loss)
+        self.apply_gradients("autoencoder", tape, g_loss, variables)
+        self.track("reconstruction_loss", reconstruction_loss)
+        self.track("latent_adversarial", latent_adversarial)
+        self.track("g_adversarial", adversarial)
+        self.track("g_loss", g_loss)
 
     def train_step(self, data):
         audio, pitch, embedding = data["audio"], data["pitch"], data["embedding"]
         for step in range(self.critic_steps):
             self._critic_step(audio[:, step, :, None], pitch[:, step], embedding[:, step])
         self._autoencoder_step(audio[:, 0, :, None], pitch[:, 0], embedding[:, self.critic_steps])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.results()

@@ -24,7 +24,8 @@ Losses are averaged over the global batch (`tf.nn.compute_average_loss`);
 reported values are unscaled (×replicas of the per-replica share).
 """
 
-import keras
+import dataclasses
+
 import tensorflow as tf
 
 from tfxmodal.losses.conditional_gan import (
@@ -34,10 +35,7 @@ from tfxmodal.losses.conditional_gan import (
     label_cross_entropy,
     real_log_loss,
 )
-
-
-def _num_replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
+from tfxmodal.trainers.base import GANTrainer, average
 
 
 def _mean_probability(logits):
@@ -45,30 +43,29 @@ def _mean_probability(logits):
     return tf.reduce_mean(tf.reshape(tf.sigmoid(logits), [tf.shape(logits)[0], -1]), axis=1)
 
 
+@dataclasses.dataclass
 class LossWeights:
-    """The λs of Eq. 2, 5 and 6 (paper values by default)."""
+    """The λs of Eq. 2, 5 and 6 (the paper's values by default); the `loss:` section of a car_gan config."""
 
-    def __init__(self, l1=100.0, cgan=1.0, stage1_adversarial=1.0, stage2_adversarial=1.0,
-                 classification=1.0, stage1_classification=0.5, stage2_classification=0.5):
-        self.l1 = float(l1)
-        self.cgan = float(cgan)
-        self.stage1_adversarial = float(stage1_adversarial)
-        self.stage2_adversarial = float(stage2_adversarial)
-        self.classification = float(classification)
-        self.stage1_classification = float(stage1_classification)
-        self.stage2_classification = float(stage2_classification)
-
-    def as_dict(self):
-        return dict(vars(self))
+    l1: float = 100.0  # λ_L1
+    cgan: float = 1.0  # λ_cG
+    stage1_adversarial: float = 1.0  # λ_G1
+    stage2_adversarial: float = 1.0  # λ_G2
+    classification: float = 1.0  # λ_c (ablation B: 0)
+    stage1_classification: float = 0.5  # λ_I'
+    stage2_classification: float = 0.5  # λ_I''
 
 
-class CARGANTrainer(keras.Model):
+class CARGANTrainer(GANTrainer):
     """Trains G1, G2 (through a `CARGenerator`) and the shared discriminator D.
 
     Args:
         cascade: `CARGenerator` (G1, frozen C, optional G2, residue switch).
         discriminator: `PatchGANDiscriminator`, shared by both stages.
-        weights: `LossWeights`.
+        weights: `LossWeights` (the config's `loss` section).
+
+    Optimizers (`compile`): `generator` (one Adam over G1 and G2, as the
+    authors' code) and `discriminator`.
 
     Data (one element of the dataset, per-replica batch B):
         `{"lms": (B, S, S, 1), "image": (B, S, S, 3) in [−1, 1], "label": (B,) int32}`
@@ -80,50 +77,30 @@ class CARGANTrainer(keras.Model):
         self.cascade = cascade
         self.discriminator = discriminator
         self.loss_weights = weights or LossWeights()
-        # The wrapper has no call(); its sub-models are built before fit.
-        self.built = True
 
-    @property
-    def generator_variables(self):
-        variables = list(self.cascade.g1.trainable_variables)
+    def networks(self):
+        networks = {"g1": self.cascade.g1}
         if self.cascade.g2 is not None:
-            variables += self.cascade.g2.trainable_variables
-        return variables
+            networks["g2"] = self.cascade.g2
+        networks["discriminator"] = self.discriminator
+        return networks
 
-    def compile(self, generator_optimizer, discriminator_optimizer, jit_compile=False, steps_per_execution=1):
-        """Sets and builds the optimizers (create them inside the strategy scope).
+    def optimized_variables(self):
+        generators = list(self.cascade.g1.trainable_variables)
+        if self.cascade.g2 is not None:
+            generators += self.cascade.g2.trainable_variables
+        return {"generator": generators, "discriminator": self.discriminator.trainable_variables}
 
-        `super().compile(optimizer=None)`: without it Keras would build an
-        unused RMSprop over every variable.
-        """
-        super().compile(optimizer=None, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        # Built here, in the caller's strategy scope: a first `apply` inside a
-        # replica context cannot create the slot variables.
-        self.generator_optimizer.build(self.generator_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+    def loss_names(self):
         names = ["d_loss", "d_real", "d_fake1", "g_loss", "g_adversarial", "l1_stage1", "ce_stage1", "accuracy_stage1"]
         if self.cascade.two_stage:
             names[3:3] = ["d_fake2"]
             names += ["l1_stage2", "ce_stage2", "accuracy_stage2"]
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values()) if hasattr(self, "trackers") else []
-
-    def _track(self, name, replica_value):
-        """Records a per-replica value that was scaled by 1/replicas."""
-        self.trackers[name].update_state(replica_value * _num_replicas())
+        return names
 
     @staticmethod
-    def _average(per_example):
-        return tf.nn.compute_average_loss(per_example)
-
-    def _accuracy(self, logits, labels):
-        hits = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels), tf.float32)
-        return self._average(hits)
+    def _accuracy(logits, labels):
+        return average(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels), tf.float32))
 
     def train_step(self, data):
         lms, real, labels = data["lms"], data["image"], tf.cast(data["label"], tf.int32)
@@ -139,23 +116,20 @@ class CARGANTrainer(keras.Model):
             g_loss = 0.0
             for index, key, adversarial_weight, ce_weight in stages:
                 fake = outputs[key]
-                stage_adversarial = self._average(
-                    generator_log_loss(self.discriminator(lms, fake, training=True))
-                )
-                l1 = self._average(l1_distance(real, fake))
-                ce = self._average(label_cross_entropy(labels, outputs[f"{key}_logits"]))
+                stage_adversarial = average(generator_log_loss(self.discriminator(lms, fake, training=True)))
+                l1 = average(l1_distance(real, fake))
+                ce = average(label_cross_entropy(labels, outputs[f"{key}_logits"]))
                 adversarial += adversarial_weight * stage_adversarial
                 g_loss += w.l1 * l1
                 if w.classification * ce_weight:
                     g_loss += w.classification * ce_weight * ce
-                self._track(f"l1_stage{index}", l1)
-                self._track(f"ce_stage{index}", ce)
-                self._track(f"accuracy_stage{index}", self._accuracy(outputs[f"{key}_logits"], labels))
+                self.track(f"l1_stage{index}", l1)
+                self.track(f"ce_stage{index}", ce)
+                self.track(f"accuracy_stage{index}", self._accuracy(outputs[f"{key}_logits"], labels))
             g_loss += w.cgan * adversarial
-        variables = self.generator_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
-        self._track("g_loss", g_loss)
-        self._track("g_adversarial", adversarial)
+        self.apply_gradients("generator", tape, g_loss, self.optimized_variables()["generator"])
+        self.track("g_loss", g_loss)
+        self.track("g_adversarial", adversarial)
 
         # Discriminator, with G1 and G2 fixed: the fakes of this step, detached.
         with tf.GradientTape() as tape:
@@ -165,10 +139,9 @@ class CARGANTrainer(keras.Model):
             for index, key, adversarial_weight, _ in stages:
                 fake_logits = self.discriminator(lms, tf.stop_gradient(outputs[key]), training=True)
                 per_example += adversarial_weight * (real_term + fake_log_loss(fake_logits))
-                self._track(f"d_fake{index}", self._average(_mean_probability(fake_logits)))
-            d_loss = self._average(0.5 * w.cgan * per_example)
-        variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(zip(tape.gradient(d_loss, variables), variables))
-        self._track("d_loss", d_loss)
-        self._track("d_real", self._average(_mean_probability(real_logits)))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+                self.track(f"d_fake{index}", average(_mean_probability(fake_logits)))
+            d_loss = average(0.5 * w.cgan * per_example)
+        self.apply_gradients("discriminator", tape, d_loss, self.discriminator.trainable_variables)
+        self.track("d_loss", d_loss)
+        self.track("d_real", average(_mean_probability(real_logits)))
+        return self.results()

@@ -1,4 +1,32 @@
-"""Checkpoints that survive a killed run and a corrupted file."""
+"""Checkpoints keyed by stable variable names, that survive a killed run and a damaged file.
+
+Every Keras network and optimizer of a run is saved as a mapping from a
+stable key to each of its variables:
+
+- a network's variable is keyed by its path below the network
+  (`upconv1/kernel`, `project_cbn/batch_norm/moving_mean`): layer names are
+  explicit in tfxmodal's models, so the key does not depend on the order in
+  which layers are built nor on the auto-generated names Keras gives to
+  objects elsewhere in the process;
+- an optimizer's slot by the key of the network variable it belongs to and
+  the slot's kind (`generator/upconv1/kernel:momentum`), its other
+  variables by name (`iteration`); Keras names slots after the *path* of
+  their variable, which holds auto-generated names, so the name itself is
+  not used.
+
+Restoring compares the checkpoint with the networks first: a variable the
+checkpoint lacks, one it has that the network lacks, or a shape that
+differs is an `IncompatibleCheckpoint` naming the variable (the code or
+the config changed; `python -m tfxmodal.train` exits 2), never a silent
+restore into the wrong variables. A checkpoint whose files cannot be read
+(truncated, corrupted) is *damaged*: it is skipped with a warning and the
+previous one is tried.
+
+Checkpoints written before version 2 of this format (the objects
+themselves plus `<name>_variables/<position>` lists) still restore, through
+TensorFlow's object-graph restore as they were written; a shape that does
+not fit is an `IncompatibleCheckpoint` there too.
+"""
 
 import glob
 import logging
@@ -9,34 +37,110 @@ import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
+_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+class IncompatibleCheckpoint(ValueError):
+    """A checkpoint whose variables do not match the networks being restored."""
+
+
+def _escape(name):
+    # How tf.train.Checkpoint spells a child's name inside a checkpoint key.
+    return name.replace(".", "..").replace("/", ".S")
+
+
+def stable_keys(obj, name, network_keys=None):
+    """`{stable key: variable}` of a Keras network or optimizer (see the module docstring).
+
+    Args:
+        obj: a built Keras layer/model or optimizer.
+        name: its name in the checkpoint (for messages).
+        network_keys: for an optimizer, `{id(network variable): key}` of the
+            networks saved with it, which names its slots.
+
+    Raises:
+        ValueError: `obj` has no variables yet, or two variables share a key.
+    """
+    if not obj.variables:
+        raise ValueError(f"RunCheckpoints: {name} has no variables yet; build it before checkpointing")
+    if isinstance(obj, keras.optimizers.Optimizer):
+        owners = _slot_owners(obj, network_keys or {})
+    keys = {}
+    seed_states = 0
+    for variable in obj.variables:
+        if isinstance(obj, keras.optimizers.Optimizer):
+            key = owners.get(id(variable), variable.name)
+        elif variable.path.endswith("seed_generator_state"):
+            # Random-number states (dropout) are named after a process-wide counter
+            # (`seed_generator_3/...`): the n-th of the network is the stable key.
+            key = f"seed_generator_states/{seed_states}"
+            seed_states += 1
+        else:
+            parts = variable.path.split("/")
+            key = "/".join(parts[parts.index(obj.name) + 1 :]) if obj.name in parts[:-1] else variable.path
+        if key in keys:
+            raise ValueError(f"RunCheckpoints: two variables of {name} are both called {key!r}")
+        keys[key] = variable
+    return keys
+
+
+def _slot_owners(optimizer, network_keys):
+    """`{id(slot): "<network key>:<slot kind>"}` for the slots of variables in `network_keys`.
+
+    Keras 3 names a slot `<variable path with / as _>_<kind>` (Adam:
+    `_momentum`, `_velocity`); the longest matching variable is its owner.
+    """
+    prefixes = {}
+    for variable in getattr(optimizer, "_trainable_variables", []):
+        if id(variable) in network_keys:
+            prefixes[variable.path.replace("/", "_") + "_"] = network_keys[id(variable)]
+    owners = {}
+    for slot in optimizer.variables:
+        matches = [prefix for prefix in prefixes if slot.name.startswith(prefix)]
+        if matches:
+            prefix = max(matches, key=len)
+            owners[id(slot)] = f"{prefixes[prefix]}:{slot.name[len(prefix) :]}"
+    return owners
+
+
+def _unescape(name):
+    return name.replace(".S", "/").replace("..", ".")
+
+
+def _is_keras_object(value):
+    return isinstance(value, (keras.layers.Layer, keras.optimizers.Optimizer))
+
 
 class RunCheckpoints:
-    """A `tf.train.CheckpointManager` whose restore skips damaged checkpoints.
+    """A `tf.train.CheckpointManager` with stable keys, compatibility checks and damage fallback.
 
     TensorFlow writes a checkpoint's files under temporary names and renames
     them, and rewrites the `checkpoint` index atomically, so a killed run
-    leaves the previous checkpoint intact. A truncated or corrupted file
-    (disk full, manual copying) is detected on restore: the newest
-    checkpoint that restores completely is used and each skipped one is
-    reported with a warning.
-
-    Every Keras model, layer or optimizer among the trackables is also saved
-    through the list of all its variables (`<name>_variables`, keyed by
-    position): `tf.train.Checkpoint` does not see inside the Python lists in
-    which Keras 3 models keep sub-layers (a WaveGAN generator's up-sampling
-    blocks), so without it only the layers held in plain attributes would be
-    saved. The position keys do not depend on Keras's auto-generated layer
-    names, which change with what else a process has built.
+    leaves the previous checkpoint intact.
 
     Args:
-        directory: where checkpoints are written.
+        directory: where checkpoints are written (`ckpt-<step>.*`).
         max_to_keep: how many recent checkpoints to keep.
-        **trackables: the objects to save (models, optimizers, variables).
+        **trackables: `{name: Keras network or optimizer, or a tf.Variable}`,
+            the names the checkpoint keys start with.
     """
 
     def __init__(self, directory, max_to_keep=3, **trackables):
         self.directory = directory
-        self.checkpoint = tf.train.Checkpoint(**with_variable_lists(trackables))
+        self.mappings = {}
+        self.plain = {}
+        network_keys = {}
+        for name, value in trackables.items():
+            if _is_keras_object(value) and not isinstance(value, keras.optimizers.Optimizer):
+                self.mappings[name] = stable_keys(value, name)
+                network_keys.update({id(variable): f"{name}/{key}" for key, variable in self.mappings[name].items()})
+            elif not _is_keras_object(value):
+                self.plain[name] = value
+        for name, value in trackables.items():
+            if isinstance(value, keras.optimizers.Optimizer):
+                self.mappings[name] = stable_keys(value, name, network_keys)
+        self.trackables = dict(trackables)
+        self.checkpoint = tf.train.Checkpoint(**self.mappings, **self.plain)
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep=max_to_keep)
 
     def save(self, step):
@@ -65,34 +169,102 @@ class RunCheckpoints:
         """Restores the newest intact checkpoint; returns its path or None.
 
         Raises:
-            RuntimeError: checkpoints exist but none of them restores.
+            IncompatibleCheckpoint: the newest readable checkpoint does not
+                fit the networks (names the variable and both shapes).
+            RuntimeError: checkpoints exist but none of them can be read.
         """
         candidates = self.candidates()
         skipped = []
         for path in candidates:
             try:
-                self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+                if self._is_version_1(path):
+                    self._restore_version_1(path)
+                    return path
+                assignments = self._read(path)
             # A truncated data file surfaces as IndexError ("Read less bytes than requested").
-            except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
-                message = f"checkpoint {path} is damaged or incomplete ({type(error).__name__}: {str(error).splitlines()[0][:200]}); trying the previous one"
+            except (tf.errors.OpError, IndexError) as error:
+                first_line = str(error).splitlines()[0][:200] if str(error) else ""
+                message = (
+                    f"checkpoint {path} is damaged or incomplete ({type(error).__name__}: {first_line}); "
+                    "trying the previous one"
+                )
                 log.warning(message)
                 print(f"warning: {message}", flush=True)
                 skipped.append(path)
                 continue
+            for variable, value in assignments:
+                variable.assign(value)
             return path
         if candidates:
             raise RuntimeError(
-                f"no checkpoint in {self.directory} restores: {', '.join(os.path.basename(p) for p in skipped)}"
+                f"no checkpoint in {self.directory} can be read: {', '.join(os.path.basename(p) for p in skipped)}"
             )
         return None
 
+    def _is_version_1(self, path):
+        keys = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+        prefixes = tuple(_escape(f"{name}_variables") + "/" for name in self.mappings)
+        return any(key.startswith(prefixes) for key in keys)
 
-def with_variable_lists(trackables):
-    """`trackables` plus `<name>_variables: {"0": v0, "1": v1, ...}` for each Keras object."""
-    tracked = dict(trackables)
-    for name, value in trackables.items():
-        if isinstance(value, (keras.layers.Layer, keras.optimizers.Optimizer)):
-            if not value.variables:
-                raise ValueError(f"RunCheckpoints: {name} has no variables yet; build it before checkpointing")
-            tracked[f"{name}_variables"] = {str(index): variable for index, variable in enumerate(value.variables)}
-    return tracked
+    def _restore_version_1(self, path):
+        """Restores a checkpoint of the pre-version-2 layout with the object graph it was written with."""
+        legacy = dict(self.trackables)
+        for name in self.mappings:
+            legacy[f"{name}_variables"] = {str(i): v for i, v in enumerate(self.trackables[name].variables)}
+        try:
+            tf.train.Checkpoint(**legacy).restore(path).expect_partial().assert_existing_objects_matched()
+        except (ValueError, AssertionError) as error:
+            first_line = str(error).splitlines()[0][:300]
+            raise IncompatibleCheckpoint(
+                f"incompatible checkpoint {path} (written before version 2): {first_line}"
+            ) from None
+
+    def _read(self, path):
+        """`[(variable, value)]` for every variable, after checking the whole checkpoint fits."""
+        reader = tf.train.load_checkpoint(path)
+        shapes = reader.get_variable_to_shape_map()
+        pairs = []
+        for name, mapping in self.mappings.items():
+            pairs += self._match(path, name, mapping, shapes)
+        for name, variable in self.plain.items():
+            key = _escape(name) + _VALUE_SUFFIX
+            if key in shapes:
+                pairs.append((variable, key))
+        # Read every value before assigning any, so a damaged file changes nothing.
+        return [(variable, reader.get_tensor(key)) for variable, key in pairs]
+
+    def _match(self, path, name, mapping, shapes):
+        """`[(variable, checkpoint key)]` of one network or optimizer."""
+        prefix = _escape(name) + "/"
+        stored = {
+            key[len(prefix) : -len(_VALUE_SUFFIX)]: key
+            for key in shapes
+            if key.startswith(prefix) and key.endswith(_VALUE_SUFFIX)
+        }
+        expected = {_escape(key): (key, variable) for key, variable in mapping.items()}
+        missing = sorted(expected[key][0] for key in set(expected) - set(stored))
+        if missing:
+            raise IncompatibleCheckpoint(
+                f"incompatible checkpoint {path}: {name}/{missing[0]} is not in it"
+                f"{f' (nor {len(missing) - 1} more variables)' if len(missing) > 1 else ''}; "
+                "the networks differ from the ones it was written for"
+            )
+        extra = sorted(set(stored) - set(expected))
+        if extra:
+            raise IncompatibleCheckpoint(
+                f"incompatible checkpoint {path}: it holds {name}/{_unescape(extra[0])} "
+                f"which the current {name} does not have"
+            )
+        pairs = []
+        for escaped, (key, variable) in expected.items():
+            self._check_shape(path, f"{name}/{key}", variable, shapes[stored[escaped]])
+            pairs.append((variable, stored[escaped]))
+        return pairs
+
+    @staticmethod
+    def _check_shape(path, label, variable, stored_shape):
+        expected = [int(d) for d in variable.shape]
+        if list(stored_shape) != expected:
+            raise IncompatibleCheckpoint(
+                f"incompatible checkpoint {path}: {label} expected shape {tuple(expected)}, found {tuple(stored_shape)}"
+            )

@@ -1,4 +1,4 @@
-"""The face-to-music GAN as a `keras.Model` with a custom `train_step`.
+"""The face-to-music GAN: a `GANTrainer` whose `train_step` is Kim et al.'s update.
 
 One `train_step` is one generator update preceded by `critic_steps`
 discriminator updates (Kim et al. 2020, Sec. 5.2: five), each on its own
@@ -9,14 +9,16 @@ real batch. Three variants (Table 1):
 - `aux`: + the auxiliary discriminator D2 on the audio metric φ (Eq. 7-8),
   the paper's model.
 
-Losses are averaged over the *global* batch (`tf.nn.compute_average_loss`)
-because Keras sums gradients over replicas; reported values are unscaled.
+Besides the losses it reports what tells a learning GAN from a stuck one:
+D's mean scores on real and fake notes and how often it is right
+(`d_accuracy`: real scored > 0, fake < 0), the gradient norm of every
+update, and the share of the generator's loss that is the metric term.
 """
 
-import keras
 import tensorflow as tf
 
 from tfxmodal.losses import hinge_discriminator_loss, hinge_generator_loss, metric_preservation_loss
+from tfxmodal.trainers.base import GANTrainer, average, num_replicas
 
 VARIANTS = ("baseline", "metric", "aux")
 
@@ -29,11 +31,14 @@ def uses_aux_discriminator(variant):
     return variant == "aux"
 
 
-def _num_replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
+def sign_accuracy(real_scores, fake_scores):
+    """Per-example `(batch,)`: half for real scored > 0, half for fake scored < 0."""
+    real = tf.cast(tf.reshape(real_scores, [-1]) > 0, tf.float32)
+    fake = tf.cast(tf.reshape(fake_scores, [-1]) < 0, tf.float32)
+    return 0.5 * (real + fake)
 
 
-class Face2MusicGAN(keras.Model):
+class Face2MusicGAN(GANTrainer):
     """Trains generator G, discriminator D1 and (variant `aux`) D2 together.
 
     Args:
@@ -46,6 +51,9 @@ class Face2MusicGAN(keras.Model):
         metric_weight: λ of Eq. 5 (10).
         source_stats: `(μx, σx)` of pairwise face-embedding distances.
         target_stats: `(μy, σy)` of pairwise φ distances of real audio.
+
+    Optimizers (`compile`): `generator`, `discriminator` and, for `aux`,
+    `aux` (D2). D1 and D2 are updated from one tape per critic step.
 
     Data (one element of the dataset, per-replica batch B):
         `{"audio": (B, K, 8192) float32, "pitch": (B, K) int32 pitch classes,
@@ -85,136 +93,92 @@ class Face2MusicGAN(keras.Model):
         self.metric_weight = float(metric_weight)
         self.source_stats = tuple(float(v) for v in source_stats)
         self.target_stats = tuple(float(v) for v in target_stats)
-        # The wrapper has no call(); its sub-models are built before fit.
-        self.built = True
 
-    def compile(
-        self,
-        generator_optimizer,
-        discriminator_optimizer,
-        aux_optimizer=None,
-        jit_compile=False,
-        steps_per_execution=1,
-    ):
-        """Sets and builds the optimizers (create them inside the strategy scope).
-
-        `super().compile(optimizer=None)`: without it Keras would build an
-        unused RMSprop over every variable.
-        """
-        super().compile(optimizer=None, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-        if uses_aux_discriminator(self.variant) and aux_optimizer is None:
-            raise ValueError("Face2MusicGAN.compile: variant 'aux' needs an aux_optimizer")
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        self.aux_optimizer = aux_optimizer if self.aux_discriminator is not None else None
-        # Built here, in the caller's strategy scope: a first `apply` inside a
-        # replica context cannot create the slot variables.
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
-        if self.aux_optimizer is not None:
-            self.aux_optimizer.build(self.aux_discriminator.trainable_variables)
-        names = ["d_loss", "d_real", "d_fake", "g_loss", "g_adversarial"]
-        if uses_metric_loss(self.variant):
-            names.append("metric_loss")
+    def networks(self):
+        networks = {"generator": self.generator, "discriminator": self.discriminator}
         if self.aux_discriminator is not None:
-            names += ["aux_d_loss", "aux_g_adversarial"]
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+            networks["aux_discriminator"] = self.aux_discriminator
+        return networks
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values()) if hasattr(self, "trackers") else []
-
-    def named_optimizers(self):
-        """`{name: optimizer}` for logging learning rates."""
-        optimizers = {"generator": self.generator_optimizer, "discriminator": self.discriminator_optimizer}
-        if self.aux_optimizer is not None:
-            optimizers["aux_discriminator"] = self.aux_optimizer
-        return optimizers
-
-    def trackables(self):
-        """What a checkpoint saves: the trained networks and their optimizers."""
-        saved = {
-            "generator": self.generator,
-            "discriminator": self.discriminator,
-            "generator_optimizer": self.generator_optimizer,
-            "discriminator_optimizer": self.discriminator_optimizer,
+    def optimized_variables(self):
+        targets = {
+            "generator": self.generator.trainable_variables,
+            "discriminator": self.discriminator.trainable_variables,
         }
         if self.aux_discriminator is not None:
-            saved.update(aux_discriminator=self.aux_discriminator, aux_optimizer=self.aux_optimizer)
-        return saved
+            targets["aux"] = self.aux_discriminator.trainable_variables
+        return targets
 
-    def _track(self, name, replica_value):
-        """Records a per-replica value that was scaled by 1/replicas."""
-        self.trackers[name].update_state(replica_value * _num_replicas())
-
-    def _average(self, per_example):
-        return tf.nn.compute_average_loss(per_example)
+    def loss_names(self):
+        names = ["d_loss", "d_real", "d_fake", "d_accuracy", "g_loss", "g_adversarial"]
+        if uses_metric_loss(self.variant):
+            names += ["metric_loss", "metric_share"]
+        if self.aux_discriminator is not None:
+            names += ["aux_d_loss", "aux_d_accuracy", "aux_g_adversarial"]
+        return names
 
     def _critic_step(self, real, pitch, embedding):
         fake = self.generator(embedding, pitch, training=True)
-        variables = self.discriminator.trainable_variables
         if self.aux_discriminator is not None:
             # φ is frozen and D2's update needs no gradient through it.
             phi_real = self.audio_metric(real)
             phi_fake = self.audio_metric(fake)
-            variables = variables + self.aux_discriminator.trainable_variables
+        d1_variables = self.discriminator.trainable_variables
+        d2_variables = self.aux_discriminator.trainable_variables if self.aux_discriminator is not None else []
         with tf.GradientTape() as tape:
             real_scores = self.discriminator(real, pitch, training=True)
             fake_scores = self.discriminator(fake, pitch, training=True)
-            d_loss = self._average(hinge_discriminator_loss(real_scores, fake_scores))
+            d_loss = average(hinge_discriminator_loss(real_scores, fake_scores))
             total = d_loss
             if self.aux_discriminator is not None:
-                aux_loss = self._average(
-                    hinge_discriminator_loss(
-                        self.aux_discriminator(phi_real, training=True),
-                        self.aux_discriminator(phi_fake, training=True),
-                    )
-                )
+                aux_real = self.aux_discriminator(phi_real, training=True)
+                aux_fake = self.aux_discriminator(phi_fake, training=True)
+                aux_loss = average(hinge_discriminator_loss(aux_real, aux_fake))
                 total = total + aux_loss
-        gradients = tape.gradient(total, variables)
-        num_d = len(self.discriminator.trainable_variables)
-        self.discriminator_optimizer.apply_gradients(zip(gradients[:num_d], variables[:num_d]))
-        # Updated once per critic step: the reported value is their mean.
-        self._track("d_loss", d_loss)
-        self._track("d_real", self._average(tf.reshape(real_scores, [-1])))
-        self._track("d_fake", self._average(tf.reshape(fake_scores, [-1])))
+        gradients = tape.gradient(total, d1_variables + d2_variables)
+        self.apply("discriminator", gradients[: len(d1_variables)], d1_variables)
+        # Updated once per critic step: the reported values are their means.
+        self.track("d_loss", d_loss)
+        self.track("d_real", average(tf.reshape(real_scores, [-1])))
+        self.track("d_fake", average(tf.reshape(fake_scores, [-1])))
+        self.track("d_accuracy", average(sign_accuracy(real_scores, fake_scores)))
         if self.aux_discriminator is not None:
-            self.aux_optimizer.apply_gradients(zip(gradients[num_d:], variables[num_d:]))
-            self._track("aux_d_loss", aux_loss)
+            self.apply("aux", gradients[len(d1_variables) :], d2_variables)
+            self.track("aux_d_loss", aux_loss)
+            self.track("aux_d_accuracy", average(sign_accuracy(aux_real, aux_fake)))
 
     def _generator_step(self, pitch, embedding):
         with tf.GradientTape() as tape:
             fake = self.generator(embedding, pitch, training=True)
-            adversarial = self._average(
-                hinge_generator_loss(self.discriminator(fake, pitch, training=True))
-            )
+            adversarial = average(hinge_generator_loss(self.discriminator(fake, pitch, training=True)))
             g_loss = adversarial
             if uses_metric_loss(self.variant):
                 phi_fake = self.audio_metric(fake)
                 # Pairs exist within a replica's batch; divide so that the sum
                 # over replicas is their mean, like the per-example losses.
                 metric_loss = (
-                    metric_preservation_loss(embedding, phi_fake, self.source_stats, self.target_stats)
-                    / _num_replicas()
+                    metric_preservation_loss(embedding, phi_fake, self.source_stats, self.target_stats) / num_replicas()
                 )
                 g_loss = g_loss + self.metric_weight * metric_loss
             if self.aux_discriminator is not None:
-                aux_adversarial = self._average(
-                    hinge_generator_loss(self.aux_discriminator(phi_fake, training=True))
-                )
+                aux_adversarial = average(hinge_generator_loss(self.aux_discriminator(phi_fake, training=True)))
                 g_loss = g_loss + aux_adversarial
-        variables = self.generator.trainable_variables
-        self.generator_optimizer.apply_gradients(zip(tape.gradient(g_loss, variables), variables))
-        self._track("g_loss", g_loss)
-        self._track("g_adversarial", adversarial)
+        self.apply_gradients("generator", tape, g_loss, self.generator.trainable_variables)
+        self.track("g_loss", g_loss)
+        self.track("g_adversarial", adversarial)
         if uses_metric_loss(self.variant):
-            self._track("metric_loss", metric_loss)
+            self.track("metric_loss", metric_loss)
+            # |λ·L_metric| over the sum of the magnitudes of G's loss terms.
+            terms = tf.abs(adversarial) + self.metric_weight * metric_loss
+            if self.aux_discriminator is not None:
+                terms += tf.abs(aux_adversarial)
+            self.track("metric_share", tf.math.divide_no_nan(self.metric_weight * metric_loss, terms) / num_replicas())
         if self.aux_discriminator is not None:
-            self._track("aux_g_adversarial", aux_adversarial)
+            self.track("aux_g_adversarial", aux_adversarial)
 
     def train_step(self, data):
         audio, pitch, embedding = data["audio"], data["pitch"], data["embedding"]
         for step in range(self.critic_steps):
             self._critic_step(audio[:, step, :, None], pitch[:, step], embedding[:, step])
         self._generator_step(pitch[:, 0], embedding[:, self.critic_steps])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.results()

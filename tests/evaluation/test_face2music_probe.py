@@ -1,0 +1,69 @@
+"""The learning curve's face → music probe on real (untrained) networks."""
+
+import numpy as np
+import pytest
+
+from tfxmodal.evaluation.classifiers import features_and_probabilities
+from tfxmodal.evaluation.face2music_probe import Face2MusicProbe, translate
+from tfxmodal.metrics import frechet_distance
+from tfxmodal.models import AudioClassifier, AudioEmbedder, AudioMetric, WaveGANGenerator
+
+
+@pytest.fixture(scope="module")
+def networks():
+    generator = WaveGANGenerator(2, output_batch_norm=False)
+    generator.build((None, 512))
+    classifiers = {"pitch": AudioClassifier(61, width=2), "family": AudioClassifier(10, width=2)}
+    for model in classifiers.values():
+        model.build((None, 8192))
+    metric = AudioMetric(AudioEmbedder(2))
+    metric.build()
+    metric.set_scales(1.0, 0.01)
+    return generator, classifiers, metric
+
+
+def test_the_probe_scores_what_its_metrics_say(networks):
+    generator, classifiers, metric = networks
+    rng = np.random.default_rng(0)
+    faces = rng.normal(size=(12, 512)).astype("float32")
+    faces /= np.linalg.norm(faces, axis=1, keepdims=True)
+    pitches = np.array([0, 10, 20, 30, 40, 50, 60, 5, 15, 25, 35, 45], np.int32)
+    t = np.arange(8192) / 16000
+    real = np.stack([0.2 * np.sin(2 * np.pi * (60 + 20 * i) * t) for i in range(8)]).astype("float32")
+    real_pitches = np.array([0, 10, 20, 30, 1, 2, 3, 4], np.int32)
+    probe = Face2MusicProbe(
+        generator,
+        classifiers,
+        faces,
+        pitches,
+        real,
+        real_pitches,
+        audio_metric=metric,
+        spectrograms=3,
+        test_notes=real[::-1],
+        distinct_faces=10,
+    )
+    metrics, images = probe()
+
+    waveforms = translate(generator, faces, pitches)
+    features, probabilities = features_and_probabilities(classifiers["pitch"], waveforms)
+    assert metrics["pitch_accuracy"] == pytest.approx(np.mean(probabilities.argmax(1) == pitches))
+    assert metrics["fid_pitch"] == pytest.approx(
+        frechet_distance(features, features_and_probabilities(classifiers["pitch"], real)[0])
+    )
+    assert metrics["rms"] == pytest.approx(np.sqrt(np.mean(waveforms**2)), rel=1e-5)
+    assert set(metrics) == {"pitch_accuracy", "fid_pitch", "fid_family", "is_pitch", "is_family", "pc", "rms"}
+    assert -1 <= metrics["pc"] <= 1
+    # The references: real notes' level and the test notes' FID against them.
+    assert probe.references["rms"] == pytest.approx(np.sqrt(np.mean(real**2)))
+    assert probe.references["fid_pitch"] >= 0 and probe.references["fid_family"] >= 0
+    # Spectrograms only for faces asked for a pitch the real notes have: rows 0, 1, 2 (pitches 0, 10, 20).
+    rows, notes = probe.spectrogram_rows
+    assert rows.tolist() == [0, 1, 2] and notes.shape == (3, 8192)
+    assert images["spectrograms"].dtype == np.uint8 and images["spectrograms"].ndim == 3
+
+
+def test_the_probe_needs_a_pitch_per_face(networks):
+    generator, classifiers, _ = networks
+    with pytest.raises(ValueError, match="one pitch each"):
+        Face2MusicProbe(generator, classifiers, np.zeros((4, 512)), np.zeros(3), np.zeros((2, 8192)), np.zeros(2))

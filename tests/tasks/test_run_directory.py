@@ -1,0 +1,96 @@
+"""Run directories across versions: configs compared by value, renamed keys named, versions checked."""
+
+import dataclasses
+
+import pytest
+import yaml
+
+from tfxmodal.config import ConfigError
+from tfxmodal.tasks.run_directory import read_run_config, run_task, write_resolved_config
+from tfxmodal.tasks.task import Task
+
+
+@dataclasses.dataclass
+class Section:
+    size: int = 4
+    added_later: str = "default"
+
+
+@dataclasses.dataclass
+class ToyConfig:
+    task: str
+    seed: int = 0
+    section: Section = dataclasses.field(default_factory=Section)
+
+
+class ToyRun:
+    def __init__(self, config, out_dir):
+        self.config, self.out_dir = config, out_dir
+
+    def execute(self):
+        write_resolved_config(TOY, self.config, self.out_dir)
+        return {"size": self.config.section.size}
+
+
+TOY = Task(
+    name="toy",
+    schema=ToyConfig,
+    run_class=ToyRun,
+    config_version=3,
+    renamed_keys={"section.old_size": "section.size", "section.gone": None},
+)
+
+
+def test_the_stored_config_has_its_version_and_every_default(tmp_path):
+    assert run_task(TOY, {"task": "toy"}, str(tmp_path)) == 0
+    stored = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert stored == {"config_version": 3, "task": "toy", "seed": 0, "section": {"size": 4, "added_later": "default"}}
+
+
+def test_configs_are_compared_by_value_so_a_missing_defaulted_key_resumes(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"task": "toy", "seed": 0, "section": {"size": 4}}))
+    assert run_task(TOY, {"task": "toy", "section": {"added_later": "default"}}, str(tmp_path)) == 0
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["config_version"] == 3
+
+
+def test_a_different_value_is_refused_naming_the_key_and_both_values(tmp_path, capsys):
+    assert run_task(TOY, {"task": "toy"}, str(tmp_path)) == 0
+    assert run_task(TOY, {"task": "toy", "section": {"size": 5}}, str(tmp_path)) == 2
+    out = capsys.readouterr().out
+    assert "holds a different config (section.size: 4 → 5)" in out
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("old_size", 4, r"key section.old_size \(config version 1\) was renamed to section.size in config version 3"),
+        ("gone", True, r"key section.gone \(config version 1\) was removed in config version 3"),
+    ],
+)
+def test_a_renamed_or_removed_key_is_named_with_what_to_do(tmp_path, key, value, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"task": "toy", "section": {key: value}}))
+    with pytest.raises(ConfigError, match=message):
+        read_run_config(TOY, str(path))
+
+
+def test_a_config_of_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"config_version": 4, "task": "toy"}))
+    with pytest.raises(ConfigError, match="config_version 4 was written by a newer tfxmodal"):
+        read_run_config(TOY, str(path))
+
+
+def test_a_run_directory_config_can_be_reused_as_a_config_file(tmp_path):
+    assert run_task(TOY, {"task": "toy"}, str(tmp_path / "a")) == 0
+    stored = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
+    assert run_task(TOY, stored, str(tmp_path / "b")) == 0
+
+
+def test_a_key_an_earlier_version_lacked_gets_the_value_it_was_trained_with(tmp_path):
+    task = dataclasses.replace(TOY, earlier_defaults={2: {"section.added_later": "as trained"}})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"config_version": 2, "task": "toy", "section": {"size": 4}}))
+    assert read_run_config(task, str(path)).section.added_later == "as trained"
+    path.write_text(yaml.safe_dump({"config_version": 3, "task": "toy", "section": {"size": 4}}))
+    assert read_run_config(task, str(path)).section.added_later == "default"

@@ -1,0 +1,149 @@
+"""Benchmark sections of the face → music task.
+
+- `face2music_step`: seconds per training iteration (one generator update
+  after `critic_steps` discriminator updates, variant `aux`) at the demo
+  width (d = 8, batch 16) and the paper width (d = 64, batch 128), on
+  synthetic batches so that only the model is timed;
+- `translate_latency`: milliseconds per call and per face of the exported
+  face2music SavedModel's `serving_default(images)` (uint8 25×25 faces) at
+  batch 1 and 64 (median of several calls after a warm-up), with the
+  demo's eigenface embedder fitted on the bundled LFW faces and an
+  untrained WaveGAN generator of width d = 8 (the demo) and d = 64 (the
+  paper; latency does not depend on the weights).
+"""
+
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from tfxmodal.benchmarks.common import count_params, time_step
+from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, PHI_DIM
+
+
+def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile=False, variant="aux"):
+    """Seconds per GAN iteration (mean of `iterations` after one warm-up)."""
+    import keras
+    import tensorflow as tf
+
+    from tfxmodal.models import AudioEmbedder, AudioMetric, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
+    from tfxmodal.trainers.face2music import Face2MusicGAN
+
+    # The configs' defaults: no batch norm at the generator's output nor in the critic.
+    generator = WaveGANGenerator(width, output_batch_norm=False)
+    discriminator = WaveGANDiscriminator(width, batch_norm=False)
+    metric = AudioMetric(AudioEmbedder(width))
+    aux = AuxDiscriminator()
+    generator.build((None, FACE_EMBEDDING_DIM))
+    discriminator.build((None, CLIP_SAMPLES, 1))
+    metric.build()
+    aux.build((None, PHI_DIM))
+    gan = Face2MusicGAN(generator, discriminator, variant, metric, aux, critic_steps=critic_steps)
+
+    def adam():
+        return keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+    gan.compile({"generator": adam(), "discriminator": adam(), "aux": adam()}, jit_compile=jit_compile)
+    rng = np.random.default_rng(0)
+    batch = {
+        "audio": tf.constant(rng.uniform(-0.5, 0.5, (batch_size, critic_steps, CLIP_SAMPLES)).astype("float32")),
+        "pitch": tf.constant(rng.integers(0, NUM_PITCHES, (batch_size, critic_steps)).astype("int32")),
+        "embedding": tf.constant(rng.normal(size=(batch_size, critic_steps + 1, FACE_EMBEDDING_DIM)).astype("float32")),
+    }
+    step = tf.function(gan.train_step, jit_compile=jit_compile)
+    first, times = time_step(step, batch, iterations, "g_loss")
+    return {
+        "width": width,
+        "batch_size": batch_size,
+        "critic_steps": critic_steps,
+        "variant": variant,
+        "xla": jit_compile,
+        "generator_params": count_params(generator.trainable_weights),
+        "seconds_per_iteration": round(float(np.mean(times)), 4),
+        "seconds_per_iteration_min": round(float(np.min(times)), 4),
+        "first_call_seconds": round(first, 2),
+        "iterations": iterations,
+    }
+
+
+def training_step(quick, jit_compile=False):
+    """The `face2music_step` section: d = 8 / batch 16 and, unless `quick`, d = 64 / batch 128."""
+    runs = {"demo_width": face2music_step(8, 16, iterations=3 if quick else 10, jit_compile=jit_compile)}
+    if not quick:
+        runs["paper_width"] = face2music_step(64, 128, iterations=2, jit_compile=jit_compile)
+    return runs
+
+
+# configs/face2music_demo.yaml's face metric: eigenfaces of the bundled LFW faces.
+DEMO_FACE_EMBEDDER = {"kind": "eigenfaces", "num_components": 32, "image_size": 25}
+DEMO_FACES = {"source": "lfw_subset"}
+
+
+def translate_latency(widths=(8,), batch_sizes=(1, 64), calls=20, warmup=2):
+    """Latency of the exported face2music SavedModel's `serving_default`, per width and batch size.
+
+    `calls` timed calls at batch 1 and a quarter as many (at least 3) at
+    larger batches, after `warmup` untimed ones; the median is reported.
+    """
+    import tensorflow as tf
+
+    from tfxmodal.config import parse
+    from tfxmodal.export.face2music import export_face2music
+    from tfxmodal.models import WaveGANGenerator
+    from tfxmodal.tasks.face2music_config import FaceData, FaceEmbedderSpec
+    from tfxmodal.tasks.face2music_data import fit_face_embedder, make_face_embedder
+
+    spec = parse(FaceEmbedderSpec, DEMO_FACE_EMBEDDER, "face_embedder")
+    faces = parse(FaceData, DEMO_FACES, "faces")
+    embedder = make_face_embedder(spec)
+    started = time.perf_counter()
+    fitted = fit_face_embedder(embedder, spec, faces, seed=0)
+    result = {
+        "face_embedder": f"eigenfaces ({spec.num_components} components) of {fitted['faces']} LFW faces",
+        "fit_seconds": round(time.perf_counter() - started, 2),
+        "image_shape": [spec.image_size, spec.image_size, 3],
+        "signature": "serving_default",
+    }
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(prefix="tfxmodal_bench_") as base:
+        for width in widths:
+            generator = WaveGANGenerator(width, output_batch_norm=False)
+            generator.build((None, FACE_EMBEDDING_DIM))
+            started = time.perf_counter()
+            path = export_face2music(embedder, generator, os.path.join(base, f"d{width}"))
+            exported = time.perf_counter() - started
+            started = time.perf_counter()
+            serve = tf.saved_model.load(path).signatures["serving_default"]
+            loaded = time.perf_counter() - started
+            entry = {
+                "generator_params": count_params(generator.trainable_weights),
+                "export_seconds": round(exported, 2),
+                "load_seconds": round(loaded, 2),
+            }
+            for batch_size in batch_sizes:
+                images = tf.constant(rng.integers(0, 256, (batch_size, spec.image_size, spec.image_size, 3), np.uint8))
+                for _ in range(warmup):
+                    serve(images=images)["waveform"].numpy()
+                count = calls if batch_size == 1 else max(3, calls // 4)
+                times = []
+                for _ in range(count):
+                    started = time.perf_counter()
+                    waveform = serve(images=images)["waveform"].numpy()
+                    times.append(time.perf_counter() - started)
+                if waveform.shape != (batch_size, CLIP_SAMPLES):
+                    raise RuntimeError(f"serving_default returned a waveform of shape {waveform.shape}")
+                median_ms = float(np.median(times)) * 1000
+                entry[f"batch_{batch_size}"] = {
+                    "ms_per_call": round(median_ms, 3),
+                    "ms_per_face": round(median_ms / batch_size, 3),
+                    "ms_per_call_min": round(float(np.min(times)) * 1000, 3),
+                    "calls": count,
+                }
+            result[f"width_{width}"] = entry
+    return result
+
+
+def translate_latency_section(quick, jit_compile=False):
+    """The `translate_latency` section (`jit_compile` does not apply: serving is not XLA-compiled)."""
+    return translate_latency(widths=(8,) if quick else (8, 64), calls=20 if quick else 40)

@@ -1,0 +1,76 @@
+"""What a task declares about itself (`Task`), so that the command lines hold no task names.
+
+A task is one kind of run (`task:` in a config). Its module in
+`tfxmodal.tasks` defines `TASK = Task(...)`; `tfxmodal.registry` lists the
+modules. `train`, `evaluate`, `ablate` and `bench` look a task up there and
+use only what it declares here.
+"""
+
+import dataclasses
+import importlib
+from typing import Callable, Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One task: its config schema, its run, its evaluation and its ablations.
+
+    Attributes:
+        name: the config's `task:` value.
+        schema: the config dataclass (`tfxmodal.config.parse` checks a
+            mapping against it).
+        run_class: `(config, out_dir) -> object with execute() -> summary
+            dict`; the stages of one run (see `tasks.run_directory.run_task`).
+        config_version: bumped when a key is renamed or removed; stored in
+            the run directory's `config.yaml`.
+        renamed_keys: `{old dotted key: new dotted key, or None if removed}`
+            of earlier config versions, so an older run directory gets a
+            message naming the key and what to do.
+        earlier_defaults: `{config version: {dotted key: value}}` for keys
+            that version did not have and whose behaviour then differs from
+            today's default: a stored config of that version that lacks the
+            key gets the value it was trained with.
+        evaluator: `"module:function"` of `evaluate(run_dir, out_dir,
+            **options) -> metrics dict`, imported only when evaluating (its
+            plotting and report code is not needed to train); None: the task
+            has no evaluation.
+        evaluate_options: `((flags, argparse kwargs), ...)` the evaluator
+            reads from `python -m tfxmodal.evaluate` (the `dest` names are
+            passed to it as keyword arguments).
+        ablations: `{variant: {dotted key: value}}` of the paper's ablation
+            study (`python -m tfxmodal.ablate`).
+        table_columns: metrics of the ablation table, in order.
+        reference_row: `(metrics of one variant) -> row dict or None`, the
+            real-data row of the table.
+        shared_ablation_options: `(ablation out dir) -> {option: value}`
+            passed to every variant's evaluation (e.g. one classifier
+            directory for all rows).
+        benchmarks: `{section: "module:function"}` of `python -m
+            tfxmodal.bench`; each `function(quick, jit_compile)` returns JSON.
+    """
+
+    name: str
+    schema: type
+    run_class: type
+    config_version: int = 1
+    renamed_keys: dict = dataclasses.field(default_factory=dict)
+    earlier_defaults: dict = dataclasses.field(default_factory=dict)
+    evaluator: Optional[str] = None
+    evaluate_options: tuple = ()
+    ablations: dict = dataclasses.field(default_factory=dict)
+    table_columns: tuple = ()
+    reference_row: Optional[Callable] = None
+    shared_ablation_options: Optional[Callable] = None
+    benchmarks: dict = dataclasses.field(default_factory=dict)
+
+    def evaluate(self, run_dir, out_dir, **options):
+        """Runs the task's evaluator; returns its metrics dict."""
+        if self.evaluator is None:
+            raise ValueError(f"task {self.name!r} has no evaluation")
+        return resolve(self.evaluator)(run_dir, out_dir, **options)
+
+
+def resolve(reference):
+    """The object named by `"package.module:attribute"`."""
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
