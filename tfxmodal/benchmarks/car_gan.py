@@ -13,7 +13,7 @@ so (`"skipped"`) and a smaller batch is timed as a separate, labelled entry
 
 import numpy as np
 
-from tfxmodal.benchmarks.common import count_params, meminfo_mb, peak_memory_mb, time_step
+from tfxmodal.benchmarks.common import count_params, meminfo_mb, peak_memory_mb, time_step, timing_summary
 
 # configs/car_gan_demo.yaml's model size; everything else (the full model E,
 # loss weights, Adam 8e-4 (0.9, 0.999)) is the schema's paper default.
@@ -98,10 +98,7 @@ def car_gan_step(image_size, filters, batch_size, iterations=3, jit_compile=Fals
         "generator_params": count_params(gan.optimized_variables()["generator"]),
         "discriminator_params": count_params(discriminator.trainable_variables),
         "classifier_params": count_params(classifier.weights),
-        "seconds_per_iteration": round(float(np.mean(times)), 4),
-        "seconds_per_iteration_min": round(float(np.min(times)), 4),
-        "first_call_seconds": round(first, 2),
-        "iterations": iterations,
+        **timing_summary(first, times, iterations),
     }
 
 

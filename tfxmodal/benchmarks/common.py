@@ -26,6 +26,16 @@ def count_params(variables):
     return int(sum(np.prod(w.shape) for w in variables))
 
 
+def timing_summary(first, times, iterations):
+    """The timing fields every training-step entry reports, from `time_step`'s result."""
+    return {
+        "seconds_per_iteration": round(float(np.mean(times)), 4),
+        "seconds_per_iteration_min": round(float(np.min(times)), 4),
+        "first_call_seconds": round(first, 2),
+        "iterations": iterations,
+    }
+
+
 def peak_memory_mb():
     """Peak resident memory of this process so far, in MiB (`ru_maxrss`: KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

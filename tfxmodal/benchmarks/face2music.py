@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from tfxmodal.benchmarks.common import count_params, time_step
+from tfxmodal.benchmarks.common import count_params, time_step, timing_summary
 from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, PHI_DIM
 
 
@@ -60,10 +60,7 @@ def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile
         "variant": variant,
         "xla": jit_compile,
         "generator_params": count_params(generator.trainable_weights),
-        "seconds_per_iteration": round(float(np.mean(times)), 4),
-        "seconds_per_iteration_min": round(float(np.min(times)), 4),
-        "first_call_seconds": round(first, 2),
-        "iterations": iterations,
+        **timing_summary(first, times, iterations),
     }
 
 

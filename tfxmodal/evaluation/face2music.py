@@ -220,7 +220,9 @@ def _write_outputs(
     if os.path.exists(curve_path):
         tables.append(paper_tables.curve_table(read_json(curve_path)["points"]))
         if os.path.exists(os.path.join(run_dir, "curve.png")):
-            figures["Learning curve while training (dashed: the real test split)"] = os.path.join(run_dir, "curve.png")
+            figures[
+                "Learning curve while training (dashed: real data: the test split's FIDs, the real notes' level)"
+            ] = os.path.join(run_dir, "curve.png")
     accuracy = metrics["classifier_test_accuracy"]
     with tempfile.TemporaryDirectory(prefix="tfxmodal_report_wavs.") as wav_dir:
         order = np.random.default_rng(seed).permutation(len(translations))[:REPORT_SAMPLES]

@@ -586,8 +586,8 @@ def learning_curve(records, path, metrics, references=None, title=None):
         records: `[{"step": int, metric: float, ...}, ...]` in step order.
         path: PNG file to write (atomically).
         metrics: `[(key, label, log_scale)]`, one panel each (missing keys skipped).
-        references: `{key: value}` drawn as a dashed line (e.g. the real
-            test split's FID).
+        references: `{key: value}` drawn as a dashed line labelled "real
+            data" (e.g. the real test split's FID, the real notes' level).
         title: figure title.
     """
     references = references or {}
@@ -603,7 +603,7 @@ def learning_curve(records, path, metrics, references=None, title=None):
         steps, values = zip(*points) if points else ((), ())
         axes.plot(steps, values, marker="o", ms=3, lw=1.2)
         if key in references and references[key] is not None:
-            axes.axhline(references[key], color="#888888", ls="--", lw=1, label="real test split")
+            axes.axhline(references[key], color="#888888", ls="--", lw=1, label="real data")
             axes.legend(fontsize=7, frameon=False)
         if log and values and min(values) > 0:
             axes.set_yscale("log")
