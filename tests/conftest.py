@@ -41,6 +41,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def chromium():
+    """Debian's headless Chromium for the report's browser tests (`TFXMODAL_REQUIRE_CHROMIUM=1`: required)."""
+    path = "/usr/bin/chromium"
+    if os.path.exists(path):
+        return path
+    message = f"{path} not found: the report's browser tests need Debian's Chromium (apt-get install chromium)"
+    if os.environ.get("TFXMODAL_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(message + "; TFXMODAL_REQUIRE_CHROMIUM=1 makes this a failure")
+    pytest.skip(message)
+
+
+@pytest.fixture
 def two_cpu_strategy():
     """The session's MirroredStrategy over the 2 logical CPU devices."""
     from tests.harness import two_cpu_strategy as shared_strategy

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, subprocess_env
+from tests.evaluation.test_report import _load_status
 
 pytestmark = pytest.mark.slow  # evaluates a trained run
 
@@ -48,6 +49,20 @@ def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
         assert isinstance(metrics[key], float), key
     html = (tmp_path / "eval" / "report" / "index.html").read_text()
     assert "face2music evaluation: aux at step 4" in html and html.count("<audio") == 30
+    # Table 1's layout: this run beside the real test split and the paper's aux row (FID pitch 25.52).
+    assert "Table 1 of Kim et al. (2020)" in html and "paper (aux)" in html and "25.52" in html
+    assert "lower" in html and "higher" in html and "Classifiers of FID / IS (test-split accuracy): pitch" in html
+    assert (tmp_path / "eval" / "spectrograms.png").stat().st_size > 1000
+
+
+def test_the_evaluation_report_loads_in_a_browser(tiny_ablation, tmp_path, chromium):
+    out, _ = tiny_ablation
+    result = evaluate("--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(out / "classifiers"),
+                      "--classifier-steps", "3", "--max-examples", "12")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    status = _load_status(chromium, tmp_path / "eval" / "report" / "index.html", tmp_path / "profile")
+    assert status["data-ok"] == "true" and status["data-failed"] == "", status
+    assert int(status["data-images-total"]) >= 4 and int(status["data-audio-total"]) == 12
 
 
 def test_classifiers_for_other_data_are_refused(tiny_ablation, tmp_path):
