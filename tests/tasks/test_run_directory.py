@@ -94,3 +94,19 @@ def test_a_key_an_earlier_version_lacked_gets_the_value_it_was_trained_with(tmp_
     assert read_run_config(task, str(path)).section.added_later == "as trained"
     path.write_text(yaml.safe_dump({"config_version": 3, "task": "toy", "section": {"size": 4}}))
     assert read_run_config(task, str(path)).section.added_later == "default"
+
+
+def test_the_car_gan_classifier_cache_key_changes_only_with_what_determines_c():
+    """A new config key (with its default) must not invalidate the classifiers users have cached."""
+    from tfxmodal.config import parse
+    from tfxmodal.tasks.car_gan import CLASSIFIER_CACHE_KEYS, classifier_cache_key
+    from tfxmodal.tasks.car_gan_config import CARGANConfig
+
+    def key(**sections):
+        return classifier_cache_key(parse(CARGANConfig, {"task": "car_gan", **sections}))
+
+    base = key()
+    assert base == key(data={"shuffle_buffer": 17, "cache": True}, train={"steps": 10}, model={"attention": False})
+    assert base == key(evaluation={"every_steps": 100}, classifier={"cache_dir": "/tmp/elsewhere"})
+    assert base != key(classifier={"epochs": 3}) and base != key(data={"image_size": 64}) and base != key(seed=1)
+    assert "classifier.epochs" in CLASSIFIER_CACHE_KEYS and "train.steps" not in CLASSIFIER_CACHE_KEYS
