@@ -52,7 +52,17 @@ def test_the_probe_scores_what_its_metrics_say(networks):
         frechet_distance(features, features_and_probabilities(classifiers["pitch"], real)[0])
     )
     assert metrics["rms"] == pytest.approx(np.sqrt(np.mean(waveforms**2)), rel=1e-5)
-    assert set(metrics) == {"pitch_accuracy", "fid_pitch", "fid_family", "is_pitch", "is_family", "pc", "rms"}
+    assert set(metrics) == {
+        "pitch_accuracy",
+        "fid_pitch",
+        "fid_family",
+        "is_pitch",
+        "is_family",
+        "pc",
+        "rms",
+        "cbn_pitch_spread",
+    }
+    assert metrics["cbn_pitch_spread"] == 0.0  # untrained: every pitch row of every γ table is 1
     assert -1 <= metrics["pc"] <= 1
     # The references: real notes' level and the test notes' FID against them.
     assert probe.references["rms"] == pytest.approx(np.sqrt(np.mean(real**2)))
@@ -67,3 +77,17 @@ def test_the_probe_needs_a_pitch_per_face(networks):
     generator, classifiers, _ = networks
     with pytest.raises(ValueError, match="one pitch each"):
         Face2MusicProbe(generator, classifiers, np.zeros((4, 512)), np.zeros(3), np.zeros((2, 8192)), np.zeros(2))
+
+
+def test_the_cbn_spread_measures_how_far_the_pitch_rows_moved_apart(networks):
+    from tfxmodal.evaluation.face2music_probe import cbn_pitch_spread
+
+    generator = WaveGANGenerator(2, output_batch_norm=False)
+    generator.build((None, 512))
+    first = generator.project_norm.gamma
+    first.assign(
+        np.concatenate([np.ones((60, first.shape[1])), np.full((1, first.shape[1]), 1 + 61**0.5)]).astype("float32")
+    )
+    # One of the 5 tables now has std 61**0.5 * sqrt(60) / 61 per channel; the others 0.
+    expected = (61**0.5 * np.sqrt(60) / 61) / 5
+    assert cbn_pitch_spread(generator) == pytest.approx(expected, rel=1e-5)
