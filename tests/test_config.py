@@ -78,3 +78,19 @@ def test_read_yaml_errors(tmp_path):
     scalar.write_text("42\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         read_yaml(str(scalar))
+
+
+def test_a_float_written_without_a_dot_is_the_number_it_looks_like():
+    import yaml
+
+    from tfxmodal.config import parse
+    from tfxmodal.tasks.face2music_config import Face2MusicConfig
+
+    raw = yaml.safe_load(
+        "task: face2music\nface_embedder: {kind: eigenfaces}\ntrain: {learning_rate: 2e-4, beta_2: 1E-3}\n"
+    )
+    assert raw["train"]["learning_rate"] == "2e-4"  # what PyYAML reads
+    config = parse(Face2MusicConfig, raw)
+    assert config.train.learning_rate == 2e-4 and config.train.beta_2 == 1e-3
+    with pytest.raises(ConfigError, match=r"train\.learning_rate: expected a number, got str 'fast'"):
+        parse(Face2MusicConfig, {**raw, "train": {"learning_rate": "fast"}})

@@ -7,10 +7,13 @@ key path (`train.batch_size: expected int, got str 'abc'`).
 
 import dataclasses
 import os
+import re
 import types
 import typing
 
 import yaml
+
+_FLOAT_LITERAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 class ConfigError(ValueError):
@@ -117,6 +120,9 @@ def _coerce(hint, value, key):
     if dataclasses.is_dataclass(hint):
         return parse(hint, value, key)
     if hint is float:
+        # YAML 1.1 (PyYAML) reads `2e-4` (no dot) as a string; it is the number it looks like.
+        if isinstance(value, str) and _FLOAT_LITERAL.fullmatch(value.strip()):
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {_describe(value)}")
         return float(value)

@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from tfxmodal.domain import HIGHEST_PITCH, LOWEST_PITCH, SAMPLE_RATE
+
 
 class TranslateError(ValueError):
     """A model directory or input image that cannot be used."""
@@ -59,11 +61,24 @@ def load_images(paths):
     return images
 
 
+def check_distinct_stems(paths):
+    """Every output is `<stem>_pitch<P>.wav`: two images with one stem would overwrite each other."""
+    seen = {}
+    for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if stem in seen:
+            raise TranslateError(
+                f"{seen[stem]} and {path} would both be written as {stem}_pitch<P>.wav; rename one of them"
+            )
+        seen[stem] = path
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        if args.pitch is not None and not 24 <= args.pitch <= 84:
-            raise TranslateError(f"--pitch {args.pitch}: expected a MIDI pitch in 24..84")
+        if args.pitch is not None and not LOWEST_PITCH <= args.pitch <= HIGHEST_PITCH:
+            raise TranslateError(f"--pitch {args.pitch}: expected a MIDI pitch in {LOWEST_PITCH}..{HIGHEST_PITCH}")
+        check_distinct_stems(args.images)
         model_dir = resolve_model_dir(args.model)
         images = load_images(args.images)
     except TranslateError as error:
@@ -85,7 +100,7 @@ def main(argv=None):
         pitch = int(outputs["pitch"].numpy()[0])
         stem = os.path.splitext(os.path.basename(path))[0]
         target = os.path.join(args.out, f"{stem}_pitch{pitch}.wav")
-        write_wav(target, outputs["waveform"].numpy()[0], 16000)
+        write_wav(target, outputs["waveform"].numpy()[0], SAMPLE_RATE)
         written.append(target)
         print(target)
     return 0

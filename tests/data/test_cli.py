@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -136,3 +137,24 @@ def test_benchmark_reports_examples_per_second(mini_nsynth_tiny):
     report = json.loads(result.stdout)
     assert report["examples"] == 12 and report["examples_per_second"] > 0
     assert report["paper_filter"] is True and report["dataset"] == "mini_nsynth/tiny"
+
+
+def test_describe_sub_urmp_exits_2_when_it_reports_problems(tmp_path):
+    from PIL import Image
+
+    from tfxmodal.audio.wav import write_wav
+
+    root = tmp_path / "sub_urmp"
+    for split in ("train", "test"):
+        (root / "img" / split / "cello").mkdir(parents=True)
+        (root / "chunk" / split / "cello").mkdir(parents=True)
+        Image.new("RGB", (16, 16), (200, 10, 10)).save(root / "img" / split / "cello" / "cello01_1.jpg")
+        write_wav(str(root / "chunk" / split / "cello" / "cello01_1.wav"), np.zeros(8000, np.float32), 16000)
+    result = run("describe", "sub_urmp", str(root))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+    Image.new("RGB", (16, 16)).save(root / "img" / "train" / "cello" / "cello02_1.jpg")  # no chunk of its own
+    result = run("describe", "sub_urmp", str(root))
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and "cello02_1" in json.dumps(report)

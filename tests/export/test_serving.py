@@ -210,6 +210,16 @@ def test_saved_model_cli_lists_signatures_inputs_dtypes_and_shapes(face2music_ex
             {"images": np.zeros((2, 9, 9, 3), np.uint8), "pitch": np.array([60, 60, 60], np.int32)},
             r"inputs images and pitch must have the same batch size",
         ),
+        (
+            "embedding",
+            {"embedding": np.full((2, 512), np.nan, np.float32), "pitch": np.array([60, 60], np.int32)},
+            r"input embedding must be finite \(float32 face embeddings\)",
+        ),
+        (
+            "embedding",
+            {"embedding": np.eye(2, 512, dtype=np.float32) * np.inf, "pitch": np.array([60, 60], np.int32)},
+            r"input embedding must be finite",
+        ),
     ],
 )
 def test_face2music_bad_requests_fail_naming_the_input(face2music_export, signature, inputs, message):
@@ -241,6 +251,16 @@ def test_face2music_bad_requests_fail_naming_the_input(face2music_export, signat
             "waveform",
             {"audio": np.zeros((2, 8000), np.float32), "label": np.array([0], np.int32)},
             r"inputs lms and label must have the same batch size",
+        ),
+        (
+            "waveform",
+            {"audio": np.full((1, 8000), np.nan, np.float32), "label": np.array([0], np.int32)},
+            r"input audio must be finite",
+        ),
+        (
+            "serving_default",
+            {"lms": np.full((1, 32, 32, 1), np.inf, np.float32), "label": np.array([0], np.int32)},
+            r"input lms must be finite",
         ),
     ],
 )

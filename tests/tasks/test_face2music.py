@@ -126,7 +126,8 @@ def test_rerun_of_a_finished_run_does_no_new_work(completed_run):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "already trained for 4 steps" in result.stdout
     assert "training audio embedder" not in result.stdout
-    assert sorted(os.listdir(tmp / "export")) == ["1", "2"]  # the export is a new version
+    assert sorted(os.listdir(tmp / "export")) == ["1"]  # the same trained state is exported once
+    assert "already exported" in result.stdout
 
 
 def test_rerun_with_a_different_config_is_refused(completed_run):
@@ -183,6 +184,27 @@ def test_translate_cli_writes_one_wav_per_face(completed_run, tmp_path):
     assert result.returncode == 2
     assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "none").exists()
+
+    # Two faces with one stem would overwrite each other's WAV: refused before anything is written.
+    (tmp_path / "other").mkdir()
+    twin = tmp_path / "other" / "face0.jpg"
+    twin.write_bytes(open(faces[0], "rb").read())
+    command = [
+        sys.executable,
+        "-m",
+        "tfxmodal.translate",
+        "--model",
+        str(tmp / "export"),
+        faces[0],
+        str(twin),
+        "-o",
+        str(tmp_path / "twins"),
+    ]
+    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert (
+        result.returncode == 2 and f"{faces[0]} and {twin} would both be written as face0_pitch<P>.wav" in result.stderr
+    )
+    assert not (tmp_path / "twins").exists()
 
 
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tmp_path, mini_nsynth_tiny_dir):

@@ -54,3 +54,35 @@ def test_json_and_text_round_trip_and_an_unserializable_payload_keeps_the_old_fi
     save_text(tmp_path / "table.md", "| a |\n")
     assert (tmp_path / "table.md").read_text() == "| a |\n"
     assert sorted(os.listdir(tmp_path)) == ["metrics.json", "table.md"]
+
+
+def test_results_get_the_umasks_permissions_not_the_temporaries_private_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "model", directory=True) as temp:
+            open(os.path.join(temp, "saved_model.pb"), "w").close()
+        with atomic_path(tmp_path / "config.yaml") as temp:
+            open(temp, "w").close()
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "model").stat().st_mode & 0o777) == oct(0o755)  # readable by a TF Serving user
+    assert oct((tmp_path / "config.yaml").stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    # A writer that dies (SIGKILL) while its temporary directory exists.
+    code = (
+        "import os, sys\n"
+        "from tfxmodal.utils.files import atomic_path\n"
+        "with atomic_path(sys.argv[1], directory=True) as temp:\n"
+        "    open(os.path.join(temp, 'part'), 'w').close()\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "1")], check=False)
+    assert [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+    with atomic_path(tmp_path / "1", directory=True) as temp:
+        open(os.path.join(temp, "saved_model.pb"), "w").close()
+    assert os.listdir(tmp_path) == ["1"]

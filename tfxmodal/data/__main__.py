@@ -173,7 +173,7 @@ _COMMANDS = {"prepare": _prepare, "describe": _describe, "benchmark": _benchmark
 
 
 def main(argv=None):
-    """Runs one command; returns the exit status (0 ok, 2 bad input)."""
+    """Runs one command; returns the exit status (0 ok, 2 bad input or a description that found problems)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(argv)
@@ -199,7 +199,8 @@ def main(argv=None):
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2, default=str))
-    return 0
+    # A description that found problems (`"ok": false`) is bad input, like describe nsynth-tfrecord's errors.
+    return 2 if isinstance(result, dict) and result.get("ok") is False else 0
 
 
 if __name__ == "__main__":

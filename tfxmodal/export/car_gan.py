@@ -14,8 +14,8 @@ Signatures (all batched; `label` is the instrument index 0-12 of
   function the training pipeline uses (`urmp.lms_image`), so serving and
   training see identical inputs.
 
-A label outside 0-12, an input of the wrong shape or of the wrong dtype
-fails the request with an `InvalidArgumentError` naming the input and what
+A label outside 0-12, an input of the wrong shape, a NaN or infinite
+input, or one of the wrong dtype fails the request with an `InvalidArgumentError` naming the input and what
 it must be.
 """
 
@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from tfxmodal.data import urmp
 from tfxmodal.domain import NUM_INSTRUMENTS, URMP_INSTRUMENTS
-from tfxmodal.export.checks import checked, same_batch
+from tfxmodal.export.checks import checked, finite, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
 
@@ -69,10 +69,12 @@ def build_archive(cascade, image_size):
 
     @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 1], tf.float32, name="lms"), label_spec])
     def serving_default(lms, label):
-        return translate(checked(lms, "lms", [None, image_size, image_size, 1], "float32 log-mel images"), label)
+        lms = checked(lms, "lms", [None, image_size, image_size, 1], "float32 log-mel images")
+        return translate(finite(lms, "lms", "float32 log-mel images"), label)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="audio"), label_spec])
     def waveform(audio, label):
+        audio = finite(audio, "audio", "float32 16 kHz waveform chunks")
         lms = tf.map_fn(
             lambda chunk: urmp.lms_image(urmp.fit_length(chunk, samples), image_size, urmp.SAMPLE_RATE),
             audio,

@@ -51,3 +51,14 @@ def same_batch(first, first_name, second, second_name):
     sizes = [tf.shape(first)[0], tf.shape(second)[0]]
     with tf.control_dependencies([tf.debugging.Assert(tf.equal(*sizes), [message] + sizes)]):
         return tf.identity(second)
+
+
+def finite(tensor, name, description=""):
+    """`tensor`, after asserting every value is finite (no NaN or infinity), naming the input."""
+    message = (
+        f"input {name} must be finite"
+        + (f" ({description})" if description else "")
+        + "; it holds NaN or infinite values"
+    )
+    with tf.control_dependencies([tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(tensor)), [message])]):
+        return tf.identity(tensor)

@@ -11,7 +11,8 @@ Signatures (all batched; MIDI pitches 24-84):
 
 A pitch outside 24-84, an input of the wrong shape (RGBA images, a
 `[H, W, 3]` image without the batch axis, embeddings that are not 512-d,
-fewer pitches than faces) or of the wrong dtype fails the request
+fewer pitches than faces), a NaN or infinite embedding, or an input of the
+wrong dtype fails the request
 with an `InvalidArgumentError` naming the input and what it must be.
 """
 
@@ -19,7 +20,7 @@ import keras
 import tensorflow as tf
 
 from tfxmodal.domain import HIGHEST_PITCH, LOWEST_PITCH
-from tfxmodal.export.checks import checked, same_batch
+from tfxmodal.export.checks import checked, finite, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
 
@@ -74,6 +75,7 @@ def build_archive(face_embedder, generator, default_pitch=60):
     )
     def from_embedding(embedding, pitch):
         embedding = checked(embedding, "embedding", [None, generator.latent_dim], "float32 face embeddings")
+        embedding = finite(embedding, "embedding", "float32 face embeddings")
         pitch = same_batch(embedding, "embedding", pitch, "pitch")
         return {"waveform": generate(embedding, pitch)}
 

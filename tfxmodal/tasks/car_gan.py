@@ -366,7 +366,7 @@ class CARGANRun(TrainingRun):
         if is_chief(strategy):
             summary["classifier"] = read_json(self.path("classifier.json"))
             summary["grid"] = self.write_grid(gan.cascade, fixed)
-            summary["saved_model"] = self.export(gan.cascade)
+            summary["saved_model"] = self.export_once(step, lambda: self.export(gan.cascade))
             if os.path.exists(self.path("curve.json")):
                 summary["curve"] = self.path("curve.json")
             save_json(self.path("run_summary.json"), summary)

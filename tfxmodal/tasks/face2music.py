@@ -367,7 +367,7 @@ class Face2MusicRun(TrainingRun):
         if is_chief(strategy):
             generator = gan.networks()["generator"]
             summary["samples"] = self.write_samples(generator, fixed_embeddings, fixed_pitches)
-            summary["saved_model"] = self.export(face_embedder, generator)
+            summary["saved_model"] = self.export_once(step, lambda: self.export(face_embedder, generator))
             summary["face_embedder"] = read_json(self.path("face_embedder.json"))["description"]
             if os.path.exists(self.path("curve.json")):
                 summary["curve"] = self.path("curve.json")

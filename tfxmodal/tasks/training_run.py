@@ -75,6 +75,25 @@ class TrainingRun:
             summary["seconds"] = round(time.time() - started, 1)
         return summary
 
+    def export_once(self, step, export):
+        """The SavedModel of the trained state at `step`: `export()`'s path, exported once per state.
+
+        `<out>/export.json` records the step and the version written for it;
+        re-running a finished run reuses that version instead of writing a
+        new, identical one (TF Serving would load it as an update).
+        """
+        from tfxmodal.utils.files import read_json, save_json
+
+        record = self.path("export.json")
+        if os.path.exists(record):
+            done = read_json(record)
+            if done.get("step") == step and os.path.isdir(done.get("path", "")):
+                self.log(f"the state at step {step} is already exported: {done['path']}")
+                return done["path"]
+        path = export()
+        save_json(record, {"step": step, "path": os.path.abspath(path)})
+        return path
+
     def fit_gan(self, strategy, gan, dataset_fn, total_steps, steps_per_epoch, chief_callbacks=()):
         """Trains `gan` (a `trainers.base.GANTrainer`) up to `total_steps`; returns the final step.
 

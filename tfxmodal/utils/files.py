@@ -1,9 +1,40 @@
 """Atomic writes: a file or directory appears complete or not at all."""
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(final_path):
+    """Removes `.<name>.<pid>.*.tmp` siblings of `final_path` left by processes that died (e.g. `kill -9`)."""
+    parent = os.path.dirname(os.path.abspath(final_path)) or "."
+    base = os.path.basename(final_path)
+    for stale in glob.glob(os.path.join(glob.escape(parent), f".{glob.escape(base)}.*.tmp")):
+        parts = os.path.basename(stale)[len(base) + 2 :].split(".")
+        if parts and parts[0].isdigit() and int(parts[0]) != os.getpid() and not _process_alive(int(parts[0])):
+            if os.path.isdir(stale):
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(stale)
 
 
 @contextlib.contextmanager
@@ -12,19 +43,27 @@ def atomic_path(final_path, directory=False):
 
     On an exception the temporary file or directory is removed and
     `final_path` is left as it was, so a killed or failed write never leaves
-    a half-written output under the real name.
+    a half-written output under the real name; the temporaries of writers
+    that were killed are removed by the next write of the same path. The
+    result gets the permissions a plain `open`/`mkdir` would give under the
+    process's umask (temporary files are private), so that a server running
+    as another user (TF Serving) can read an export.
     """
     final_path = os.fspath(final_path)
     parent = os.path.dirname(os.path.abspath(final_path)) or "."
     os.makedirs(parent, exist_ok=True)
     base = os.path.basename(final_path)
+    remove_stale_temporaries(final_path)
+    prefix = f".{base}.{os.getpid()}."
     if directory:
-        temp = tempfile.mkdtemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+        temp = tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent)
     else:
-        handle, temp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=parent)
+        handle, temp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=parent)
         os.close(handle)
     try:
         yield temp
+        if os.path.exists(temp):
+            os.chmod(temp, (0o777 if directory else 0o666) & ~_umask())
         if directory and os.path.isdir(final_path):
             shutil.rmtree(final_path)
         os.replace(temp, final_path)
