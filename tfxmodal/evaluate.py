@@ -62,7 +62,11 @@ def main(argv=None):
         print(f"evaluate: {error}", file=sys.stderr)
         return 2
     options = {key: value for key, value in vars(args).items() if key not in ("run", "out")}
-    metrics = evaluate_run(args.run, args.out, **options)
+    try:
+        metrics = evaluate_run(args.run, args.out, **options)
+    except ValueError as error:  # ConfigError too: an unusable run directory or classifier directory
+        print(f"evaluate: {error}", file=sys.stderr)
+        return 2
     print(json.dumps(metrics, indent=1, default=str))
     return 0
 

@@ -172,7 +172,7 @@ def test_bad_configs_fail_before_any_work_naming_the_key(tmp_path, capsys):
         for section, values in change.items():
             config.setdefault(section, {}).update(values)
         assert run_task(TASK, config, str(tmp_path / "run")) == 2, key
-        assert key in capsys.readouterr().out, key
+        assert key in capsys.readouterr().err, key
         assert not (tmp_path / "run").exists()
 
 
@@ -184,4 +184,4 @@ def test_a_different_config_in_the_same_run_directory_is_refused(completed_run, 
     config = yaml.safe_load((tmp / "config.yaml").read_text())
     config["loss"] = {"l1": 10.0}
     assert run_task(TASK, config, str(tmp / "run")) == 2
-    assert "holds a different config" in capsys.readouterr().out
+    assert "holds a different config" in capsys.readouterr().err

@@ -138,7 +138,7 @@ def test_rerun_with_a_different_config_is_refused(completed_run):
     changed.write_text(yaml.safe_dump(data))
     result = run_training(str(changed), tmp / "run")
     assert result.returncode == 2
-    assert "holds a different config" in result.stdout
+    assert "holds a different config" in result.stderr
 
 
 def test_translate_cli_writes_one_wav_per_face(completed_run, tmp_path):
@@ -247,7 +247,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_good_checkpoints(tmp_path
     )
     result = run_training(config, tmp_path / "run")
     assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "training stopped: non-finite loss" in result.stdout
+    assert "training stopped: non-finite loss" in result.stderr
     assert not (tmp_path / "export").exists()
     saved = tf.train.get_checkpoint_state(str(tmp_path / "run" / "checkpoints"))
     if saved is not None:  # only checkpoints written before the NaN, each restorable
@@ -291,8 +291,8 @@ def test_a_checkpoint_of_other_networks_is_incompatible_not_damaged(completed_ru
     config.write_text(yaml.safe_dump(wider))
     result = run_training(str(config), run)
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "incompatible checkpoint" in result.stdout and "expected shape" in result.stdout
-    assert "damaged" not in result.stdout
+    assert "incompatible checkpoint" in result.stderr and "expected shape" in result.stderr
+    assert "damaged" not in result.stdout + result.stderr
 
 
 def test_the_learning_curve_is_scored_at_every_interval_and_logged(completed_run):

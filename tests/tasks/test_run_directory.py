@@ -56,7 +56,7 @@ def test_configs_are_compared_by_value_so_a_missing_defaulted_key_resumes(tmp_pa
 def test_a_different_value_is_refused_naming_the_key_and_both_values(tmp_path, capsys):
     assert run_task(TOY, {"task": "toy"}, str(tmp_path)) == 0
     assert run_task(TOY, {"task": "toy", "section": {"size": 5}}, str(tmp_path)) == 2
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "holds a different config (section.size: 4 → 5)" in out
 
 

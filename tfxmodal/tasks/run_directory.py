@@ -3,7 +3,8 @@
 `run_task(task, raw, out_dir, config_path)` parses the config, runs the
 task's stages and turns the outcome into the `python -m tfxmodal.train`
 exit code: 0 done, 2 bad config, unreadable input or incompatible run
-directory, 3 training stopped on a non-finite loss.
+directory, 3 training stopped on a non-finite loss. Every error line goes
+to stderr; stdout is the run's log and its JSON summary.
 
 The run directory's `config.yaml` is the resolved config (every key, its
 default filled in) plus `config_version`. A re-run compares configs *by
@@ -14,6 +15,7 @@ named in the message with what to do (`Task.renamed_keys`).
 
 import json
 import os
+import sys
 
 import yaml
 
@@ -40,7 +42,7 @@ def run_task(task, raw, out_dir, config_path=None):
     try:
         config = parse(task.schema, strip_version(task, raw))
     except ConfigError as error:
-        print(f"config error: {error}")
+        print(f"config error: {error}", file=sys.stderr)
         return 2
     if out_dir is None:
         name = os.path.splitext(os.path.basename(config_path or task.name))[0]
@@ -48,13 +50,13 @@ def run_task(task, raw, out_dir, config_path=None):
     try:
         summary = task.run_class(config, out_dir).execute()
     except ConfigError as error:
-        print(f"config error: {error}")
+        print(f"config error: {error}", file=sys.stderr)
         return 2
     except IncompatibleCheckpoint as error:
-        print(f"{error}; use a new --out directory, or the code and config that wrote it")
+        print(f"{error}; use a new --out directory, or the code and config that wrote it", file=sys.stderr)
         return 2
     except TrainingFailed as error:
-        print(f"training stopped: {error}")
+        print(f"training stopped: {error}", file=sys.stderr)
         return 3
     print(json.dumps(summary, indent=1, default=str))
     return 0
