@@ -115,3 +115,12 @@ def test_train_reports_a_face_folder_without_images_by_name(tmp_path):
     assert f"input error: {faces}: no images found" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+    # The fix is taken: nothing the corrected faces.* would invalidate was made before the failure.
+    from tfxmodal.config import parse
+    from tfxmodal.tasks.face2music import TASK
+    from tfxmodal.tasks.run_directory import write_resolved_config
+
+    fixed = parse(TASK.schema, {**config, "faces": {"source": "lfw_subset"}})
+    write_resolved_config(TASK, fixed, str(tmp_path / "run"))
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["faces"]["source"] == "lfw_subset"

@@ -7,7 +7,7 @@ import yaml
 
 from tfxmodal.config import ConfigError
 from tfxmodal.tasks.run_directory import read_run_config, run_task, write_resolved_config
-from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.task import Artifact, Task
 
 
 @dataclasses.dataclass
@@ -38,6 +38,7 @@ TOY = Task(
     run_class=ToyRun,
     config_version=3,
     renamed_keys={"section.old_size": "section.size", "section.gone": None},
+    artifacts=(Artifact("made.txt", depends_on=("section.size",)), Artifact("checkpoints", independent_of=("seed",))),
 )
 
 
@@ -53,11 +54,27 @@ def test_configs_are_compared_by_value_so_a_missing_defaulted_key_resumes(tmp_pa
     assert yaml.safe_load((tmp_path / "config.yaml").read_text())["config_version"] == 3
 
 
-def test_a_different_value_is_refused_naming_the_key_and_both_values(tmp_path, capsys):
+def test_a_change_that_invalidates_an_artifact_is_refused_naming_key_values_and_artifact(tmp_path, capsys):
     assert run_task(TOY, {"task": "toy"}, str(tmp_path)) == 0
+    (tmp_path / "made.txt").write_text("made from section.size 4")
     assert run_task(TOY, {"task": "toy", "section": {"size": 5}}, str(tmp_path)) == 2
-    out = capsys.readouterr().err
-    assert "holds a different config (section.size: 4 → 5)" in out
+    err = capsys.readouterr().err
+    assert "holds a different config (section.size: 4 → 5)" in err
+    assert "invalidates what this run already made: made.txt (from section.size)" in err
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["section"]["size"] == 4
+
+
+def test_a_run_that_failed_before_making_anything_the_change_affects_takes_the_corrected_config(tmp_path, capsys):
+    """The fix of a failed run: no artifact depends on the changed key yet."""
+    assert run_task(TOY, {"task": "toy"}, str(tmp_path)) == 0
+    (tmp_path / "made.txt").write_text("made from section.size 4")
+    (tmp_path / "checkpoints").mkdir()  # empty: training never saved a step
+    assert run_task(TOY, {"task": "toy", "section": {"added_later": "fixed"}}, str(tmp_path)) == 0
+    assert "taking the changed section.added_later (nothing made so far depends on it)" in capsys.readouterr().out
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["section"]["added_later"] == "fixed"
+    (tmp_path / "checkpoints" / "ckpt-1.index").write_text("")
+    assert run_task(TOY, {"task": "toy", "section": {"added_later": "again"}}, str(tmp_path)) == 2
+    assert "checkpoints (from section.added_later)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from tfxmodal.domain import CLIP_SAMPLES
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import AudioData, AudioEmbedderSpec
 from tfxmodal.tasks.run_directory import TrainingFailed
-from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.task import Artifact, Task
 from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import (
     STRATEGIES,
@@ -108,5 +108,13 @@ class AudioEmbedderRun(TrainingRun):
         return summary
 
 
-TASK = Task(name="audio_embedder", schema=AudioEmbedderConfig, run_class=AudioEmbedderRun, config_version=2)
+TASK = Task(
+    name="audio_embedder",
+    schema=AudioEmbedderConfig,
+    run_class=AudioEmbedderRun,
+    config_version=2,
+    artifacts=(
+        Artifact("audio_embedder.weights.h5", independent_of=("strategy", "evaluation_examples", "heldout_split")),
+    ),
+)
 AudioEmbedderRun.task = TASK

@@ -41,7 +41,7 @@ from tfxmodal.config import ConfigError
 from tfxmodal.domain import NUM_INSTRUMENTS
 from tfxmodal.tasks import car_gan_data as data
 from tfxmodal.tasks.car_gan_config import CARGANConfig
-from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.task import Artifact, Task
 from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import (
     allow_multi_worker_fit,
@@ -379,11 +379,29 @@ def _one_hot(label):
     return tf.one_hot(tf.cast(label, tf.int32), NUM_CLASSES)
 
 
+# Keys a trained CAR-GAN does not depend on: how long it trains, on what machine, how data is cached.
+TRAINING_LENGTH_AND_MACHINE = (
+    "train.steps",
+    "train.epochs",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.histograms",
+    "train.strategy",
+    "train.jit_compile",
+    "data.cache",
+    "classifier.cache_dir",
+)
+
 TASK = Task(
     name="car_gan",
     schema=CARGANConfig,
     run_class=CARGANRun,
     config_version=2,
+    artifacts=(
+        Artifact("classifier.weights.h5", depends_on=CLASSIFIER_CACHE_KEYS + ("classifier.weights",)),
+        Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
+        Artifact("curve.json", depends_on=("evaluation",)),
+    ),
     evaluator="tfxmodal.evaluation.car_gan:evaluate",
     ablations=ABLATIONS,
     table_columns=TABLE_COLUMNS,

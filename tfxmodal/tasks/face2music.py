@@ -32,7 +32,7 @@ from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, SAMPL
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import Face2MusicConfig
 from tfxmodal.tasks.run_directory import read_run_config
-from tfxmodal.tasks.task import Task
+from tfxmodal.tasks.task import Artifact, Task
 from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import is_chief
 from tfxmodal.utils.files import read_json, save_json, save_npy, save_weights
@@ -56,6 +56,17 @@ def reference_row(metrics):
         "fid_family": metrics.get("real_test_fid_family"),
         "is_family": metrics.get("real_test_is_family"),
     }
+
+
+# Keys a trained GAN does not depend on: how long it trains and on what machine.
+TRAINING_LENGTH_AND_MACHINE = (
+    "train.steps",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.histograms",
+    "train.strategy",
+    "train.jit_compile",
+)
 
 
 def default_classifiers_dir(run_dir):
@@ -478,6 +489,14 @@ TASK = Task(
     schema=Face2MusicConfig,
     run_class=Face2MusicRun,
     config_version=2,
+    artifacts=(
+        Artifact("face_embedder.weights.h5", depends_on=("seed", "faces", "face_embedder")),
+        Artifact("source_embeddings.npy", depends_on=("seed", "faces", "face_embedder", "export.sample_faces")),
+        Artifact("audio_embedder.weights.h5", depends_on=("seed", "audio", "audio_embedder")),
+        Artifact("stats.json", depends_on=("seed", "audio", "audio_embedder", "faces", "face_embedder", "stats")),
+        Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
+        Artifact("curve.json", depends_on=("evaluation",)),
+    ),
     # Run directories of config version 1 were trained with Tables 3-4's batch norms.
     earlier_defaults={1: {"model.generator_output_batch_norm": True, "model.discriminator_batch_norm": True}},
     evaluator="tfxmodal.evaluation.face2music:evaluate",

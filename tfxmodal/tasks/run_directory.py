@@ -135,45 +135,71 @@ def _has_key(mapping, dotted):
 
 
 def config_differences(stored, config):
-    """`["key: stored → now", ...]` between two parsed configs, by value."""
-
-    def flatten(value, prefix=""):
-        if isinstance(value, dict):
-            items = {}
-            for key, item in value.items():
-                items.update(flatten(item, f"{prefix}{key}."))
-            return items
-        return {prefix[:-1]: value}
-
-    before, after = flatten(to_dict(stored)), flatten(to_dict(config))
+    """`[(dotted key, stored value, new value)]` where two parsed configs differ, by value."""
+    before, after = _flatten(to_dict(stored)), _flatten(to_dict(config))
     return [
-        f"{key}: {before.get(key)!r} → {after.get(key)!r}"
+        (key, before.get(key), after.get(key))
         for key in sorted(set(before) | set(after))
         if before.get(key) != after.get(key)
     ]
 
 
+def _flatten(value, prefix=""):
+    if isinstance(value, dict):
+        items = {}
+        for key, item in value.items():
+            items.update(_flatten(item, f"{prefix}{key}."))
+        return items
+    return {prefix[:-1]: value}
+
+
+def stale_artifacts(task, out_dir, keys):
+    """The existing artifacts of `out_dir` that a change of `keys` makes stale: `[(path, [keys])]`."""
+    stale = []
+    for artifact in task.artifacts:
+        path = os.path.join(out_dir, artifact.path)
+        exists = os.path.isfile(path) or (os.path.isdir(path) and bool(os.listdir(path)))
+        changed = [key for key in keys if artifact.depends(key)]
+        if exists and changed:
+            stale.append((artifact.path, changed))
+    return stale
+
+
 def write_resolved_config(task, config, out_dir):
     """Writes `<out_dir>/config.yaml` (or checks the one there); returns its YAML text.
 
+    A stored config that differs by value is replaced when no artifact the
+    change affects exists yet (`Task.artifacts`): a run that failed before
+    any stage it would invalidate takes the corrected config.
+
     Raises:
-        ConfigError: the run directory holds a config that differs by value
-            (the keys are listed), or one this version cannot read.
+        ConfigError: the run directory holds a config that differs in keys
+            that made some of its artifacts (keys, values and artifacts are
+            listed), or one this version cannot read.
     """
     text = resolved_config_text(task, config)
     target = os.path.join(out_dir, "config.yaml")
     if os.path.exists(target):
         stored = read_run_config(task, target)
         differences = config_differences(stored, config)
-        if differences:
+        stale = stale_artifacts(task, out_dir, [key for key, _, _ in differences])
+        if stale:
+            shown = "; ".join(f"{key}: {old!r} → {new!r}" for key, old, new in differences[:5])
+            made = "; ".join(f"{path} (from {', '.join(keys)})" for path, keys in stale)
             raise ConfigError(
-                f"{target} holds a different config ({'; '.join(differences[:5])}"
-                f"{'; …' if len(differences) > 5 else ''}): resume with the same config and "
-                "--set values, or use a new --out directory"
+                f"{target} holds a different config ({shown}{'; …' if len(differences) > 5 else ''}); the change "
+                f"invalidates what this run already made: {made}. Resume with the same config and --set values, "
+                "delete those to redo them with the new values, or use a new --out directory"
+            )
+        if differences:
+            print(
+                f"[{task.name}] {target}: taking the changed "
+                f"{', '.join(key for key, _, _ in differences)} (nothing made so far depends on it)",
+                flush=True,
             )
         with open(target, encoding="utf-8") as handle:
             if handle.read() != text:
-                # Same values, older layout (e.g. written before a defaulted key existed).
+                # New values nothing depends on yet, or the same values in an older layout.
                 save_text(target, text)
         return text
     os.makedirs(out_dir, exist_ok=True)

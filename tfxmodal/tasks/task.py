@@ -12,6 +12,32 @@ from typing import Callable, Optional
 
 
 @dataclasses.dataclass(frozen=True)
+class Artifact:
+    """A stage's output in the run directory and the config keys it was made from.
+
+    Attributes:
+        path: relative to the run directory (a file, or a directory such as
+            `checkpoints`, which counts only when it is not empty).
+        depends_on: dotted key prefixes (`"audio"`, `"train.batch_size"`,
+            `"seed"`); empty means every key but `independent_of`.
+        independent_of: prefixes that never change it (with an empty
+            `depends_on`).
+    """
+
+    path: str
+    depends_on: tuple = ()
+    independent_of: tuple = ()
+
+    def depends(self, key):
+        """Whether changing config key `key` makes this artifact stale."""
+
+        def under(prefixes):
+            return any(key == prefix or key.startswith(prefix + ".") for prefix in prefixes)
+
+        return under(self.depends_on) if self.depends_on else not under(self.independent_of)
+
+
+@dataclasses.dataclass(frozen=True)
 class Task:
     """One task: its config schema, its run, its evaluation and its ablations.
 
@@ -26,6 +52,10 @@ class Task:
         renamed_keys: `{old dotted key: new dotted key, or None if removed}`
             of earlier config versions, so an older run directory gets a
             message naming the key and what to do.
+        artifacts: the `Artifact`s of its stages: a changed config is taken
+            in a run directory where no artifact that depends on the change
+            exists yet (a run that failed before training), and refused
+            naming the stale artifacts otherwise.
         earlier_defaults: `{config version: {dotted key: value}}` for keys
             that version did not have and whose behaviour then differs from
             today's default: a stored config of that version that lacks the
@@ -55,6 +85,7 @@ class Task:
     config_version: int = 1
     renamed_keys: dict = dataclasses.field(default_factory=dict)
     earlier_defaults: dict = dataclasses.field(default_factory=dict)
+    artifacts: tuple = ()
     evaluator: Optional[str] = None
     evaluate_options: tuple = ()
     ablations: dict = dataclasses.field(default_factory=dict)
