@@ -66,6 +66,15 @@ def test_train_rejects_bad_config_before_work(tmp_path, content, message):
             {"face_embedder": {"kind": "vggface2_resnet50"}},
             r"face_embedder\.weights: the vggface2_resnet50 embedder needs a weights file",
         ),
+        ({"faces": {"max_faces": -1}}, r"faces\.max_faces: must be >= 2, got -1"),
+        ({"train": {"beta_1": 5}}, r"train\.beta_1: must be in \[0, 1\), got 5"),
+        ({"train": {"shuffle_buffer": 0}}, r"train\.shuffle_buffer: must be >= 1, got 0"),
+        ({"train": {"lr_decay_epochs": 0}}, r"train\.lr_decay_epochs: must be > 0, got 0"),
+        ({"seed": -1}, r"seed: must be >= 0, got -1"),
+        (
+            {"face_embedder": {"kind": "eigenfaces", "num_components": 600}},
+            r"face_embedder\.num_components: must be in \[1, 512\], got 600",
+        ),
     ],
 )
 def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tmp_path, capsys, sections, message):
@@ -85,7 +94,10 @@ def test_train_rejects_a_bad_face2music_config_naming_the_key_before_any_work(tm
         "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
     }
     for section, values in sections.items():
-        config.setdefault(section, {}).update(values)
+        if isinstance(values, dict):
+            config.setdefault(section, {}).update(values)
+        else:
+            config[section] = values
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "run"
@@ -124,3 +136,29 @@ def test_train_reports_a_face_folder_without_images_by_name(tmp_path):
     fixed = parse(TASK.schema, {**config, "faces": {"source": "lfw_subset"}})
     write_resolved_config(TASK, fixed, str(tmp_path / "run"))
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["faces"]["source"] == "lfw_subset"
+
+
+def test_train_rejects_unusable_paths_and_files_before_any_work(tmp_path, capsys):
+    import yaml
+
+    from tfxmodal.train import main
+
+    config = {
+        "task": "face2music",
+        "face_embedder": {"kind": "eigenfaces"},
+        "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    }
+    path = tmp_path / "ok.yaml"
+    path.write_text(yaml.safe_dump(config))
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    assert main(["--config", str(path), "--out", str(taken)]) == 2
+    assert f"--out: {taken} is a file; expected a run directory" in capsys.readouterr().err
+    path.write_text(yaml.safe_dump({**config, "export": {"dir": str(taken)}}))
+    assert main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert f"export.dir: {taken} is a file" in capsys.readouterr().err
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("task: face2music\n# caf\xe9\n".encode("latin-1"))
+    assert main(["--config", str(latin1)]) == 2
+    assert f"{latin1}: not UTF-8 text" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -94,3 +94,26 @@ def test_a_float_written_without_a_dot_is_the_number_it_looks_like():
     assert config.train.learning_rate == 2e-4 and config.train.beta_2 == 1e-3
     with pytest.raises(ConfigError, match=r"train\.learning_rate: expected a number, got str 'fast'"):
         parse(Face2MusicConfig, {**raw, "train": {"learning_rate": "fast"}})
+
+
+def test_bounded_fields_reject_values_outside_their_range_naming_the_key():
+    from tfxmodal.config import bounded
+
+    @dataclasses.dataclass
+    class Section:
+        beta: float = bounded(0.5, at_least=0, below=1)
+        count: Optional[int] = bounded(None, at_least=1)
+        rate: float = bounded(1.0, above=0)
+        ratio: float = bounded(0.5, at_most=1)
+
+    assert parse(Section, {"beta": 0.0, "count": 3, "rate": 1e-9, "ratio": 1.0}).count == 3
+    assert parse(Section, {"count": None}).count is None
+    for values, message in [
+        ({"beta": 5}, r"s\.beta: must be in \[0, 1\), got 5"),
+        ({"beta": 1.0}, r"s\.beta: must be in \[0, 1\)"),
+        ({"count": -1}, r"s\.count: must be >= 1, got -1"),
+        ({"rate": 0}, r"s\.rate: must be > 0, got 0"),
+        ({"ratio": 1.5}, r"s\.ratio: must be <= 1, got 1.5"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            parse(Section, values, "s")

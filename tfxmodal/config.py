@@ -20,6 +20,52 @@ class ConfigError(ValueError):
     """A config file or override that does not fit the task's schema."""
 
 
+def bounded(default, at_least=None, above=None, at_most=None, below=None):
+    """A numeric config field with its valid range, checked by `parse` before any work.
+
+    `bounded(0.5, at_least=0, below=1)` is a float in [0, 1). `None` values
+    (of `Optional` fields) are not checked.
+    """
+    return dataclasses.field(
+        default=default, metadata={"bounds": {"at_least": at_least, "above": above, "at_most": at_most, "below": below}}
+    )
+
+
+def _range_text(bounds):
+    low = (
+        f"[{bounds['at_least']}"
+        if bounds["at_least"] is not None
+        else f"({bounds['above']}"
+        if bounds["above"] is not None
+        else None
+    )
+    high = (
+        f"{bounds['at_most']}]"
+        if bounds["at_most"] is not None
+        else f"{bounds['below']})"
+        if bounds["below"] is not None
+        else None
+    )
+    if low and high:
+        return f"in {low}, {high}"
+    if low:
+        return f">= {low[1:]}" if low[0] == "[" else f"> {low[1:]}"
+    return f"<= {high[:-1]}" if high[-1] == "]" else f"< {high[:-1]}"
+
+
+def _check_bounds(bounds, value, key):
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    ok = (
+        (bounds["at_least"] is None or value >= bounds["at_least"])
+        and (bounds["above"] is None or value > bounds["above"])
+        and (bounds["at_most"] is None or value <= bounds["at_most"])
+        and (bounds["below"] is None or value < bounds["below"])
+    )
+    if not ok:
+        raise ConfigError(f"{key}: must be {_range_text(bounds)}, got {value!r}")
+
+
 def read_yaml(path):
     """Returns the mapping in YAML file `path`, or raises `ConfigError`."""
     if not os.path.isfile(path):
@@ -29,6 +75,10 @@ def read_yaml(path):
             data = yaml.safe_load(handle)
         except yaml.YAMLError as error:
             raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
+            ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     return data
@@ -81,6 +131,8 @@ def parse(schema, mapping, path=""):
     for name, value in mapping.items():
         key = f"{path}.{name}" if path else name
         values[name] = _coerce(hints[name], value, key)
+        if "bounds" in fields[name].metadata:
+            _check_bounds(fields[name].metadata["bounds"], values[name], key)
     try:
         config = schema(**values)
     except TypeError as error:

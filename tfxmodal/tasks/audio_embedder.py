@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from tfxmodal.config import ConfigError
+from tfxmodal.config import ConfigError, bounded
 from tfxmodal.domain import CLIP_SAMPLES
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import AudioData, AudioEmbedderSpec
@@ -30,11 +30,11 @@ from tfxmodal.utils.files import save_json, save_weights
 @dataclasses.dataclass
 class AudioEmbedderConfig:
     task: Literal["audio_embedder"]
-    seed: int = 0
+    seed: int = bounded(0, at_least=0)
     audio: AudioData = dataclasses.field(default_factory=AudioData)
     audio_embedder: AudioEmbedderSpec = dataclasses.field(default_factory=AudioEmbedderSpec)
     heldout_split: str = "valid"  # notes scored by 1-NN family accuracy
-    evaluation_examples: int = 2000
+    evaluation_examples: int = bounded(2000, at_least=2)
     strategy: str = "auto"
 
     def validate(self):
@@ -42,9 +42,6 @@ class AudioEmbedderConfig:
             raise ConfigError("audio_embedder.weights: this task trains psi; remove the path")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy: expected one of {list(STRATEGIES)}, got {self.strategy!r}")
-        for key in ("steps", "batch_size", "width"):
-            if getattr(self.audio_embedder, key) < 1:
-                raise ConfigError(f"audio_embedder.{key}: must be >= 1")
 
 
 def train_audio_embedder(spec, audio, seed, strategy, log=print):

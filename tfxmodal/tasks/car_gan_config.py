@@ -12,7 +12,8 @@ import dataclasses
 import os
 from typing import Literal, Optional
 
-from tfxmodal.config import ConfigError
+from tfxmodal.config import ConfigError, bounded
+from tfxmodal.domain import SAMPLE_RATE
 from tfxmodal.trainers.car_gan import LossWeights
 from tfxmodal.trainers.distribute import STRATEGIES
 
@@ -25,11 +26,11 @@ class Data:
     root: Optional[str] = None  # sub_urmp: the folder holding img/ and chunk/
     data_dir: Optional[str] = None  # mini_urmp: TFDS data dir (None: TFDS default)
     mini_urmp_config: Literal["default", "tiny"] = "default"
-    image_size: int = 256  # S of images and LMS; a power of two >= 32 (U-Net depth log2 S)
-    sample_rate: int = 16000  # sub_urmp: expected WAV rate (never resampled)
+    image_size: int = bounded(256, at_least=32)  # S of images and LMS; a power of two >= 32 (U-Net depth log2 S)
+    sample_rate: int = bounded(SAMPLE_RATE, at_least=1)  # sub_urmp: expected WAV rate (never resampled)
     skip_bad_files: bool = False  # sub_urmp: skip unreadable pairs instead of failing
     downmix: bool = False  # sub_urmp: average stereo WAVs
-    shuffle_buffer: int = 4096
+    shuffle_buffer: int = bounded(4096, at_least=1)
     cache: Optional[bool] = None  # None: cache converted examples when they fit in 1 GiB
 
 
@@ -41,11 +42,11 @@ class Classifier:
     backbone_weights: Optional[str] = None  # a Keras ResNet-50 notop .h5 (ImageNet) to fine-tune from
     cache_dir: Optional[str] = None  # share the trained C between runs of the same data/classifier config
     train_splits: list[str] = dataclasses.field(default_factory=lambda: ["train"])  # paper: train + test
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 1e-3  # Adam
+    epochs: int = bounded(30, at_least=1)
+    batch_size: int = bounded(64, at_least=1)
+    learning_rate: float = bounded(1e-3, above=0)  # Adam
     cosine_decay: bool = True  # decay the learning rate to 0 over the epochs (cosine)
-    label_smoothing: float = 0.0
+    label_smoothing: float = bounded(0.0, at_least=0, below=1)
 
 
 @dataclasses.dataclass
@@ -53,25 +54,27 @@ class Model:
     attention: bool = True  # ablation A: false
     residue: bool = True  # ablation C: false (G2 gets L_a instead of L_r)
     second_stage: bool = True  # ablation D: false (no G2)
-    generator_filters: int = 64  # ngf
-    discriminator_filters: int = 64  # ndf
-    discriminator_layers: int = 3  # PatchGAN stride-2 convolutions (70x70 patches)
-    dropout: float = 0.5  # pix2pix dropout in the 8ngf decoder levels
-    key_channels_divisor: int = 4  # self-attention query/key channels = C / this (authors: 4)
+    generator_filters: int = bounded(64, at_least=1)  # ngf
+    discriminator_filters: int = bounded(64, at_least=1)  # ndf
+    discriminator_layers: int = bounded(3, at_least=1)  # PatchGAN stride-2 convolutions (70x70 patches)
+    dropout: float = bounded(0.5, at_least=0, below=1)  # pix2pix dropout in the 8ngf decoder levels
+    key_channels_divisor: int = bounded(4, at_least=1)  # self-attention query/key channels = C / this (authors: 4)
     downsample_keys: bool = True  # self-attention 2x2 max-pooled keys/values (authors' code)
-    init_stddev: float = 0.02  # N(0, sigma) init (pix2pix, the issue; the paper says 0.2 once)
+    init_stddev: float = bounded(0.02, above=0)  # N(0, sigma) init (pix2pix, the issue; the paper says 0.2 once)
 
 
 @dataclasses.dataclass
 class Train:
-    batch_size: int = 64  # global batch, divided over replicas
-    epochs: float = 200.0  # passes over the train split (used when steps is null)
-    steps: Optional[int] = None  # generator updates; overrides epochs
-    checkpoint_every: Optional[int] = None  # steps; null: once per data epoch. Also the TensorBoard epoch
-    learning_rate: float = 8e-4
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    keep_checkpoints: int = 3
+    batch_size: int = bounded(64, at_least=1)  # global batch, divided over replicas
+    epochs: float = bounded(200.0, above=0)  # passes over the train split (used when steps is null)
+    steps: Optional[int] = bounded(None, at_least=1)  # generator updates; overrides epochs
+    checkpoint_every: Optional[int] = bounded(
+        None, at_least=1
+    )  # steps; null: once per data epoch. Also the TensorBoard epoch
+    learning_rate: float = bounded(8e-4, above=0)
+    beta_1: float = bounded(0.9, at_least=0, below=1)
+    beta_2: float = bounded(0.999, at_least=0, below=1)
+    keep_checkpoints: int = bounded(3, at_least=1)
     histograms: bool = False
     jit_compile: bool = False
     strategy: str = "auto"
@@ -80,20 +83,24 @@ class Train:
 @dataclasses.dataclass
 class Export:
     dir: Optional[str] = "saved_models/car_gan"  # versions go under it; None: <out>/saved_model
-    sample_count: int = 13  # fixed test examples (one per instrument first) in the grid and TensorBoard
+    sample_count: int = bounded(
+        13, at_least=1
+    )  # fixed test examples (one per instrument first) in the grid and TensorBoard
 
 
 @dataclasses.dataclass
 class Evaluation:
-    max_examples: Optional[int] = None  # python -m tfxmodal.evaluate: examples per split; None: all
-    every_steps: int = 0  # learning curve: score the generators every N steps (0: off)
-    curve_examples: int = 256  # learning curve: test examples scored at each point
+    max_examples: Optional[int] = bounded(
+        None, at_least=1
+    )  # python -m tfxmodal.evaluate: examples per split; None: all
+    every_steps: int = bounded(0, at_least=0)  # learning curve: score the generators every N steps (0: off)
+    curve_examples: int = bounded(256, at_least=1)  # learning curve: test examples scored at each point
 
 
 @dataclasses.dataclass
 class CARGANConfig:
     task: Literal["car_gan"]
-    seed: int = 0
+    seed: int = bounded(0, at_least=0)
     data: Data = dataclasses.field(default_factory=Data)
     classifier: Classifier = dataclasses.field(default_factory=Classifier)
     model: Model = dataclasses.field(default_factory=Model)
@@ -106,34 +113,6 @@ class CARGANConfig:
         size = self.data.image_size
         if size < 32 or size & (size - 1):
             raise ConfigError(f"data.image_size: must be a power of two >= 32 (U-Net depth, ResNet-50), got {size}")
-        positive = {
-            "data.sample_rate": self.data.sample_rate,
-            "data.shuffle_buffer": self.data.shuffle_buffer,
-            "classifier.epochs": self.classifier.epochs,
-            "classifier.batch_size": self.classifier.batch_size,
-            "model.generator_filters": self.model.generator_filters,
-            "model.discriminator_filters": self.model.discriminator_filters,
-            "model.discriminator_layers": self.model.discriminator_layers,
-            "model.key_channels_divisor": self.model.key_channels_divisor,
-            "train.batch_size": self.train.batch_size,
-            "train.keep_checkpoints": self.train.keep_checkpoints,
-            "export.sample_count": self.export.sample_count,
-            "evaluation.curve_examples": self.evaluation.curve_examples,
-        }
-        for key, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"{key}: must be >= 1, got {value}")
-        for key in ("train.steps", "train.checkpoint_every", "evaluation.max_examples"):
-            section, name = key.split(".")
-            value = getattr(getattr(self, section), name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{key}: must be >= 1 (or null), got {value}")
-        if self.evaluation.every_steps < 0:
-            raise ConfigError(
-                f"evaluation.every_steps: must be >= 0 (0: no learning curve), got {self.evaluation.every_steps}"
-            )
-        if self.train.steps is None and self.train.epochs <= 0:
-            raise ConfigError(f"train.epochs: must be > 0, got {self.train.epochs}")
         if (
             self.train.steps is not None
             and self.train.checkpoint_every is not None
@@ -149,23 +128,6 @@ class CARGANConfig:
                 f"model.discriminator_layers: {self.model.discriminator_layers} stride-2 layers leave no "
                 f"patches of a {size}x{size} image"
             )
-        for key, value in {
-            "train.learning_rate": self.train.learning_rate,
-            "classifier.learning_rate": self.classifier.learning_rate,
-            "model.init_stddev": self.model.init_stddev,
-        }.items():
-            if value <= 0:
-                raise ConfigError(f"{key}: must be > 0, got {value}")
-        if not 0 <= self.model.dropout < 1:
-            raise ConfigError(f"model.dropout: must be in [0, 1), got {self.model.dropout}")
-        if not 0 <= self.classifier.label_smoothing < 1:
-            raise ConfigError(f"classifier.label_smoothing: must be in [0, 1), got {self.classifier.label_smoothing}")
-        for key, value in dataclasses.asdict(self.loss).items():
-            if value < 0:
-                raise ConfigError(f"loss.{key}: must be >= 0, got {value}")
-        for key in ("beta_1", "beta_2"):
-            if not 0 <= getattr(self.train, key) < 1:
-                raise ConfigError(f"train.{key}: must be in [0, 1), got {getattr(self.train, key)}")
         if self.train.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy: expected one of {list(STRATEGIES)}, got {self.train.strategy!r}")
         if not self.classifier.train_splits:
@@ -185,5 +147,9 @@ class CARGANConfig:
         }.items():
             if path and not os.path.exists(path):
                 raise ConfigError(f"{key}: {path} does not exist")
+        if self.export.dir and os.path.isfile(self.export.dir):
+            raise ConfigError(
+                f"export.dir: {self.export.dir} is a file; expected a directory for the SavedModel versions"
+            )
         if self.classifier.weights and not self.classifier.weights.endswith(".weights.h5"):
             raise ConfigError(f"classifier.weights: {self.classifier.weights} is not a Keras .weights.h5 file")

@@ -8,8 +8,9 @@ import dataclasses
 import os
 from typing import Literal, Optional
 
-from tfxmodal.config import ConfigError
+from tfxmodal.config import ConfigError, bounded
 from tfxmodal.data.nsynth_families import MAX_SOUNDFONTS, MINI_NSYNTH_CONFIGS
+from tfxmodal.domain import FACE_EMBEDDING_DIM, HIGHEST_PITCH, LOWEST_PITCH
 from tfxmodal.trainers.distribute import STRATEGIES
 
 
@@ -53,17 +54,19 @@ class FaceData:
     path: Optional[str] = None  # directory (vggface2_dir, image_folder) or .npy/.tfrecord file (embeddings)
     data_dir: Optional[str] = None  # TFDS data dir (vgg_face2_tfds)
     split: str = "train"
-    max_faces: Optional[int] = None  # cap on faces embedded (seeded subset)
-    augment_copies: int = 0  # extra augmented views embedded per face (for tiny face sets)
+    max_faces: Optional[int] = bounded(None, at_least=2)  # cap on faces embedded (seeded subset)
+    augment_copies: int = bounded(0, at_least=0)  # extra augmented views embedded per face (for tiny face sets)
 
 
 @dataclasses.dataclass
 class FaceEmbedderSpec:
     kind: Literal["eigenfaces", "vggface2_resnet50"] = "vggface2_resnet50"
     weights: Optional[str] = None  # keras-vggface ResNet-50 h5, or a Keras weights file of FaceEmbedder
-    num_components: int = 32  # eigenfaces: principal components kept
-    image_size: int = 224  # 224 for ResNet-50; 25 for eigenfaces of the bundled LFW faces
-    projection_faces: int = 10000  # vggface2_resnet50 without a Dense-512 weight: faces for its PCA fit
+    num_components: int = bounded(32, at_least=1, at_most=FACE_EMBEDDING_DIM)  # eigenfaces: principal components kept
+    image_size: int = bounded(224, at_least=8)  # 224 for ResNet-50; 25 for eigenfaces of the bundled LFW faces
+    projection_faces: int = bounded(
+        10000, at_least=2
+    )  # vggface2_resnet50 without a Dense-512 weight: faces for its PCA fit
 
 
 @dataclasses.dataclass
@@ -71,11 +74,11 @@ class AudioEmbedderSpec:
     """ψ: trained here with a triplet loss unless `weights` is given."""
 
     weights: Optional[str] = None  # a .weights.h5 of AudioEmbedder(width)
-    width: int = 64
-    steps: int = 20000
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    margin: float = 1.0
+    width: int = bounded(64, at_least=1)
+    steps: int = bounded(20000, at_least=1)
+    batch_size: int = bounded(128, at_least=2)
+    learning_rate: float = bounded(1e-3, above=0)
+    margin: float = bounded(1.0, above=0)
 
 
 @dataclasses.dataclass
@@ -83,65 +86,71 @@ class Model:
     # baseline / metric / aux: Table 1's GAN ablation (aux is the paper's model);
     # aae: the adversarial-autoencoder baseline (Sec. 3.2.3).
     variant: Literal["baseline", "metric", "aux", "aae"] = "aux"
-    width: int = 64  # d of Tables 3-4
-    phase_shuffle_radius: int = 2
-    power_iterations: int = 1
+    width: int = bounded(64, at_least=1)  # d of Tables 3-4
+    phase_shuffle_radius: int = bounded(2, at_least=0)
+    power_iterations: int = bounded(1, at_least=1)
     # Table 3 puts a conditional batch norm in the generator's last block and Table 4 one in
     # every discriminator block; both train worse (README, "Learning curves"), so they are off
     # unless asked for. WaveGAN's code has no batch norm at its output; SN-GAN critics have none.
     generator_output_batch_norm: bool = False
     discriminator_batch_norm: bool = False
-    reconstruction_weight: float = 10.0  # aae: weight of the mean absolute waveform error
+    reconstruction_weight: float = bounded(10.0, at_least=0)  # aae: weight of the mean absolute waveform error
 
 
 @dataclasses.dataclass
 class Train:
-    batch_size: int = 128  # global batch, divided over replicas
-    steps: int = 100000  # generator updates
-    critic_steps: int = 5  # discriminator updates per generator update
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    beta_2: float = 0.999
-    lr_decay_rate: float = 0.9
-    lr_decay_epochs: float = 100.0  # lr · rate^(epoch / lr_decay_epochs); epoch = a pass over the target set
-    metric_weight: float = 10.0  # λ of Eq. 5
-    checkpoint_every: int = 1000  # steps; also the TensorBoard epoch
-    keep_checkpoints: int = 3
+    batch_size: int = bounded(128, at_least=2)  # global batch, divided over replicas (pairs need 2)
+    steps: int = bounded(100000, at_least=1)  # generator updates
+    critic_steps: int = bounded(5, at_least=1)  # discriminator updates per generator update
+    learning_rate: float = bounded(2e-4, above=0)
+    beta_1: float = bounded(0.5, at_least=0, below=1)
+    beta_2: float = bounded(0.999, at_least=0, below=1)
+    lr_decay_rate: float = bounded(0.9, above=0, at_most=1)
+    lr_decay_epochs: float = bounded(
+        100.0, above=0
+    )  # lr · rate^(epoch / lr_decay_epochs); epoch = a pass over the target set
+    metric_weight: float = bounded(10.0, at_least=0)  # λ of Eq. 5
+    checkpoint_every: int = bounded(1000, at_least=1)  # steps; also the TensorBoard epoch
+    keep_checkpoints: int = bounded(3, at_least=1)
     histograms: bool = True
     jit_compile: bool = False  # XLA; ~30x slower for Conv1DTranspose on CPU
     strategy: str = "auto"
-    shuffle_buffer: int = 10000
+    shuffle_buffer: int = bounded(10000, at_least=1)
     cache: bool = False  # cache decoded target clips in memory (mini datasets)
 
 
 @dataclasses.dataclass
 class Stats:
-    max_examples: int = 5000  # clips / faces used for λ1, λ2, (μ, σ)
+    max_examples: int = bounded(5000, at_least=2)  # clips / faces used for λ1, λ2, (μ, σ)
 
 
 @dataclasses.dataclass
 class Evaluation:
     """The learning curve during training, and the FID/IS classifiers it and `python -m tfxmodal.evaluate` share."""
 
-    every_steps: int = 0  # score the generator every N steps (0: off): curve.json, curve.png, TensorBoard eval/*
-    examples: int = 512  # faces translated (and real notes compared) at each point of the curve
-    spectrograms: int = 6  # real-note / translation spectrogram pairs logged at each point
-    classifier_steps: int = 1000  # training steps of each FID/IS classifier (pitch, family), trained once
-    classifier_width: Optional[int] = None  # their width d; None: psi's width
+    every_steps: int = bounded(
+        0, at_least=0
+    )  # score the generator every N steps (0: off): curve.json, curve.png, TensorBoard eval/*
+    examples: int = bounded(512, at_least=3)  # faces translated (and real notes compared) at each point of the curve
+    spectrograms: int = bounded(6, at_least=0)  # real-note / translation spectrogram pairs logged at each point
+    classifier_steps: int = bounded(
+        1000, at_least=1
+    )  # training steps of each FID/IS classifier (pitch, family), trained once
+    classifier_width: Optional[int] = bounded(None, at_least=1)  # their width d; None: psi's width
     classifiers_dir: Optional[str] = None  # None: <run dir>/../classifiers (shared by an ablation's runs)
 
 
 @dataclasses.dataclass
 class Export:
     dir: Optional[str] = "saved_models/face2music"  # versions go under it; None: <out>/saved_model
-    default_pitch: int = 60
-    sample_faces: int = 16  # fixed faces translated to WAV and logged to TensorBoard
+    default_pitch: int = bounded(60, at_least=LOWEST_PITCH, at_most=HIGHEST_PITCH)
+    sample_faces: int = bounded(16, at_least=1)  # fixed faces translated to WAV and logged to TensorBoard
 
 
 @dataclasses.dataclass
 class Face2MusicConfig:
     task: Literal["face2music"]
-    seed: int = 0
+    seed: int = bounded(0, at_least=0)
     audio: AudioData = dataclasses.field(default_factory=AudioData)
     faces: FaceData = dataclasses.field(default_factory=FaceData)
     face_embedder: FaceEmbedderSpec = dataclasses.field(default_factory=FaceEmbedderSpec)
@@ -153,52 +162,13 @@ class Face2MusicConfig:
     export: Export = dataclasses.field(default_factory=Export)
 
     def validate(self):
-        positive = {
-            "model.width": self.model.width,
-            "train.batch_size": self.train.batch_size,
-            "train.steps": self.train.steps,
-            "train.critic_steps": self.train.critic_steps,
-            "train.checkpoint_every": self.train.checkpoint_every,
-            "train.keep_checkpoints": self.train.keep_checkpoints,
-            "audio_embedder.width": self.audio_embedder.width,
-            "audio_embedder.batch_size": self.audio_embedder.batch_size,
-            "face_embedder.num_components": self.face_embedder.num_components,
-            "face_embedder.image_size": self.face_embedder.image_size,
-            "stats.max_examples": self.stats.max_examples,
-            "export.sample_faces": self.export.sample_faces,
-            "evaluation.examples": self.evaluation.examples,
-            "evaluation.classifier_steps": self.evaluation.classifier_steps,
-        }
-        for key, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"{key}: must be >= 1, got {value}")
-        if self.evaluation.every_steps < 0:
-            raise ConfigError(
-                f"evaluation.every_steps: must be >= 0 (0: no learning curve), got {self.evaluation.every_steps}"
-            )
-        if self.evaluation.examples < 3:
-            raise ConfigError(f"evaluation.examples: must be >= 3, got {self.evaluation.examples}")
-        if self.evaluation.spectrograms < 0:
-            raise ConfigError(f"evaluation.spectrograms: must be >= 0, got {self.evaluation.spectrograms}")
-        if self.evaluation.classifier_width is not None and self.evaluation.classifier_width < 1:
-            raise ConfigError(
-                f"evaluation.classifier_width: must be >= 1 (or null), got {self.evaluation.classifier_width}"
-            )
-        if self.stats.max_examples < 2:
-            raise ConfigError(f"stats.max_examples: must be >= 2, got {self.stats.max_examples}")
         if self.train.steps % self.train.checkpoint_every:
             raise ConfigError(
                 f"train.steps: {self.train.steps} is not a multiple of train.checkpoint_every "
                 f"({self.train.checkpoint_every})"
             )
-        if self.train.learning_rate <= 0 or self.audio_embedder.learning_rate <= 0:
-            raise ConfigError("train.learning_rate and audio_embedder.learning_rate must be > 0")
-        if not 24 <= self.export.default_pitch <= 84:
-            raise ConfigError(f"export.default_pitch: must be a MIDI pitch in 24..84, got {self.export.default_pitch}")
         if self.train.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy: expected one of {list(STRATEGIES)}, got {self.train.strategy!r}")
-        if self.faces.augment_copies < 0:
-            raise ConfigError(f"faces.augment_copies: must be >= 0, got {self.faces.augment_copies}")
         if self.face_embedder.kind == "eigenfaces" and self.face_embedder.weights:
             raise ConfigError("face_embedder.weights: eigenfaces are fitted on the faces, not loaded; remove the path")
         if self.face_embedder.kind == "vggface2_resnet50" and not self.face_embedder.weights:
@@ -230,6 +200,10 @@ class Face2MusicConfig:
         for index, path in enumerate(self.audio.files):
             if not os.path.exists(path):
                 raise ConfigError(f"audio.files[{index}]: {path} does not exist")
+        if self.export.dir and os.path.isfile(self.export.dir):
+            raise ConfigError(
+                f"export.dir: {self.export.dir} is a file; expected a directory for the SavedModel versions"
+            )
         for index, path in enumerate(self.audio.soundfonts):
             if not os.path.isfile(path):
                 raise ConfigError(f"audio.soundfonts[{index}]: {path} does not exist (expected a .sf2 file)")

@@ -47,6 +47,9 @@ def run_task(task, raw, out_dir, config_path=None):
     if out_dir is None:
         name = os.path.splitext(os.path.basename(config_path or task.name))[0]
         out_dir = os.path.join("runs", name)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        print(f"config error: --out: {out_dir} is a file; expected a run directory", file=sys.stderr)
+        return 2
     try:
         summary = task.run_class(config, out_dir).execute()
     except ConfigError as error:

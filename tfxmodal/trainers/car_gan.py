@@ -28,6 +28,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from tfxmodal.config import bounded
 from tfxmodal.losses.conditional_gan import (
     fake_log_loss,
     generator_log_loss,
@@ -47,13 +48,13 @@ def _mean_probability(logits):
 class LossWeights:
     """The λs of Eq. 2, 5 and 6 (the paper's values by default); the `loss:` section of a car_gan config."""
 
-    l1: float = 100.0  # λ_L1
-    cgan: float = 1.0  # λ_cG
-    stage1_adversarial: float = 1.0  # λ_G1
-    stage2_adversarial: float = 1.0  # λ_G2
-    classification: float = 1.0  # λ_c (ablation B: 0)
-    stage1_classification: float = 0.5  # λ_I'
-    stage2_classification: float = 0.5  # λ_I''
+    l1: float = bounded(100.0, at_least=0)  # λ_L1
+    cgan: float = bounded(1.0, at_least=0)  # λ_cG
+    stage1_adversarial: float = bounded(1.0, at_least=0)  # λ_G1
+    stage2_adversarial: float = bounded(1.0, at_least=0)  # λ_G2
+    classification: float = bounded(1.0, at_least=0)  # λ_c (ablation B: 0)
+    stage1_classification: float = bounded(0.5, at_least=0)  # λ_I'
+    stage2_classification: float = bounded(0.5, at_least=0)  # λ_I''
 
 
 class CARGANTrainer(GANTrainer):
