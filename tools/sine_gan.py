@@ -1,0 +1,153 @@
+"""Can the face → music GAN learn the simplest notes? Sine tones, with the package's own trainer.
+
+A diagnostic, not part of the package: it trains `Face2MusicGAN` (variant
+`baseline`: WaveGAN generator with pitch-conditional batch norm, SN critic
+with a projection head, hinge losses, 5 critic steps, Adam 2e-4 (0.5,
+0.999)) on synthetic targets instead of NSynth notes, with LFW eigenface
+embeddings as the source, and prints one JSON line per evaluation:
+
+- `--target sine440`: every real note is a 440 Hz sine (random phase,
+  amplitude 0.3): can the GAN make one tone at all?
+- `--target sine`: a sine at the f0 of each note's pitch class: can it
+  follow the pitch?
+
+`f0_hits`: the share of translations whose strongest spectral peak lies
+within half a semitone of the requested f0 (of 440 Hz for `sine440`);
+`rms` against the targets' 0.212.
+
+    python tools/sine_gan.py --target sine440 --steps 600                              # no batch norms
+    python tools/sine_gan.py --target sine440 --steps 600 --discriminator-batch-norm   # Table 4's
+
+It also has `--supervised`: the generator alone, trained to match the
+target's STFT magnitude (no critic), which shows what it can represent.
+"""
+
+import argparse
+import json
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfxmodal.data import faces as faces_data
+from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, LOWEST_PITCH, NUM_PITCHES, SAMPLE_RATE
+from tfxmodal.models import EigenfaceEmbedder, WaveGANDiscriminator, WaveGANGenerator
+from tfxmodal.trainers.face2music import Face2MusicGAN
+
+AMPLITUDE = 0.3
+
+
+def f0_of(pitch_classes):
+    return 440.0 * 2.0 ** ((np.asarray(pitch_classes, np.float64) + LOWEST_PITCH - 69) / 12.0)
+
+
+def targets(pitch_classes, kind):
+    """`(n, 8192)` sines at the f0 of each pitch class (or 440 Hz), random phases."""
+    t = tf.range(CLIP_SAMPLES, dtype=tf.float32) / SAMPLE_RATE
+    if kind == "sine440":
+        f0 = tf.fill(tf.shape(pitch_classes), 440.0)
+    else:
+        f0 = 440.0 * tf.pow(2.0, (tf.cast(pitch_classes, tf.float32) + LOWEST_PITCH - 69) / 12.0)
+    phase = tf.random.uniform(tf.shape(f0), 0, 2 * np.pi)
+    return AMPLITUDE * tf.sin(2 * np.pi * f0[..., None] * t + phase[..., None])
+
+
+def face_embeddings():
+    """Eigenface embeddings of the 100 LFW faces bundled with scikit-image (as the demo uses)."""
+    batches = faces_data.pipeline("lfw", batch_size=100, training=False, image_size=25, seed=0, augment=False)
+    images = np.concatenate([batch["image"].numpy() for batch in batches])
+    embedder = EigenfaceEmbedder(32, FACE_EMBEDDING_DIM, 25)
+    embedder.build()
+    embedder.fit_faces(images)
+    return np.asarray(embedder(images, training=False), np.float32)
+
+
+def f0_hits(waveforms, pitch_classes, kind):
+    spectrum = np.abs(np.fft.rfft(waveforms * np.hanning(CLIP_SAMPLES), axis=1))
+    peak = spectrum[:, 10:].argmax(axis=1) + 10
+    f0 = np.full(len(pitch_classes), 440.0) if kind == "sine440" else f0_of(pitch_classes)
+    wanted = f0 * CLIP_SAMPLES / SAMPLE_RATE
+    return float(np.mean(np.abs(12 * np.log2(peak / wanted)) < 0.5))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", choices=("sine440", "sine"), default="sine")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--width", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--critic-steps", type=int, default=5)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--discriminator-batch-norm", action="store_true", help="Table 4's batch norms in the critic")
+    parser.add_argument("--generator-output-batch-norm", action="store_true", help="Table 3's batch norm at the output")
+    parser.add_argument("--supervised", action="store_true", help="no critic: fit the targets' STFT magnitudes")
+    args = parser.parse_args(argv)
+    keras.utils.set_random_seed(0)
+    faces = face_embeddings()
+    generator = WaveGANGenerator(args.width, NUM_PITCHES, output_batch_norm=args.generator_output_batch_norm)
+    generator.build((None, FACE_EMBEDDING_DIM))
+    optimizer = keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999)
+    rng = np.random.default_rng(1)
+    evaluation_faces = faces[rng.integers(len(faces), size=256)]
+    evaluation_pitches = rng.integers(0, NUM_PITCHES, 256).astype(np.int32)
+
+    if args.supervised:
+        optimizer.build(generator.trainable_variables)
+
+        @tf.function
+        def step(embedding, pitch):
+            with tf.GradientTape() as tape:
+                fake = generator(embedding, pitch, training=True)[..., 0]
+                loss = tf.reduce_mean(
+                    tf.square(
+                        tf.abs(tf.signal.stft(fake, 512, 128))
+                        - tf.abs(tf.signal.stft(targets(pitch, args.target), 512, 128))
+                    )
+                )
+            variables = generator.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return {"stft_loss": loss}
+
+    else:
+        discriminator = WaveGANDiscriminator(args.width, NUM_PITCHES, seed=0, batch_norm=args.discriminator_batch_norm)
+        discriminator.build((None, CLIP_SAMPLES, 1))
+        gan = Face2MusicGAN(generator, discriminator, variant="baseline", critic_steps=args.critic_steps)
+        gan.compile(
+            {
+                "generator": optimizer,
+                "discriminator": keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999),
+            }
+        )
+        k = args.critic_steps
+
+        @tf.function
+        def step(embedding, pitch):
+            for tracker in gan.metrics:
+                tracker.reset_state()
+            audio = tf.reshape(targets(tf.reshape(pitch[:, :k], [-1]), args.target), [-1, k, CLIP_SAMPLES])
+            return gan.train_step({"audio": audio, "pitch": pitch[:, :k], "embedding": embedding})
+
+    started = time.time()
+    for number in range(1, args.steps + 1):
+        faces_batch = faces[rng.integers(len(faces), size=(args.batch_size, args.critic_steps + 1))]
+        pitches = rng.integers(0, NUM_PITCHES, (args.batch_size, args.critic_steps + 1)).astype(np.int32)
+        if args.supervised:
+            logs = step(faces_batch[:, 0], pitches[:, 0])
+        else:
+            logs = step(faces_batch, pitches)
+        if number % args.eval_every == 0 or number == args.steps:
+            waveforms = np.asarray(generator(evaluation_faces, evaluation_pitches, training=False))[..., 0]
+            record = {
+                "step": number,
+                "seconds": round(time.time() - started, 1),
+                "f0_hits": f0_hits(waveforms, evaluation_pitches, args.target),
+                "rms": round(float(np.sqrt(np.mean(waveforms**2))), 4),
+                **{key: round(float(value), 4) for key, value in logs.items()},
+            }
+            print(json.dumps(record), flush=True)
+
+
+if __name__ == "__main__":
+    main()
