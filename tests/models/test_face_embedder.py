@@ -128,3 +128,22 @@ def test_eigenfaces_are_deterministic_and_refuse_to_run_unfitted():
         EigenfaceEmbedder(num_components=8)(faces[:2])
     with pytest.raises(ValueError, match="cannot give 8 components"):
         EigenfaceEmbedder(num_components=8).fit_faces(faces[:5])
+
+
+def test_a_weights_file_of_neither_kind_is_named_in_the_error(tmp_path):
+    """Not HDF5 at all, or the HDF5 weights of another network: WeightsFileError naming the file."""
+    import keras
+
+    from tfxmodal.models.face_embedder import WeightsFileError
+    from tfxmodal.tasks.face2music_config import FaceData, FaceEmbedderSpec
+    from tfxmodal.tasks.face2music_data import fit_face_embedder, make_face_embedder
+
+    text = tmp_path / "notes.h5"
+    text.write_text("not an HDF5 file")
+    other = tmp_path / "other.weights.h5"
+    dense = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    dense.save_weights(str(other))
+    for path in (text, other):
+        spec = FaceEmbedderSpec(kind="vggface2_resnet50", weights=str(path), image_size=32)
+        with pytest.raises(WeightsFileError, match=f"{path}: neither a keras-vggface ResNet-50 h5"):
+            fit_face_embedder(make_face_embedder(spec), spec, FaceData(), seed=0)

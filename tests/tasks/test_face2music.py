@@ -334,3 +334,20 @@ def test_a_resumed_run_continues_its_learning_curve(completed_run, tmp_path):
     )
     after = json.loads((run / "curve.json").read_text())["points"]
     assert [p["step"] for p in after] == [0, 2, 4] and after[:2] == before[:2]
+
+
+def test_a_run_whose_checkpoints_are_all_damaged_says_so_and_how_to_start_over(completed_run, tmp_path):
+    import shutil
+
+    tmp, _ = completed_run
+    run = tmp_path / "run"
+    shutil.copytree(tmp / "run", run)
+    for path in glob.glob(str(run / "checkpoints" / "ckpt-*.data-*")):
+        with open(path, "r+b") as handle:
+            handle.truncate(10)
+    os.remove(run / "export.json")  # so the run would have to restore to export
+    result = run_training(str(tmp / "config.yaml"), run)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"input error: no checkpoint in {run / 'checkpoints'} can be read" in result.stderr
+    assert f"delete {run / 'checkpoints'} to train again from the start" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfxmodal.models import AudioEmbedder, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
-from tfxmodal.trainers.checkpoints import IncompatibleCheckpoint, RunCheckpoints, stable_keys
+from tfxmodal.trainers.checkpoints import DamagedCheckpoints, IncompatibleCheckpoint, RunCheckpoints, stable_keys
 
 
 def make_networks():
@@ -86,7 +86,7 @@ def test_no_restorable_checkpoint_is_an_error_naming_the_directory(tmp_path):
     for path in glob.glob(str(tmp_path / "ckpt-1.*")):
         with open(path, "wb") as handle:
             handle.write(b"not a checkpoint")
-    with pytest.raises(RuntimeError, match=f"no checkpoint in {tmp_path} can be read: ckpt-1"):
+    with pytest.raises(DamagedCheckpoints, match=rf"no checkpoint in {tmp_path} can be read \(ckpt-1\); delete"):
         RunCheckpoints(str(tmp_path), **generator).restore_latest()
 
 

@@ -72,6 +72,18 @@ def make_face_embedder(spec):
     return embedder
 
 
+def load_face_embedder_weights(embedder, path):
+    """`embedder.load_weights(path)`, a file that is not a `FaceEmbedder` .weights.h5 reported by name."""
+    try:
+        embedder.load_weights(path)
+    except (OSError, ValueError) as error:  # not HDF5 / not this network's weights
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise WeightsFileError(
+            f"{path}: neither a keras-vggface ResNet-50 h5 (rcmalli_vggface_tf_notop_resnet50.h5) nor the "
+            f".weights.h5 of a FaceEmbedder({embedder.embedding_dim}, {embedder.image_size}) ({first})"
+        ) from None
+
+
 def fit_face_embedder(embedder, spec, faces, seed):
     """Fits or loads the face metric; returns a JSON-able description of it."""
     if spec.kind == "eigenfaces":
@@ -99,7 +111,7 @@ def fit_face_embedder(embedder, spec, faces, seed):
     except WeightsFileError:
         is_keras_vggface = False
     if not is_keras_vggface:
-        embedder.load_weights(spec.weights)
+        load_face_embedder_weights(embedder, spec.weights)
         return {"kind": "vggface2_resnet50", "description": f"FaceEmbedder weights from {spec.weights}"}
     embedder.load_vggface_weights(spec.weights)
     images = face_images(faces, spec.image_size, seed, augment=False, limit=spec.projection_faces)
@@ -183,8 +195,36 @@ def target_examples(audio, input_context=None):
 
 
 def count_target_examples(audio):
-    """Notes in the target split, counted once (used to size a data epoch)."""
-    return int(target_examples(audio).reduce(np.int64(0), lambda count, _: count + 1).numpy())
+    """Notes in the target split, counted once (used to size a data epoch).
+
+    Raises:
+        NsynthDataError: a file holds a truncated or corrupt record (named).
+    """
+    try:
+        return int(target_examples(audio).reduce(np.int64(0), lambda count, _: count + 1).numpy())
+    except tf.errors.DataLossError as error:
+        raise nsynth_data.NsynthDataError(
+            f"{_damaged_file(audio)}: truncated or corrupt TFRecord data ({_first_line(error)})"
+        ) from None
+
+
+def _first_line(error):
+    return " ".join(str(error.message if hasattr(error, "message") else error).split())[:200]
+
+
+def _damaged_file(audio):
+    """The first of the source's record files that cannot be read to its end (or the source's name)."""
+    files = list(audio.files) if audio.source == "tfrecord" else []
+    for path in files:
+        try:
+            for _ in tf.data.TFRecordDataset(path):
+                pass
+        except tf.errors.DataLossError:
+            return path
+    return (
+        ", ".join(files)
+        or f"{audio.source} {audio.tfds_name if audio.source == 'tfds' else ''} in {audio.data_dir}".strip()
+    )
 
 
 def target_subset(audio, limit, seed, with_family=False):

@@ -20,7 +20,7 @@ import sys
 import yaml
 
 from tfxmodal.config import ConfigError, dump_yaml, parse, to_dict
-from tfxmodal.trainers.checkpoints import IncompatibleCheckpoint
+from tfxmodal.trainers.checkpoints import DamagedCheckpoints, IncompatibleCheckpoint
 from tfxmodal.utils.files import save_text
 
 VERSION_KEY = "config_version"
@@ -57,6 +57,9 @@ def run_task(task, raw, out_dir, config_path=None):
         return 2
     except IncompatibleCheckpoint as error:
         print(f"{error}; use a new --out directory, or the code and config that wrote it", file=sys.stderr)
+        return 2
+    except DamagedCheckpoints as error:
+        print(f"input error: {error}", file=sys.stderr)
         return 2
     except TrainingFailed as error:
         print(f"training stopped: {error}", file=sys.stderr)

@@ -44,6 +44,10 @@ class IncompatibleCheckpoint(ValueError):
     """A checkpoint whose variables do not match the networks being restored."""
 
 
+class DamagedCheckpoints(RuntimeError):
+    """Checkpoints exist but none of them can be read."""
+
+
 def _escape(name):
     # How tf.train.Checkpoint spells a child's name inside a checkpoint key.
     return name.replace(".", "..").replace("/", ".S")
@@ -171,7 +175,7 @@ class RunCheckpoints:
         Raises:
             IncompatibleCheckpoint: the newest readable checkpoint does not
                 fit the networks (names the variable and both shapes).
-            RuntimeError: checkpoints exist but none of them can be read.
+            DamagedCheckpoints: checkpoints exist but none of them can be read.
         """
         candidates = self.candidates()
         skipped = []
@@ -196,8 +200,9 @@ class RunCheckpoints:
                 variable.assign(value)
             return path
         if candidates:
-            raise RuntimeError(
-                f"no checkpoint in {self.directory} can be read: {', '.join(os.path.basename(p) for p in skipped)}"
+            raise DamagedCheckpoints(
+                f"no checkpoint in {self.directory} can be read ({', '.join(os.path.basename(p) for p in skipped)}); "
+                f"delete {self.directory} to train again from the start"
             )
         return None
 

@@ -1,0 +1,46 @@
+"""The face2music task's target data: unreadable and empty sources are named before any training."""
+
+import os
+
+import tensorflow as tf
+import yaml
+
+from tests.data.test_nsynth import magenta_example, write_records
+from tfxmodal.data.nsynth import NsynthDataError
+from tfxmodal.tasks.face2music_config import AudioData
+from tfxmodal.tasks.face2music_data import count_target_examples
+
+
+def test_a_truncated_tfrecord_is_named(tmp_path):
+    good = write_records(tmp_path / "a.tfrecord", [magenta_example(0, 0, 1, 40, 50)] * 3)
+    bad = tmp_path / "b.tfrecord"
+    write_records(bad, [magenta_example(3, 0, 2, 60, 100)] * 3)
+    with open(bad, "r+b") as handle:
+        handle.truncate(os.path.getsize(bad) - 1000)
+    audio = AudioData(source="tfrecord", files=[str(good or tmp_path / "a.tfrecord"), str(bad)])
+    try:
+        count_target_examples(audio)
+    except NsynthDataError as error:
+        assert str(error).startswith(f"{bad}: truncated or corrupt TFRecord data"), error
+    else:
+        raise AssertionError("a truncated record was counted")
+
+
+def test_an_empty_target_set_stops_the_run_before_any_training(tmp_path, capsys):
+    from tfxmodal.train import main
+
+    empty = tmp_path / "empty.tfrecord"
+    with tf.io.TFRecordWriter(str(empty)):
+        pass
+    config = {
+        "task": "face2music",
+        "audio": {"source": "tfrecord", "files": [str(empty)]},
+        "face_embedder": {"kind": "eigenfaces"},
+        "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "input error: audio (tfrecord, split train): 0 notes after filtering" in err
+    assert not (tmp_path / "run" / "face_embedder.weights.h5").exists()
