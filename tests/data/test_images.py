@@ -162,3 +162,26 @@ def test_fits_in_cache_and_measure_throughput():
     assert result["examples_per_second"] > 0
     ended = pipeline.measure_throughput(dataset, num_batches=50, warmup_batches=2)
     assert ended["batches"] == 11 and ended["examples"] == 100 - 16
+
+
+def corrupt_entropy_copy(source, target, seed=0):
+    """A JPEG whose entropy-coded data is overwritten with noise: header and end marker intact."""
+    data = bytearray(open(source, "rb").read())
+    start = data.find(b"\xff\xda") + 200
+    data[start : start + 300] = np.random.default_rng(seed).integers(0, 255, 300, dtype=np.uint8).tobytes()
+    with open(target, "wb") as handle:
+        handle.write(bytes(data))
+    return str(target)
+
+
+def test_a_jpeg_with_corrupt_entropy_data_is_invalid_when_fully_decoded(tmp_path):
+    from tfxmodal.data.images import check_image
+
+    good = save(tmp_path / "good.jpg", noise(64, 64), quality=90)
+    bad = corrupt_entropy_copy(good, tmp_path / "bad.jpg")
+    assert open(bad, "rb").read()[-2:] == b"\xff\xd9"  # the end marker is still there
+    assert Image.open(bad).size == (64, 64)  # Pillow opens and decodes it without a word
+    check_image(good, full_decode=True)
+    check_image(bad)  # the header checks cannot see it
+    with pytest.raises(ImageFileError, match=f"{bad}: Corrupt JPEG data: .*decode to noise"):
+        check_image(bad, full_decode=True)

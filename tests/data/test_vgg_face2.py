@@ -109,7 +109,7 @@ def test_list_file_selects_images_and_unprepared_dataset_explains(tmp_path):
         ("n000005", 1, "n000005/0002_01.jpg"),
         ("n000002", 0, "n000002/0001_01.jpg"),
     ]
-    with pytest.raises(FileNotFoundError, match="vgg_face2 is not prepared .* manual_dir="):
+    with pytest.raises(DatasetLayoutError, match="vgg_face2 is not prepared there; run .* manual_dir="):
         faces.vgg_face2("train", data_dir=str(tmp_path / "tfds"))
     # With manual_dir the loader prepares it (train only: no test/ folder).
     examples = list(faces.vgg_face2("train", 8, data_dir=str(tmp_path / "tfds"), manual_dir=manual))

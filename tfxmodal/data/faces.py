@@ -258,8 +258,8 @@ def _vgg_face2_builder(data_dir, manual_dir):
     builder = vgg_face2_lib.builder(data_dir)
     if not builder.is_prepared():
         if manual_dir is None:
-            raise FileNotFoundError(
-                f"vgg_face2 is not prepared under {builder.data_dir}; run "
+            raise DatasetLayoutError(
+                f"{builder.data_dir}: vgg_face2 is not prepared there; run "
                 "tfxmodal.data.vgg_face2.prepare(MANUAL_DIR, data_dir) first, or pass "
                 "manual_dir=. Expected manual directory layout:\n" + vgg_face2_lib.MANUAL_DOWNLOAD_INSTRUCTIONS
             )

@@ -36,6 +36,9 @@ and counted; hidden files (names starting with ``.``) are ignored.
 import concurrent.futures
 import dataclasses
 import os
+import sys
+import tempfile
+import threading
 
 import tensorflow as tf
 
@@ -126,6 +129,13 @@ def check_image(path, full_decode=False):
         ) from None
     if info.width == 0 or info.height == 0:
         raise ImageFileError(f"{path}: image is {info.width}x{info.height} pixels")
+    if full_decode and info.format == "JPEG":
+        warnings = jpeg_decoder_warnings(path)
+        if "Corrupt JPEG data" in warnings:
+            message = " ".join(line for line in warnings.splitlines() if "Corrupt JPEG data" in line)
+            raise ImageFileError(
+                f"{path}: {message.strip()}; the picture would decode to noise (re-encode or remove it)"
+            )
     # Checked after a full decode too: Pillow decodes truncated JPEGs without
     # complaint when a library has set ImageFile.LOAD_TRUNCATED_IMAGES.
     if info.format == "JPEG":
@@ -136,6 +146,33 @@ def check_image(path, full_decode=False):
                     f"{path}: truncated JPEG (no end-of-image marker); re-download or re-encode the file"
                 )
     return info
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+def jpeg_decoder_warnings(path):
+    """What libjpeg prints while TensorFlow decodes the JPEG at `path` (e.g. "Corrupt JPEG data: ...").
+
+    Pillow decodes a JPEG with corrupt entropy-coded data without a word and
+    TensorFlow only prints libjpeg's warning to the process's stderr, so the
+    file descriptor is captured around one decode (one decode at a time).
+    """
+    with open(path, "rb") as handle:
+        data = handle.read()
+    with _STDERR_LOCK, tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            tf.io.decode_jpeg(data)
+        except tf.errors.InvalidArgumentError as error:
+            return f"Corrupt JPEG data: {error.message}"
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        return capture.read().decode("utf-8", errors="replace")
 
 
 def resolve_validation(validate, num_files):
