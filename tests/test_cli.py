@@ -138,6 +138,27 @@ def test_train_reports_a_face_folder_without_images_by_name(tmp_path):
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["faces"]["source"] == "lfw_subset"
 
 
+def test_more_eigenfaces_than_faces_is_a_config_error_naming_the_key(tmp_path, capsys):
+    import yaml
+
+    from tfxmodal.train import main
+
+    config = {
+        "task": "face2music",
+        "face_embedder": {"kind": "eigenfaces", "num_components": 200},
+        "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "config error: face_embedder.num_components: 200 eigenfaces need more than that many faces; lfw_subset gave 100"
+        in err
+    )
+    assert not (tmp_path / "run" / "face_embedder.weights.h5").exists()
+
+
 def test_train_rejects_unusable_paths_and_files_before_any_work(tmp_path, capsys):
     import yaml
 

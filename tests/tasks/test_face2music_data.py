@@ -35,7 +35,7 @@ def test_an_empty_target_set_stops_the_run_before_any_training(tmp_path, capsys)
     config = {
         "task": "face2music",
         "audio": {"source": "tfrecord", "files": [str(empty)]},
-        "face_embedder": {"kind": "eigenfaces"},
+        "face_embedder": {"kind": "eigenfaces", "num_components": 8},
         "train": {"batch_size": 4, "steps": 4, "checkpoint_every": 2},
     }
     path = tmp_path / "c.yaml"
@@ -43,4 +43,4 @@ def test_an_empty_target_set_stops_the_run_before_any_training(tmp_path, capsys)
     assert main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "input error: audio (tfrecord, split train): 0 notes after filtering" in err
-    assert not (tmp_path / "run" / "face_embedder.weights.h5").exists()
+    assert not (tmp_path / "run" / "audio_embedder.weights.h5").exists()  # psi never trained

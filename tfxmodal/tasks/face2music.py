@@ -361,7 +361,9 @@ class Face2MusicRun(TrainingRun):
         return export_face2music(face_embedder, generator, base, self.config.export.default_pitch)
 
     def stages(self, strategy, config_text):
-        # Counted first: an empty or unreadable target set is reported before any training.
+        face_embedder = self.face_embedder()
+        source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder)
+        # Counted before ψ trains: an empty or unreadable target set is reported before any training.
         num_target = data.count_target_examples(self.config.audio)
         if num_target < 2:
             from tfxmodal.data.nsynth import NsynthDataError
@@ -370,8 +372,6 @@ class Face2MusicRun(TrainingRun):
                 f"audio ({self.config.audio.source}, split {self.config.audio.split}): {num_target} notes after "
                 "filtering (acoustic, pitch 24-84 with audio.paper_filter); the GAN needs at least 2"
             )
-        face_embedder = self.face_embedder()
-        source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder)
         audio_embedder = self.audio_embedder(strategy)
         from tfxmodal.models import AudioMetric
 

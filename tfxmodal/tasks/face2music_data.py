@@ -7,6 +7,7 @@ Keeps `tasks/face2music.py` about stages; the loaders themselves live in
 import numpy as np
 import tensorflow as tf
 
+from tfxmodal.config import ConfigError
 from tfxmodal.data import faces as faces_data
 from tfxmodal.data import nsynth as nsynth_data
 from tfxmodal.data import pipeline as pipeline_lib
@@ -88,6 +89,11 @@ def fit_face_embedder(embedder, spec, faces, seed):
     """Fits or loads the face metric; returns a JSON-able description of it."""
     if spec.kind == "eigenfaces":
         images = face_images(faces, spec.image_size, seed, augment=False, limit=faces.max_faces)
+        if len(images) <= spec.num_components:
+            raise ConfigError(
+                f"face_embedder.num_components: {spec.num_components} eigenfaces need more than that many faces; "
+                f"{faces.source} gave {len(images)}"
+            )
         explained = embedder.fit_faces(images)
         return {
             "kind": "eigenfaces",
