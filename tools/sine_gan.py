@@ -82,11 +82,19 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--discriminator-batch-norm", action="store_true", help="Table 4's batch norms in the critic")
     parser.add_argument("--generator-output-batch-norm", action="store_true", help="Table 3's batch norm at the output")
+    parser.add_argument(
+        "--no-generator-spectral-norm", action="store_true", help="a generator without Sec. 3.2.1's spectral norm"
+    )
     parser.add_argument("--supervised", action="store_true", help="no critic: fit the targets' STFT magnitudes")
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
     faces = face_embeddings()
-    generator = WaveGANGenerator(args.width, NUM_PITCHES, output_batch_norm=args.generator_output_batch_norm)
+    generator = WaveGANGenerator(
+        args.width,
+        NUM_PITCHES,
+        output_batch_norm=args.generator_output_batch_norm,
+        spectral_norm=not args.no_generator_spectral_norm,
+    )
     generator.build((None, FACE_EMBEDDING_DIM))
     optimizer = keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999)
     rng = np.random.default_rng(1)

@@ -114,3 +114,25 @@ def test_the_batch_norms_tables_3_and_4_list_can_be_left_out():
     for model in (generator, discriminator):
         config = model.get_config()
         assert type(model).from_config(config).get_config() == config
+
+
+def test_the_spectrally_normalized_generator_of_sec_3_2_1():
+    import tensorflow as tf
+
+    generator = WaveGANGenerator(width=2, output_batch_norm=False, spectral_norm=True, power_iterations=1)
+    z = np.random.RandomState(2).normal(size=(4, 512)).astype("float32")
+    for _ in range(30):  # power iterations converge while training
+        waveform = generator(z, np.array([0, 1, 2, 3]), training=True)
+    assert waveform.shape == (4, 8192, 1)
+    wrapped = [generator.project] + list(generator.upconvs)
+    assert [layer.name for layer in wrapped] == ["sn_project"] + [f"sn_upconv{i}" for i in range(1, 6)]
+    for layer in wrapped:
+        sigma = np.linalg.svd(layer._kernel_matrix(tf.convert_to_tensor(layer.normalized_kernel())), compute_uv=False)[
+            0
+        ]
+        assert abs(sigma - 1.0) < 0.05, (layer.name, sigma)
+    # The same trainable weights as without SN; each wrapper adds its persistent u.
+    assert trainable_count(generator) == expected_generator_params(2) - 2 * NUM_PITCHES
+    assert sum("vector_u" in v.path for v in generator.non_trainable_variables) == 6
+    config = generator.get_config()
+    assert config["spectral_norm"] is True and WaveGANGenerator.from_config(config).get_config() == config

@@ -266,13 +266,13 @@ def test_a_run_directory_written_before_a_new_defaulted_key_resumes(completed_ru
     old = tmp_path / "run"
     shutil.copytree(tmp / "run", old)
     stored = yaml.safe_load((old / "config.yaml").read_text())
-    assert stored.pop("config_version") == 2
+    assert stored.pop("config_version") == 3
     assert stored["audio"].pop("soundfonts") == [] and stored["evaluation"].pop("classifiers_dir") is None
     (old / "config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
     result = run_training(str(tmp / "config.yaml"), old)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "already trained for 4 steps" in result.stdout
-    assert yaml.safe_load((old / "config.yaml").read_text())["config_version"] == 2  # rewritten, same values
+    assert yaml.safe_load((old / "config.yaml").read_text())["config_version"] == 3  # rewritten, same values
 
 
 def test_a_checkpoint_of_other_networks_is_incompatible_not_damaged(completed_run, tmp_path):

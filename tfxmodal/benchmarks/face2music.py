@@ -30,8 +30,8 @@ def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile
     from tfxmodal.models import AudioEmbedder, AudioMetric, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
     from tfxmodal.trainers.face2music import Face2MusicGAN
 
-    # The configs' defaults: no batch norm at the generator's output nor in the critic.
-    generator = WaveGANGenerator(width, output_batch_norm=False)
+    # The configs' defaults: no batch norm at the generator's output nor in the critic; an SN generator.
+    generator = WaveGANGenerator(width, output_batch_norm=False, spectral_norm=True)
     discriminator = WaveGANDiscriminator(width, batch_norm=False)
     metric = AudioMetric(AudioEmbedder(width))
     aux = AuxDiscriminator()
@@ -105,7 +105,7 @@ def translate_latency(widths=(8,), batch_sizes=(1, 64), calls=20, warmup=2):
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="tfxmodal_bench_") as base:
         for width in widths:
-            generator = WaveGANGenerator(width, output_batch_norm=False)
+            generator = WaveGANGenerator(width, output_batch_norm=False, spectral_norm=True)
             generator.build((None, FACE_EMBEDDING_DIM))
             started = time.perf_counter()
             path = export_face2music(embedder, generator, os.path.join(base, f"d{width}"))

@@ -43,11 +43,18 @@ class WaveGANGenerator(keras.Model):
     output fixes the level of every batch to γ (1 at the start, far above a
     note's), which the generator then has to unlearn.
 
+    `spectral_norm=True` divides the dense and every transposed
+    convolution's kernel by its largest singular value (Sec. 3.2.1: "all the
+    weight matrices in the deconvolutional and fully connected layers of
+    WaveGAN model are normalized by their estimated first singular value").
+
     Args:
         width: `d`, the channel multiplier.
         num_pitches: pitch classes (61 for MIDI pitches 24–84).
         latent_dim: size of the input embedding (512).
         output_batch_norm: conditional batch norm in the last block (Table 3).
+        spectral_norm: spectrally normalized weights (Sec. 3.2.1).
+        power_iterations: spectral-norm power iterations per training call.
 
     Call arguments:
         embedding: float `(batch, latent_dim)`.
@@ -59,21 +66,40 @@ class WaveGANGenerator(keras.Model):
     """
 
     def __init__(
-        self, width=64, num_pitches=NUM_PITCHES, latent_dim=FACE_EMBEDDING_DIM, output_batch_norm=True, **kwargs
+        self,
+        width=64,
+        num_pitches=NUM_PITCHES,
+        latent_dim=FACE_EMBEDDING_DIM,
+        output_batch_norm=True,
+        spectral_norm=False,
+        power_iterations=1,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.width = int(width)
         self.num_pitches = int(num_pitches)
         self.latent_dim = int(latent_dim)
         self.output_batch_norm = bool(output_batch_norm)
+        self.spectral_norm = bool(spectral_norm)
+        self.power_iterations = int(power_iterations)
         if self.width < 1:
             raise ValueError(f"WaveGANGenerator: width must be >= 1, got {width!r}")
         channels = [32 * self.width, 16 * self.width, 8 * self.width, 4 * self.width, 2 * self.width, 1]
-        self.project = keras.layers.Dense(INITIAL_STEPS * channels[0], name="project")
+
+        def normalized(layer):
+            if not self.spectral_norm:
+                return layer
+            return SpectralNormalization(layer, power_iterations=self.power_iterations, name=f"sn_{layer.name}")
+
+        self.project = normalized(keras.layers.Dense(INITIAL_STEPS * channels[0], name="project"))
         self.reshape = keras.layers.Reshape((INITIAL_STEPS, channels[0]))
         self.project_norm = ConditionalBatchNorm(self.num_pitches, name="project_cbn")
         self.upconvs = [
-            keras.layers.Conv1DTranspose(filters, KERNEL_SIZE, strides=stride, padding="same", name=f"upconv{index}")
+            normalized(
+                keras.layers.Conv1DTranspose(
+                    filters, KERNEL_SIZE, strides=stride, padding="same", name=f"upconv{index}"
+                )
+            )
             for index, (filters, stride) in enumerate(zip(channels[1:], STRIDES), start=1)
         ]
         normalized = len(STRIDES) if self.output_batch_norm else len(STRIDES) - 1
@@ -98,11 +124,11 @@ class WaveGANGenerator(keras.Model):
         self.built = True
 
     def call(self, embedding, pitch, training=None):
-        x = self.reshape(self.project(embedding))
+        x = self.reshape(self.project(embedding, training=training))
         x = ops.leaky_relu(self.project_norm(x, pitch, training=training), LEAKY_SLOPE)
         last = len(self.upconvs) - 1
         for index, conv in enumerate(self.upconvs):
-            x = conv(x)
+            x = conv(x, training=training)
             if index < len(self.norms):
                 x = self.norms[index](x, pitch, training=training)
             x = ops.tanh(x) if index == last else ops.leaky_relu(x, LEAKY_SLOPE)
@@ -119,6 +145,8 @@ class WaveGANGenerator(keras.Model):
                 "num_pitches": self.num_pitches,
                 "latent_dim": self.latent_dim,
                 "output_batch_norm": self.output_batch_norm,
+                "spectral_norm": self.spectral_norm,
+                "power_iterations": self.power_iterations,
             }
         )
         return config

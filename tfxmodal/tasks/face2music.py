@@ -408,7 +408,12 @@ def build_wavegan(config):
 
     model = config.model
     generator = WaveGANGenerator(
-        model.width, NUM_PITCHES, output_batch_norm=model.generator_output_batch_norm, name="generator"
+        model.width,
+        NUM_PITCHES,
+        output_batch_norm=model.generator_output_batch_norm,
+        spectral_norm=model.generator_spectral_norm,
+        power_iterations=model.power_iterations,
+        name="generator",
     )
     discriminator = WaveGANDiscriminator(
         model.width,
@@ -496,7 +501,7 @@ TASK = Task(
     name="face2music",
     schema=Face2MusicConfig,
     run_class=Face2MusicRun,
-    config_version=2,
+    config_version=3,
     artifacts=(
         Artifact("face_embedder.weights.h5", depends_on=("seed", "faces", "face_embedder")),
         Artifact("source_embeddings.npy", depends_on=("seed", "faces", "face_embedder", "export.sample_faces")),
@@ -505,8 +510,11 @@ TASK = Task(
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
         Artifact("curve.json", depends_on=("evaluation",)),
     ),
-    # Run directories of config version 1 were trained with Tables 3-4's batch norms.
-    earlier_defaults={1: {"model.generator_output_batch_norm": True, "model.discriminator_batch_norm": True}},
+    # Config version 1 trained with Tables 3-4's batch norms, versions 1-2 with a generator without SN.
+    earlier_defaults={
+        1: {"model.generator_output_batch_norm": True, "model.discriminator_batch_norm": True},
+        2: {"model.generator_spectral_norm": False},
+    },
     evaluator="tfxmodal.evaluation.face2music:evaluate",
     evaluate_options=_CLASSIFIER_OPTIONS,
     ablations=ABLATIONS,

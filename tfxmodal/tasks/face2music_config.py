@@ -94,6 +94,7 @@ class Model:
     # unless asked for. WaveGAN's code has no batch norm at its output; SN-GAN critics have none.
     generator_output_batch_norm: bool = False
     discriminator_batch_norm: bool = False
+    generator_spectral_norm: bool = True  # Sec. 3.2.1: the generator's dense and deconvolution weights too
     reconstruction_weight: float = bounded(10.0, at_least=0)  # aae: weight of the mean absolute waveform error
 
 
