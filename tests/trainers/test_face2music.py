@@ -112,3 +112,39 @@ def test_sign_accuracy_counts_real_above_and_fake_below_zero():
     fake = tf.constant([[-3.0], [-0.5], [1.0]])
     expected = 0.5 * (np.array([1, 0, 1]) + np.array([1, 1, 0]))
     np.testing.assert_allclose(sign_accuracy(real, fake).numpy(), expected)
+
+
+def test_the_metric_loss_pairs_the_global_batch_on_any_number_of_replicas(two_cpu_strategy):
+    """Eq. 4 over all 4 examples of the global batch, and its gradient, with 1 replica or 2."""
+    from tfxmodal.losses import metric_preservation_loss
+
+    rng = np.random.default_rng(5)
+    embedding = rng.normal(size=(4, 512)).astype("float32")
+    weight = rng.normal(size=(512, 505)).astype("float32") * 0.05
+    stats = ((1.4, 0.1), (1.0, 0.2))
+
+    def loss_and_gradient(strategy):
+        with strategy.scope():
+            w = tf.Variable(weight)
+
+        def replica_fn(batch):
+            with tf.GradientTape() as tape:
+                context = tf.distribute.get_replica_context()
+                phi = tf.matmul(batch, w)
+                loss = metric_preservation_loss(
+                    context.all_gather(batch, axis=0), context.all_gather(phi, axis=0), *stats
+                )
+                scaled = loss / strategy.num_replicas_in_sync
+            return loss, tape.gradient(scaled, w)
+
+        dataset = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(embedding).batch(4))
+        losses, gradients = strategy.run(replica_fn, args=(next(iter(dataset)),))
+        total = strategy.reduce("SUM", gradients, axis=None)
+        first_loss = strategy.experimental_local_results(losses)[0]
+        return float(first_loss), np.asarray(total)
+
+    one_loss, one_gradient = loss_and_gradient(tf.distribute.get_strategy())
+    two_loss, two_gradient = loss_and_gradient(two_cpu_strategy)
+    expected = float(metric_preservation_loss(embedding, embedding @ weight, *stats))
+    assert one_loss == pytest.approx(expected, rel=1e-5) and two_loss == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(two_gradient, one_gradient, rtol=1e-4, atol=1e-7)

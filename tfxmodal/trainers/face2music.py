@@ -154,10 +154,18 @@ class Face2MusicGAN(GANTrainer):
             g_loss = adversarial
             if uses_metric_loss(self.variant):
                 phi_fake = self.audio_metric(fake)
-                # Pairs exist within a replica's batch; divide so that the sum
-                # over replicas is their mean, like the per-example losses.
+                # Eq. 4 pairs every two examples of the *global* batch, whatever the
+                # number of replicas: each replica computes it on the gathered batch,
+                # and the 1/replicas makes the summed gradients those of one copy.
+                context = tf.distribute.get_replica_context()
                 metric_loss = (
-                    metric_preservation_loss(embedding, phi_fake, self.source_stats, self.target_stats) / num_replicas()
+                    metric_preservation_loss(
+                        context.all_gather(embedding, axis=0),
+                        context.all_gather(phi_fake, axis=0),
+                        self.source_stats,
+                        self.target_stats,
+                    )
+                    / num_replicas()
                 )
                 g_loss = g_loss + self.metric_weight * metric_loss
             if self.aux_discriminator is not None:
