@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -59,6 +60,13 @@ def completed_run(tmp_path_factory, mini_nsynth_tiny_dir):
     result = run_training(config, tmp / "run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp, result
+
+
+def copy_of(completed_run, tmp_path):
+    """`(the completed run's tmp dir, a copy of its run directory under tmp_path)` for tests that damage it."""
+    tmp, _ = completed_run
+    shutil.copytree(tmp / "run", tmp_path / "run")
+    return tmp, tmp_path / "run"
 
 
 def test_run_writes_every_artifact(completed_run):
@@ -260,11 +268,7 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_good_checkpoints(tmp_path
 
 def test_a_run_directory_written_before_a_new_defaulted_key_resumes(completed_run, tmp_path):
     """A config.yaml of config version 1: no `config_version`, none of the keys added since with their defaults."""
-    import shutil
-
-    tmp, _ = completed_run
-    old = tmp_path / "run"
-    shutil.copytree(tmp / "run", old)
+    tmp, old = copy_of(completed_run, tmp_path)
     stored = yaml.safe_load((old / "config.yaml").read_text())
     assert stored.pop("config_version") == 3
     assert stored["audio"].pop("soundfonts") == [] and stored["evaluation"].pop("classifiers_dir") is None
@@ -277,11 +281,7 @@ def test_a_run_directory_written_before_a_new_defaulted_key_resumes(completed_ru
 
 def test_a_checkpoint_of_other_networks_is_incompatible_not_damaged(completed_run, tmp_path):
     """The networks changed (here: a wider generator) but the run directory is the old one: exit 2, named."""
-    import shutil
-
-    tmp, _ = completed_run
-    run = tmp_path / "run"
-    shutil.copytree(tmp / "run", run)
+    tmp, run = copy_of(completed_run, tmp_path)
     stored = yaml.safe_load((run / "config.yaml").read_text())
     stored["model"]["width"] = 3
     (run / "config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
@@ -315,11 +315,7 @@ def test_the_learning_curve_is_scored_at_every_interval_and_logged(completed_run
 
 def test_a_resumed_run_continues_its_learning_curve(completed_run, tmp_path):
     """Points after the checkpoint a run resumes from are scored again, the others kept."""
-    import shutil
-
-    tmp, _ = completed_run
-    run = tmp_path / "run"
-    shutil.copytree(tmp / "run", run)
+    tmp, run = copy_of(completed_run, tmp_path)
     shutil.copytree(tmp / "classifiers", tmp_path / "classifiers")
     for path in glob.glob(str(run / "checkpoints" / "ckpt-4*")):
         os.remove(path)
@@ -337,11 +333,7 @@ def test_a_resumed_run_continues_its_learning_curve(completed_run, tmp_path):
 
 
 def test_a_run_whose_checkpoints_are_all_damaged_says_so_and_how_to_start_over(completed_run, tmp_path):
-    import shutil
-
-    tmp, _ = completed_run
-    run = tmp_path / "run"
-    shutil.copytree(tmp / "run", run)
+    tmp, run = copy_of(completed_run, tmp_path)
     for path in glob.glob(str(run / "checkpoints" / "ckpt-*.data-*")):
         with open(path, "r+b") as handle:
             handle.truncate(10)
