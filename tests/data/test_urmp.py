@@ -14,11 +14,10 @@ import wave
 import numpy as np
 import pytest
 import tensorflow as tf
-from scipy.io import wavfile
 
 from tests.data.test_images import noise, save, truncated_copy
 from tfxmodal.audio.features import log_mel_spectrogram
-from tfxmodal.audio.wav import AudioFileError, read_wav, write_wav
+from tfxmodal.audio.wav import AudioFileError, audio_info, read_audio, write_wav
 from tfxmodal.data import urmp, urmp_pipeline
 from tfxmodal.data.images import DatasetLayoutError, ImageFileError
 
@@ -134,7 +133,7 @@ def test_examples_pair_frame_chunk_and_label(tree):
     # Higher sine → loudest band nearer the top: the chunk of this instrument.
     assert rows["cello"] > rows["flute"] > rows["violin"]
     # The audio is the WAV's samples (16-bit PCM / 32768), decoded in-graph.
-    expected, _ = read_wav(os.path.join(tree, "chunk", "train", "cello", "cello00_100.wav"))
+    expected, _ = read_audio(os.path.join(tree, "chunk", "train", "cello", "cello00_100.wav"))
     np.testing.assert_array_equal(examples[0]["audio"], expected)
 
 
@@ -179,7 +178,7 @@ def test_describe_reports_counts_per_split_and_instrument(tree):
         "unpaired_wavs": 0,
     }
     assert report["splits"]["test"]["per_instrument"]["bassoon"]["pairs"] == 0
-    assert report["wav_formats"] == {"16000 Hz, 1 ch, pcm16": 9}
+    assert report["wav_formats"] == {"16000 Hz, 1 ch, WAV PCM_16": 9}
     assert report["chunk_lengths"] == {"8000": 9}
     assert report["notes"] == [
         f"{split}: no folders for bassoon, clarinet, double_bass, horn, oboe, sax, trombone, "
@@ -210,7 +209,7 @@ def test_unpaired_files_are_errors_or_skipped(broken):
     index = expect_error(
         broken,
         DatasetLayoutError,
-        r"cello09_1.jpg: unpaired image \(no chunk/train/cello/cello09_1.wav\)",
+        r"cello09_1.jpg: unpaired image \(no chunk/train/cello/cello09_1.wav or other audio file\)",
     )
     assert "unpaired image" in index.skipped[0][1]
     os.remove(broken / "img" / "train" / "cello" / "cello09_1.jpg")
@@ -218,46 +217,60 @@ def test_unpaired_files_are_errors_or_skipped(broken):
     expect_error(broken, DatasetLayoutError, "flute09_1.wav: unpaired WAV")
 
 
-def test_wav_of_another_rate_or_channel_count(broken):
+def dominant_frequency(samples, rate=16000):
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum)) * rate / len(samples)
+
+
+def test_chunks_at_other_rates_are_resampled_and_stereo_mixed_down(broken, caplog):
+    """URMP's recordings are 48 kHz; a copy's chunks may come at any rate, stereo or mono."""
+    import soundfile
+
     wav = broken / "chunk" / "train" / "violin" / "violin00_600.wav"
-    write_wav(wav, sine(1760.0, rate=22050), 22050)
-    expect_error(
-        broken,
-        AudioFileError,
-        "violin00_600.wav: sample rate 22050 Hz, expected 16000 Hz",
-        labels=[1, 1, 4, 4, 12],
-    )
+    soundfile.write(str(wav), sine(1760.0, rate=48000), 48000, subtype="PCM_16")
+    with caplog.at_level("WARNING"):
+        index = urmp.index(broken, "train")
+    assert "resampling 1 chunk(s) to 16000 Hz (soxr, band-limited): 1 at 48000 Hz" in caplog.text
+    assert index.graph_decodable == [True, True, True, True, True, False]
+    examples = collect(urmp.sub_urmp(broken, "train", image_size=16))
+    assert examples[-1]["audio"].shape == (8000,)
+    np.testing.assert_allclose(examples[-1]["audio"][200:-200], sine(1760.0)[200:-200], atol=2e-3)
+
     stereo = np.stack([sine(1760.0), 0.5 * sine(1760.0)], axis=1)
-    write_wav(wav, stereo, 16000)
-    expect_error(
-        broken,
-        AudioFileError,
-        "violin00_600.wav: 2 channels, expected mono",
-        labels=[1, 1, 4, 4, 12],
-    )
-    examples = collect(urmp.sub_urmp(broken, "train", image_size=16, downmix=True))
+    soundfile.write(str(wav), stereo, 16000, subtype="PCM_16")
+    examples = collect(urmp.sub_urmp(broken, "train", image_size=16))
     np.testing.assert_allclose(examples[-1]["audio"], 0.75 * sine(1760.0), atol=2e-4)
+    expect_error(
+        broken, AudioFileError, "violin00_600.wav: 2 channels, expected mono", labels=[1, 1, 4, 4, 12], downmix=False
+    )
 
 
-def test_other_encodings_decode_through_read_wav(broken):
+def test_other_encodings_decode_through_soundfile(broken):
+    import soundfile
+
     wav = broken / "chunk" / "train" / "cello" / "cello00_600.wav"
-    write_pcm24(wav, sine(220.0))
+    soundfile.write(str(wav), sine(220.0), 16000, subtype="PCM_24")
     float_wav = broken / "chunk" / "train" / "flute" / "flute00_600.wav"
-    wavfile.write(str(float_wav), 16000, sine(880.0))
+    soundfile.write(str(float_wav), sine(880.0), 16000, subtype="FLOAT")
     index = urmp.index(broken, "train")
     assert index.graph_decodable == [True, False, True, False, True, True]
     examples = collect(urmp.sub_urmp(broken, "train", image_size=16))
     np.testing.assert_allclose(examples[1]["audio"], sine(220.0), atol=1e-6)
     np.testing.assert_array_equal(examples[3]["audio"], sine(880.0))
-    assert urmp.read_wav_header(wav).encoding == "pcm24"
-    assert urmp.read_wav_header(float_wav).encoding == "float32"
-    header = urmp.read_wav_header(broken / "chunk" / "train" / "cello" / "cello00_100.wav")
-    assert (header.encoding, header.channels, header.sample_rate, header.frames) == (
-        "pcm16",
-        1,
-        16000,
-        8000,
-    )
+    assert audio_info(wav).encoding == "WAV PCM_24"
+    assert audio_info(float_wav).encoding == "WAV FLOAT"
+    info = audio_info(broken / "chunk" / "train" / "cello" / "cello00_100.wav")
+    assert (info.encoding, info.channels, info.sample_rate, info.frames) == ("WAV PCM_16", 1, 16000, 8000)
+
+
+def test_a_flac_chunk_is_a_chunk(broken):
+    import soundfile
+
+    wav = broken / "chunk" / "train" / "violin" / "violin00_600.wav"
+    os.remove(wav)
+    soundfile.write(str(wav.with_suffix(".flac")), sine(440.0, rate=44100), 44100)
+    examples = collect(urmp.sub_urmp(broken, "train", image_size=16))
+    assert abs(dominant_frequency(examples[-1]["audio"]) - 440.0) < 4
 
 
 def test_truncated_empty_and_corrupt_files(broken):
@@ -329,13 +342,12 @@ def test_describe_lists_problems_without_raising(broken):
     shutil.rmtree(broken / "img" / "test")
     (broken / "chunk" / "train" / "flute" / "notes.txt").write_text("x")
     report = urmp.describe(broken)
-    assert not report["ok"] and report["problem_count"] == 3
+    assert not report["ok"] and report["problem_count"] == 2  # a 22050 Hz chunk is resampled, not a problem
     assert any("cello09_1.jpg: unpaired image" in p for p in report["problems"])
-    assert any("violin00_600.wav: sample rate 22050 Hz, expected 16000 Hz" in p for p in report["problems"])
     assert any("img/test: no such directory" in p for p in report["problems"])
     assert report["splits"]["train"]["per_instrument"]["cello"]["unpaired_images"] == 1
     assert "test" not in report["splits"]
-    assert report["wav_formats"] == {"16000 Hz, 1 ch, pcm16": 5, "22050 Hz, 1 ch, pcm16": 1}
+    assert report["wav_formats"] == {"16000 Hz, 1 ch, WAV PCM_16": 5, "22050 Hz, 1 ch, WAV PCM_16": 1}
     assert report["ignored_files"] == 1
     assert urmp.describe(broken / "nowhere")["problems"] == [
         f"{broken / 'nowhere'}: no such directory (expected img/ and chunk/ folders)"
@@ -349,8 +361,8 @@ def test_other_sample_rate_is_an_option(tmp_path):
         tree={"tuba": ((90, 90, 90), 110.0)},
         stems={"train": ["00_1"], "test": ["00_2"]},
     )
-    with pytest.raises(AudioFileError, match="pass sample_rate=22050"):
-        urmp.index(root, "train")
+    (at_16k,) = collect(urmp.sub_urmp(root, "train", image_size=24))  # resampled to the default 16 kHz
+    assert at_16k["audio"].shape == (8000,) and abs(dominant_frequency(at_16k["audio"]) - 110.0) < 4
     (example,) = collect(urmp.sub_urmp(root, "train", image_size=24, sample_rate=22050))
     assert example["audio"].shape == (11025,) and example["lms"].shape == (24, 24, 1)
     assert example["label"] == urmp.INSTRUMENTS.index("tuba")

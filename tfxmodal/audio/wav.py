@@ -1,84 +1,146 @@
-"""WAV reading with clear errors and documented conversions, and atomic writing.
+"""Audio files through `soundfile` (libsndfile), resampled with `soxr`; atomic WAV writing.
 
-TensorFlow's `tf.audio.decode_wav` reads 16-bit PCM inside graphs (the fast
-path of the data pipelines); these NumPy-side functions serve files of any
-common encoding, validation, and writing outputs.
+TensorFlow's `tf.audio.decode_wav` reads 16-bit PCM WAVs inside graphs (the
+fast path of the data pipelines); these NumPy-side functions serve every
+file libsndfile reads — WAV of every PCM and float width (8-bit unsigned,
+16/24/32-bit, float32/64), WAVE_FORMAT_EXTENSIBLE, FLAC, OGG, AIFF — with
+the file named in every error:
+
+- `audio_info(path)`: format, channels, rate and length from the header,
+  without reading the samples (a WAV whose data chunk is shorter than its
+  header declares is reported as truncated);
+- `read_audio(path, sample_rate=None, mono=True)`: float32 samples in
+  [-1, 1], channels averaged with `mono`, resampled to `sample_rate` when
+  the file has another rate (soxr's band-limited "HQ" resampler);
+- `write_wav(path, samples, sample_rate)`: 16-bit PCM, atomically.
 """
 
+import dataclasses
 import os
-import struct
-import warnings
-import wave
+import re
 
 import numpy as np
 
 from tfxmodal.utils.files import atomic_path
 
+# Extensions of the audio files the readers look for (all of them libsndfile formats).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff")
+
 
 class AudioFileError(ValueError):
-    """A WAV file that is missing, unreadable, or not what was expected."""
+    """An audio file that is missing, unreadable, or not what was expected."""
 
 
-def read_wav(path, expected_sample_rate=None, mono=True):
-    """Reads a WAV file as float32 samples in [-1, 1].
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """An audio file's format, read from its header.
 
-    Conversions: 8-bit unsigned, 16-, 24- and 32-bit PCM and 32/64-bit float
-    WAVs are all accepted and scaled to [-1, 1]; with `mono=True` several
-    channels are averaged into one.
+    Attributes:
+        path: the file.
+        format: libsndfile's container name (``"WAV"``, ``"FLAC"``, ...).
+        subtype: its sample encoding (``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ...).
+        channels, sample_rate (Hz), frames (samples per channel).
+    """
+
+    path: str
+    format: str
+    subtype: str
+    channels: int
+    sample_rate: int
+    frames: int
+
+    @property
+    def graph_decodable(self):
+        """Whether `tf.audio.decode_wav` reads it: a 16-bit PCM WAV."""
+        return self.format == "WAV" and self.subtype == "PCM_16"
+
+    @property
+    def encoding(self):
+        """`"<format> <subtype>"`, e.g. `"WAV PCM_24"` (for reports)."""
+        return f"{self.format} {self.subtype}"
+
+
+_DECLARED_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _check_exists(path):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioFileError(f"{path}: no such audio file")
+    if os.path.getsize(path) == 0:
+        raise AudioFileError(f"{path}: empty file, expected a WAV (or FLAC, OGG) audio file")
+    return path
+
+
+def audio_info(path):
+    """The `AudioInfo` of `path` without reading its samples.
+
+    Raises:
+        AudioFileError: missing, empty, not an audio file libsndfile reads,
+            truncated, or without samples; the message names the file.
+    """
+    import soundfile
+
+    path = _check_exists(path)
+    try:
+        info = soundfile.info(path)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise AudioFileError(f"{path}: not a readable audio file ({_reason(error)})") from None
+    truncated = _DECLARED_DATA.search(info.extra_info or "")
+    if truncated:
+        declared, present = int(truncated.group(1)), int(truncated.group(2))
+        raise AudioFileError(f"{path}: truncated WAV ({present} of {declared} data bytes)")
+    if info.frames == 0:
+        raise AudioFileError(f"{path}: the file holds no samples")
+    return AudioInfo(path, info.format, info.subtype, int(info.channels), int(info.samplerate), int(info.frames))
+
+
+def _reason(error):
+    text = str(error)
+    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+
+
+def resample(samples, from_rate, to_rate):
+    """`samples` `(frames,)` or `(frames, channels)` at `from_rate` Hz → at `to_rate` Hz (soxr HQ)."""
+    if from_rate == to_rate:
+        return samples
+    import soxr
+
+    return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32)
+
+
+def read_audio(path, sample_rate=None, mono=True):
+    """Reads an audio file as float32 samples in [-1, 1].
 
     Args:
-        path: file path.
-        expected_sample_rate: Hz; a file at another rate raises
-            `AudioFileError` (no silent resampling).
-        mono: average channels and return `(samples,)`; else
+        path: file path (WAV of any PCM/float width, FLAC, OGG, ...).
+        sample_rate: Hz to return the samples at: a file at another rate is
+            resampled (soxr, band-limited); None keeps the file's rate.
+        mono: average the channels and return `(samples,)`; else
             `(samples, channels)`.
 
     Returns:
         `(samples, sample_rate)`: float32 array and int Hz.
 
     Raises:
-        AudioFileError: missing, empty, truncated or corrupt file, an
-            unsupported encoding, or a sample-rate mismatch; the message
-            names the file.
+        AudioFileError: missing, empty, truncated, corrupt or unreadable;
+            the message names the file.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise AudioFileError(f"{path}: no such WAV file")
-    if os.path.getsize(path) == 0:
-        raise AudioFileError(f"{path}: empty file, expected a WAV")
-    from scipy.io import wavfile  # imported here: scipy is slow to import
+    import soundfile
 
+    path = _check_exists(path)
+    audio_info(path)  # truncation and emptiness, named
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", wavfile.WavFileWarning)
-            sample_rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError, struct.error, wavfile.WavFileWarning) as error:
-        raise AudioFileError(f"{path}: not a readable WAV file ({error})") from None
-    samples = _to_float(data, path)
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise AudioFileError(f"{path}: not a readable audio file ({_reason(error)})") from None
     if samples.shape[0] == 0:
-        raise AudioFileError(f"{path}: WAV holds no samples")
-    if expected_sample_rate is not None and sample_rate != expected_sample_rate:
-        raise AudioFileError(
-            f"{path}: sample rate {sample_rate} Hz, expected {expected_sample_rate} Hz (resample the file first)"
-        )
-    if samples.ndim == 1:
-        samples = samples[:, None]
+        raise AudioFileError(f"{path}: the file holds no samples")
     if mono:
         samples = samples.mean(axis=1)
-    return samples.astype(np.float32), int(sample_rate)
-
-
-def _to_float(data, path):
-    if data.dtype == np.uint8:
-        return (data.astype(np.float32) - 128.0) / 128.0
-    if data.dtype == np.int16:
-        return data.astype(np.float32) / 32768.0
-    if data.dtype == np.int32:
-        # scipy returns 24-bit PCM left-aligned in int32, so one scale fits both.
-        return data.astype(np.float32) / 2147483648.0
-    if data.dtype in (np.float32, np.float64):
-        return data.astype(np.float32)
-    raise AudioFileError(f"{path}: unsupported WAV sample type {data.dtype}")
+    if sample_rate is not None and rate != sample_rate:
+        samples, rate = resample(samples, rate, sample_rate), sample_rate
+    return np.asarray(samples, np.float32), int(rate)
 
 
 def write_wav(path, samples, sample_rate):
@@ -90,6 +152,8 @@ def write_wav(path, samples, sample_rate):
             [-1, 1] are clipped.
         sample_rate: Hz.
     """
+    import soundfile
+
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim == 1:
         samples = samples[:, None]
@@ -99,8 +163,4 @@ def write_wav(path, samples, sample_rate):
         raise ValueError(f"write_wav({path}): samples contain NaN or infinity")
     pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
     with atomic_path(path) as temp:
-        with wave.open(temp, "wb") as handle:
-            handle.setnchannels(pcm.shape[1])
-            handle.setsampwidth(2)
-            handle.setframerate(int(sample_rate))
-            handle.writeframes(pcm.tobytes())
+        soundfile.write(temp, pcm, int(sample_rate), subtype="PCM_16", format="WAV")

@@ -19,16 +19,17 @@ Unbatched output (also for mini-URMP, through the same `to_example`)::
 
 Choices (README):
 
-* **Audio** is read at `sample_rate` (default 16 000 Hz). A WAV at another
-  rate is an error naming the file: nothing is resampled silently. We could
-  not check offline at which rate the public Sub-URMP chunks are stored
-  (URMP's source tracks are 48 kHz); `describe(root)` lists the rates and
-  channel counts it finds, and `sample_rate=` accepts any rate. Chunks are
-  cropped or zero-padded at the end to `round(0.5 * sample_rate)` samples
-  (`describe` reports other lengths). Stereo files are an error unless
-  `downmix=True` (channels averaged). 16-bit PCM WAVs decode in-graph;
-  other encodings (8/24/32-bit, float) through `tfxmodal.audio.wav.read_wav`
-  in a `tf.numpy_function` (slower).
+* **Audio** is read with `soundfile` (libsndfile: WAV of every PCM and
+  float width, FLAC, OGG; chunk files `<stem>.wav`, `.flac`, `.ogg`, ...)
+  and brought to `sample_rate` (default 16 000 Hz): a chunk at another rate
+  is resampled with soxr's band-limited resampler (URMP's recordings are
+  48 kHz, and a copy's chunks may come at any rate), logged once per split
+  with the rates found. Several channels are averaged to mono (`downmix`,
+  on by default; `downmix=False` rejects them). Chunks are cropped or
+  zero-padded at the end to `round(0.5 * sample_rate)` samples (`describe`
+  reports the lengths and formats it finds). Mono 16-bit PCM WAVs at
+  `sample_rate` decode in-graph (`tf.audio.decode_wav`); everything else
+  through `tfxmodal.audio.wav.read_audio` in a `tf.numpy_function`.
 * **LMS**: `tfxmodal.audio.log_mel_spectrogram` with 32-ms windows every
   4 ms (512/64 samples at 16 kHz: 118 frames for 0.5 s), 128 mel bands over
   0–8 kHz (capped at Nyquist), log(mel + 1e-6). As an image: mel bands on
@@ -50,12 +51,11 @@ import logging
 import math
 import os
 import re
-import struct
 
 import tensorflow as tf
 
 from tfxmodal.audio.features import log_mel_spectrogram
-from tfxmodal.audio.wav import AudioFileError, read_wav
+from tfxmodal.audio.wav import AUDIO_EXTENSIONS, AudioFileError, audio_info, read_audio
 from tfxmodal.data import pipeline as pipeline_lib
 from tfxmodal.data.images import (
     DatasetLayoutError,
@@ -168,79 +168,6 @@ def bytes_per_example(image_size, sample_rate=SAMPLE_RATE):
     return image_size * image_size * 4 * 4 + chunk_samples(sample_rate) * 4 + 4
 
 
-# --- WAV headers ---------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class WavHeader:
-    """The format of a WAV file, read from its header.
-
-    Attributes:
-        encoding: ``"pcm8"``, ``"pcm16"``, ``"pcm24"``, ``"pcm32"``,
-            ``"float32"``, ``"float64"``, or ``"format-<tag>"``.
-        channels, sample_rate (Hz), frames (samples per channel).
-        graph_decodable: plain 16-bit PCM, which `tf.audio.decode_wav` reads.
-    """
-
-    encoding: str
-    channels: int
-    sample_rate: int
-    frames: int
-    graph_decodable: bool
-
-
-def read_wav_header(path):
-    """Parses a RIFF/WAVE header without reading the samples.
-
-    Raises:
-        AudioFileError: missing, empty, not RIFF/WAVE, no `fmt `/`data`
-            chunk, or truncated (fewer data bytes than declared); the
-            message names the file.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise AudioFileError(f"{path}: no such WAV file")
-    size = os.path.getsize(path)
-    if size == 0:
-        raise AudioFileError(f"{path}: empty file, expected a WAV")
-    fmt = None
-    with open(path, "rb") as handle:
-        head = handle.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            raise AudioFileError(f"{path}: not a RIFF/WAVE file")
-        while True:
-            chunk = handle.read(8)
-            if len(chunk) < 8:
-                raise AudioFileError(f"{path}: WAV has no data chunk (truncated?)")
-            name, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if name == b"fmt ":
-                body = handle.read(length)
-                if len(body) < 16:
-                    raise AudioFileError(f"{path}: WAV fmt chunk is truncated")
-                tag, channels, rate, _, align, bits = struct.unpack("<HHIIHH", body[:16])
-                if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE
-                    tag = struct.unpack("<H", body[24:26])[0]
-                    extensible = True
-                else:
-                    extensible = False
-                fmt = (tag, channels, rate, align, bits, extensible)
-                handle.seek(length % 2, 1)
-            elif name == b"data":
-                if fmt is None:
-                    raise AudioFileError(f"{path}: WAV data chunk before its fmt chunk")
-                if handle.tell() + length > size:
-                    raise AudioFileError(f"{path}: truncated WAV ({size - handle.tell()} of {length} data bytes)")
-                break
-            else:
-                handle.seek(length + length % 2, 1)
-    tag, channels, rate, align, bits, extensible = fmt
-    if channels == 0 or align == 0:
-        raise AudioFileError(f"{path}: WAV header declares {channels} channels, block size {align}")
-    encoding = {1: f"pcm{bits}", 3: f"float{bits}"}.get(tag, f"format-{tag}")
-    frames = length // align
-    return WavHeader(encoding, channels, rate, frames, encoding == "pcm16" and not extensible)
-
-
 # --- indexing Sub-URMP ---------------------------------------------------------
 
 
@@ -340,7 +267,7 @@ def _scan_split(root, split):
             scan.issues.append(
                 _Issue(
                     path,
-                    f"{path}: unpaired image (no chunk/{split}/{instrument}/{_stem(path)}.wav)",
+                    f"{path}: unpaired image (no chunk/{split}/{instrument}/{_stem(path)}.wav or other audio file)",
                     False,
                 )
             )
@@ -370,7 +297,7 @@ def _list_side(folder, side, scan):
         if os.path.isdir(path):
             scan.issues.append(_Issue(path, f"{path}: unexpected sub-folder (expected files only)", False))
             continue
-        wanted = is_image_name(name) if side == "img" else name.lower().endswith(".wav")
+        wanted = is_image_name(name) if side == "img" else name.lower().endswith(AUDIO_EXTENSIONS)
         if not wanted:
             scan.ignored += 1
             continue
@@ -393,21 +320,18 @@ def _list_side(folder, side, scan):
 
 
 def _check_wav(path, sample_rate, downmix, full):
-    """Returns the `WavHeader` or raises `AudioFileError` naming the file."""
-    header = read_wav_header(path)
-    if header.sample_rate != sample_rate:
-        raise AudioFileError(
-            f"{path}: sample rate {header.sample_rate} Hz, expected {sample_rate} Hz "
-            f"(pass sample_rate={header.sample_rate} if your whole copy is at that rate, "
-            "or resample it)"
-        )
-    if header.channels != 1 and not downmix:
-        raise AudioFileError(f"{path}: {header.channels} channels, expected mono (pass downmix=True to average them)")
-    if header.frames == 0:
-        raise AudioFileError(f"{path}: WAV holds no samples")
+    """Returns the chunk's `AudioInfo` or raises `AudioFileError` naming the file."""
+    info = audio_info(path)
+    if info.channels != 1 and not downmix:
+        raise AudioFileError(f"{path}: {info.channels} channels, expected mono (downmix=True averages them)")
     if full:
-        read_wav(path, expected_sample_rate=sample_rate, mono=True)
-    return header
+        read_audio(path, sample_rate=sample_rate, mono=True)
+    return info
+
+
+def decodes_in_graph(info, sample_rate):
+    """Whether `tf.audio.decode_wav` gives this chunk as it is used: mono 16-bit PCM WAV at `sample_rate`."""
+    return info.graph_decodable and info.channels == 1 and info.sample_rate == sample_rate
 
 
 @dataclasses.dataclass
@@ -417,7 +341,8 @@ class PairIndex:
     Attributes:
         image_paths, wav_paths: paired files, sorted by instrument then stem.
         labels: instrument index per pair.
-        graph_decodable: per pair, whether the WAV is 16-bit PCM.
+        graph_decodable: per pair, whether the chunk decodes in-graph (a
+            mono 16-bit PCM WAV at the configured rate).
         skipped: `(path, reason)` for everything left out under
             `skip_bad_files=True`.
         counts: pairs per instrument name.
@@ -437,22 +362,23 @@ def index(
     sample_rate=SAMPLE_RATE,
     validate="auto",
     skip_bad_files=False,
-    downmix=False,
+    downmix=True,
 ):
     """Indexes and validates the pairs of one Sub-URMP split.
 
     Args:
         root: the Sub-URMP folder (holding `img/` and `chunk/`).
         split: ``"train"`` or ``"test"``.
-        sample_rate: expected WAV rate in Hz.
+        sample_rate: Hz the chunks are used at (others are resampled).
         validate: image validation depth (``"auto"``/``"header"``/``"full"``,
             see `tfxmodal.data.images`); ``"full"`` (``"auto"`` up to 10 000
-            pairs) also reads every WAV through `read_wav`, otherwise WAV
-            headers are checked (format, rate, channels, truncation).
+            pairs) also reads every chunk through `read_audio`, otherwise
+            audio headers are checked (format, channels, truncation).
         skip_bad_files: leave out (and count) bad or unpaired files, unknown
             or empty instrument folders, instead of raising. Missing `img/`
             or `chunk/` split folders are always errors.
-        downmix: average multi-channel WAVs instead of rejecting them.
+        downmix: average multi-channel chunks (the default) instead of
+            rejecting them.
 
     Returns:
         `PairIndex`.
@@ -491,6 +417,7 @@ def index(
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         outcomes = list(pool.map(check, pairs))
     result = PairIndex([], [], [], [], skipped, {})
+    rates = collections.Counter()
     for (label, image, wav), header in zip(pairs, outcomes):
         if isinstance(header, Exception):
             if not skip_bad_files:
@@ -501,11 +428,22 @@ def index(
         result.image_paths.append(image)
         result.wav_paths.append(wav)
         result.labels.append(label)
-        result.graph_decodable.append(header.graph_decodable)
+        result.graph_decodable.append(decodes_in_graph(header, sample_rate))
+        rates[header.sample_rate] += 1
     if not result.image_paths:
         raise DatasetLayoutError(f"{root}: no usable image/WAV pairs in split {split!r}")
     counts = collections.Counter(result.labels)
     result.counts = {inst: counts.get(i, 0) for i, inst in enumerate(INSTRUMENTS)}
+    other = {rate: count for rate, count in rates.items() if rate != sample_rate}
+    if other:
+        logger.warning(
+            "%s [%s]: resampling %d chunk(s) to %d Hz (soxr, band-limited): %s",
+            root,
+            split,
+            sum(other.values()),
+            sample_rate,
+            ", ".join(f"{count} at {rate} Hz" for rate, count in sorted(other.items())),
+        )
     if result.skipped:
         logger.warning(
             "%s [%s]: skipped %d bad file(s)/folder(s) (skip_bad_files=True): %s%s",
@@ -523,14 +461,15 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
 
     Args:
         root: the Sub-URMP folder.
-        sample_rate: the expected WAV rate, Hz (mismatches are problems).
-        check_files: header-check every image and WAV (about 0.1 ms a file).
+        sample_rate: the rate chunks are used at, Hz (others are resampled:
+            listed in `wav_formats`, not problems).
+        check_files: header-check every image and chunk (about 0.1 ms a file).
 
     Returns:
         dict with `root`, `instruments`, `expected_sample_rate`, `splits`
         (per split: `pairs`, `images`, `wavs`, and `per_instrument` counts of
         pairs, images, wavs, unpaired images and WAVs), `totals`,
-        `wav_formats` ("16000 Hz, 1 ch, pcm16" → count), `chunk_lengths`
+        `wav_formats` ("16000 Hz, 1 ch, WAV PCM_16" → count), `chunk_lengths`
         (samples → count), `ignored_files`, `notes`, `problem_count`,
         `problems` (the first 50 messages) and `ok` (no problems).
     """
@@ -576,16 +515,12 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
                         except ImageFileError as error:
                             problems.append(str(error))
                         try:
-                            header = read_wav_header(wav)
+                            header = audio_info(wav)
                         except AudioFileError as error:
                             problems.append(str(error))
                             continue
                         formats[f"{header.sample_rate} Hz, {header.channels} ch, {header.encoding}"] += 1
                         lengths[header.frames] += 1
-                        if header.sample_rate != sample_rate:
-                            problems.append(f"{wav}: sample rate {header.sample_rate} Hz, expected {sample_rate} Hz")
-                        elif header.channels != 1:
-                            problems.append(f"{wav}: {header.channels} channels, expected mono")
             totals = {
                 key: sum(counts[key] for counts in per_instrument.values()) for key in ("pairs", "images", "wavs")
             }
@@ -603,8 +538,8 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
 # --- datasets and pipelines ------------------------------------------------------
 
 
-def _read_audio(path, graph_decodable, mode):
-    """float32 `(samples,)`, mono; `mode` is "graph", "numpy" or "mixed"."""
+def _read_audio(path, graph_decodable, mode, sample_rate):
+    """float32 `(samples,)` mono at `sample_rate`; `mode` is "graph", "numpy" or "mixed"."""
 
     def in_graph():
         audio, _ = tf.audio.decode_wav(tf.io.read_file(path))
@@ -612,7 +547,10 @@ def _read_audio(path, graph_decodable, mode):
 
     def in_numpy():
         audio = tf.numpy_function(
-            lambda p: read_wav(p.decode("utf-8"), mono=True)[0], [path], tf.float32, stateful=False
+            lambda p: read_audio(p.decode("utf-8"), sample_rate=sample_rate, mono=True)[0],
+            [path],
+            tf.float32,
+            stateful=False,
         )
         return tf.ensure_shape(audio, [None])
 
@@ -637,7 +575,7 @@ def pairs_dataset(pair_index, image_size, sample_rate, input_context):
     dataset = pipeline_lib.shard(dataset, input_context)
 
     def convert(image_path, wav_path, decodable, label):
-        audio = _read_audio(wav_path, decodable, mode)
+        audio = _read_audio(wav_path, decodable, mode, sample_rate)
         return to_example(read_image(image_path), audio, label, image_size, sample_rate)
 
     return dataset.map(convert, num_parallel_calls=pipeline_lib.AUTOTUNE)
@@ -650,7 +588,7 @@ def sub_urmp(
     sample_rate=SAMPLE_RATE,
     validate="auto",
     skip_bad_files=False,
-    downmix=False,
+    downmix=True,
     input_context=None,
 ):
     """Unbatched Sub-URMP examples (format in the module docstring).

@@ -204,10 +204,10 @@ def _copy_wav(sample, destination):
         raise FileNotFoundError(f"report sample {sample['index']} ({sample['label']}): WAV file not found: {source}")
     # Imported here: tfxmodal.audio pulls in TensorFlow, which a report
     # without samples should not pay for.
-    from tfxmodal.audio.wav import AudioFileError, read_wav
+    from tfxmodal.audio.wav import AudioFileError, read_audio
 
     try:
-        audio, sample_rate = read_wav(source)
+        audio, sample_rate = read_audio(source)
     except AudioFileError as error:
         raise ReportError(f"report sample {sample['index']} ({sample['label']}): {error}") from None
     shutil.copyfile(source, destination)

@@ -396,7 +396,9 @@ TASK = Task(
     name="car_gan",
     schema=CARGANConfig,
     run_class=CARGANRun,
-    config_version=2,
+    config_version=3,
+    # Config version 2 rejected multi-channel Sub-URMP chunks unless asked to average them.
+    earlier_defaults={2: {"data.downmix": False}},
     artifacts=(
         Artifact("classifier.weights.h5", depends_on=CLASSIFIER_CACHE_KEYS + ("classifier.weights",)),
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),

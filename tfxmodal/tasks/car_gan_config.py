@@ -27,9 +27,9 @@ class Data:
     data_dir: Optional[str] = None  # mini_urmp: TFDS data dir (None: TFDS default)
     mini_urmp_config: Literal["default", "tiny"] = "default"
     image_size: int = bounded(256, at_least=32)  # S of images and LMS; a power of two >= 32 (U-Net depth log2 S)
-    sample_rate: int = bounded(SAMPLE_RATE, at_least=1)  # sub_urmp: expected WAV rate (never resampled)
+    sample_rate: int = bounded(SAMPLE_RATE, at_least=1)  # sub_urmp: Hz chunks are used at; other rates are resampled
     skip_bad_files: bool = False  # sub_urmp: skip unreadable pairs instead of failing
-    downmix: bool = False  # sub_urmp: average stereo WAVs
+    downmix: bool = True  # sub_urmp: average multi-channel chunks to mono (false: reject them)
     shuffle_buffer: int = bounded(4096, at_least=1)
     cache: Optional[bool] = None  # None: cache converted examples when they fit in 1 GiB
 
