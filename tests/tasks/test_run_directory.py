@@ -51,7 +51,8 @@ def test_the_stored_config_has_its_version_and_every_default(tmp_path):
 def test_configs_are_compared_by_value_so_a_missing_defaulted_key_resumes(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"task": "toy", "seed": 0, "section": {"size": 4}}))
     assert run_task(TOY, {"task": "toy", "section": {"added_later": "default"}}, str(tmp_path)) == 0
-    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["config_version"] == 3
+    rewritten = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert rewritten["config_version"] == 1 and rewritten["section"]["added_later"] == "default"
 
 
 def test_a_change_that_invalidates_an_artifact_is_refused_naming_key_values_and_artifact(tmp_path, capsys):
@@ -111,6 +112,25 @@ def test_a_key_an_earlier_version_lacked_gets_the_value_it_was_trained_with(tmp_
     assert read_run_config(task, str(path)).section.added_later == "as trained"
     path.write_text(yaml.safe_dump({"config_version": 3, "task": "toy", "section": {"size": 4}}))
     assert read_run_config(task, str(path)).section.added_later == "default"
+
+
+def test_a_run_of_an_earlier_version_keeps_a_changed_default_unless_the_command_sets_it(tmp_path, capsys):
+    """Today's default of section.added_later is "default"; version 2's was "as trained" (stored explicitly)."""
+    task = dataclasses.replace(TOY, earlier_defaults={2: {"section.added_later": "as trained"}})
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump({"config_version": 2, "task": "toy", "section": {"size": 4, "added_later": "as trained"}})
+    )
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "ckpt-1.index").write_text("")
+    for _ in range(2):  # the same command, twice: the version and the value stay
+        assert run_task(task, {"task": "toy"}, str(tmp_path)) == 0
+        assert yaml.safe_load(path.read_text())["config_version"] == 2
+        assert yaml.safe_load(path.read_text())["section"]["added_later"] == "as trained"
+    assert run_task(task, {"task": "toy", "section": {"added_later": "default"}}, str(tmp_path)) == 2
+    assert "section.added_later: 'as trained' → 'default'" in capsys.readouterr().err
+    assert run_task(task, {"task": "toy"}, str(tmp_path / "fresh")) == 0
+    assert yaml.safe_load((tmp_path / "fresh" / "config.yaml").read_text())["section"]["added_later"] == "default"
 
 
 def test_the_car_gan_classifier_cache_key_changes_only_with_what_determines_c():

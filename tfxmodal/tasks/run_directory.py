@@ -7,12 +7,16 @@ directory, 3 training stopped on a non-finite loss. Every error line goes
 to stderr; stdout is the run's log and its JSON summary.
 
 The run directory's `config.yaml` is the resolved config (every key, its
-default filled in) plus `config_version`. A re-run compares configs *by
-value* after filling defaults, so a run written before a new key with a
-default existed resumes; a key that a later version renamed or removed is
+default filled in) plus `config_version`, the config version the run
+directory was created under (kept when the file is rewritten). A re-run
+compares configs *by value* after filling defaults, so a run written before
+a new key with a default existed resumes; a key whose default changed since
+that version keeps the run's value unless the command sets it
+(`Task.earlier_defaults`); a key that a later version renamed or removed is
 named in the message with what to do (`Task.renamed_keys`).
 """
 
+import copy
 import json
 import os
 import sys
@@ -39,16 +43,16 @@ def run_task(task, raw, out_dir, config_path=None):
         out_dir: run directory, or None for `runs/<config file name>`.
         config_path: the config file (names the default run directory).
     """
-    try:
-        config = parse(task.schema, strip_version(task, raw))
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return 2
     if out_dir is None:
         name = os.path.splitext(os.path.basename(config_path or task.name))[0]
         out_dir = os.path.join("runs", name)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         print(f"config error: --out: {out_dir} is a file; expected a run directory", file=sys.stderr)
+        return 2
+    try:
+        config = parse(task.schema, keep_run_defaults(task, strip_version(task, raw), out_dir))
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
         return 2
     try:
         summary = task.run_class(config, out_dir).execute()
@@ -80,9 +84,45 @@ def strip_version(task, raw):
     return raw
 
 
-def resolved_config_text(task, config):
-    """The YAML `config.yaml` holds: `config_version` and every key of `config`."""
-    return yaml.safe_dump({VERSION_KEY: task.config_version}, sort_keys=False) + dump_yaml(config)
+def resolved_config_text(task, config, version=None):
+    """The YAML `config.yaml` holds: `config_version` (default: today's) and every key of `config`."""
+    return yaml.safe_dump({VERSION_KEY: version or task.config_version}, sort_keys=False) + dump_yaml(config)
+
+
+def stored_version(path):
+    """The `config_version` of the `config.yaml` at `path`; None when there is none or it is unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = yaml.safe_load(handle)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(stored, dict):
+        return None
+    version = stored.get(VERSION_KEY, 1)
+    return version if isinstance(version, int) else None
+
+
+def keep_run_defaults(task, raw, out_dir):
+    """`raw` with the run directory's values for keys whose default changed since its version.
+
+    A run directory created under config version v keeps, for every key of
+    `Task.earlier_defaults` of a version >= v that `raw` does not set, the
+    value it was trained with: re-running the same command after an upgrade
+    resumes instead of being refused as a changed config. A key `raw` sets
+    is taken as given (and compared as usual).
+    """
+    path = os.path.join(out_dir, "config.yaml")
+    version = stored_version(path) if os.path.isfile(path) else None
+    if version is None or version >= task.config_version:
+        return raw
+    stored = to_dict(read_run_config(task, path))
+    raw = copy.deepcopy(raw)
+    for earlier, defaults in task.earlier_defaults.items():
+        if version <= earlier:
+            for key in defaults:
+                if not _has_key(raw, key):
+                    _set_missing(raw, key, _get(stored, key))
+    return raw
 
 
 def read_run_config(task, path):
@@ -129,6 +169,12 @@ def _set_missing(mapping, dotted, value):
         if not isinstance(node, dict):
             return
     node.setdefault(name, value)
+
+
+def _get(mapping, dotted):
+    for part in dotted.split("."):
+        mapping = mapping[part]
+    return mapping
 
 
 def _has_key(mapping, dotted):
@@ -183,8 +229,8 @@ def write_resolved_config(task, config, out_dir):
             that made some of its artifacts (keys, values and artifacts are
             listed), or one this version cannot read.
     """
-    text = resolved_config_text(task, config)
     target = os.path.join(out_dir, "config.yaml")
+    text = resolved_config_text(task, config, stored_version(target) if os.path.isfile(target) else None)
     if os.path.exists(target):
         stored = read_run_config(task, target)
         differences = config_differences(stored, config)

@@ -47,8 +47,9 @@ class Task:
             mapping against it).
         run_class: `(config, out_dir) -> object with execute() -> summary
             dict`; the stages of one run (see `tasks.run_directory.run_task`).
-        config_version: bumped when a key is renamed or removed; stored in
-            the run directory's `config.yaml`.
+        config_version: bumped when a key is renamed or removed or a default
+            changes; stored in the run directory's `config.yaml` (the
+            version it was created under).
         renamed_keys: `{old dotted key: new dotted key, or None if removed}`
             of earlier config versions, so an older run directory gets a
             message naming the key and what to do.
@@ -59,7 +60,8 @@ class Task:
         earlier_defaults: `{config version: {dotted key: value}}` for keys
             that version did not have and whose behaviour then differs from
             today's default: a stored config of that version that lacks the
-            key gets the value it was trained with.
+            key gets the value it was trained with, and one that has it keeps
+            it when the re-run's command does not set the key.
         evaluator: `"module:function"` of `evaluate(run_dir, out_dir,
             **options) -> metrics dict`, imported only when evaluating (its
             plotting and report code is not needed to train); None: the task
