@@ -98,19 +98,35 @@ def test_export_serves_lms_and_waveforms_the_same_way(completed_run, mini_urmp_t
 
 
 def test_evaluate_writes_grids_and_paper_metrics(completed_run, tmp_path):
+    from tests.models.inception_weights import write_inception_weights
     from tfxmodal.evaluation.car_gan import evaluate
     from tfxmodal.tasks.car_gan import TABLE_COLUMNS
 
     tmp, _ = completed_run
-    metrics = evaluate(str(tmp / "run"), str(tmp_path), max_examples=8)
+    without = evaluate(str(tmp / "run"), str(tmp_path / "without"), max_examples=8)
+    assert without["fid"] is None and without["is"] is None and without["inception"].startswith("unavailable")
+    assert without["fid_c"] >= 0 and 1 <= without["is_c"] <= 13 and 1 <= without["is_c_real"] <= 13
+    # The independent classifier: trained once on the real images with seed + 1, then reused.
+    assert (tmp / "run" / "independent_classifier" / "classifier.weights.h5").is_file()
+    independent = json.loads((tmp / "run" / "independent_classifier" / "classifier.json").read_text())
+    assert independent["source"] == "trained" and independent["trained_on"] == ["train"]
+
+    weights = tmp_path / "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+    write_inception_weights(weights)
+    metrics = evaluate(str(tmp / "run"), str(tmp_path / "with"), max_examples=8, inception_weights=str(weights))
     assert set(TABLE_COLUMNS) <= set(metrics)
     assert metrics["examples_train"] == 8 and metrics["examples_test"] == 8 and metrics["steps"] == 4
-    for key in ("accuracy_train", "accuracy_test", "accuracy_stage1_test", "accuracy_real_test"):
-        assert 0 <= metrics[key] <= 1
-    assert metrics["fid"] >= 0 and 1 <= metrics["is"] <= 13 and 1 <= metrics["is_real"] <= 13
-    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    for prefix in ("", "independent_"):
+        for key in ("accuracy_train", "accuracy_test", "accuracy_stage1_test", "accuracy_real_test"):
+            assert 0 <= metrics[prefix + key] <= 1
+    assert metrics["fid"] >= 0 and 1 <= metrics["is"] <= 1000 and 1 <= metrics["is_real"] <= 1000
+    assert metrics["inception"] == str(weights)
+    # C's scores and the independent classifier are the same with or without Inception.
+    for key in ("fid_c", "is_c", "accuracy_test", "independent_accuracy_test", "independent_accuracy_real_train"):
+        assert metrics[key] == pytest.approx(without[key]), key
+    assert json.loads((tmp_path / "with" / "metrics.json").read_text()) == metrics
     assert metrics["seed"] == 0 and json.dumps(metrics)
-    assert sorted(os.listdir(tmp_path)) == ["grid_test.png", "grid_train.png", "metrics.json"]
+    assert sorted(os.listdir(tmp_path / "with")) == ["grid_test.png", "grid_train.png", "metrics.json"]
 
 
 def test_an_interrupted_run_resumes_from_its_last_good_checkpoint(completed_run):

@@ -1,17 +1,29 @@
 """Evaluation of a finished CAR-GAN run (Duan et al. 2020, Sec. IV, Tables I-II, Fig. 4-5).
 
 `evaluate(run_dir, out_dir)` loads the run's classifier C and generators
-and, as the paper does, measures the generated images with C — the
-ResNet-50 trained on the real images:
+and measures the generated images of each split:
 
 - `accuracy_train`, `accuracy_test` (Table II): C's accuracy on the final
-  generated image (I″; I′ for the single-stage model D) of each split;
-  `accuracy_stage1_*` on I′ and `accuracy_real_*` on the real images (the
-  reference);
-- `fid` (Table I): Fréchet distance between C's pooled 2048-d features of
-  the generated and the real test images;
-- `is` (Table I): Inception Score of C's predictions on the generated test
-  images; `is_stage1`, and `is_real` on the real test images (Table I's GT);
+  generated image (I″; I′ for the single-stage model D), as the paper
+  measures it — C is the frozen network of L_c and L_r the generators were
+  trained against, so this accuracy is partly white-box;
+  `accuracy_stage1_*` on I′ and `accuracy_real_*` on the real images;
+- `independent_accuracy_*`, `independent_accuracy_stage1_*`,
+  `independent_accuracy_real_*`: the same for an independent classifier —
+  C's architecture and recipe, another seed (`seed + 1`: other
+  initialisation and batches), trained only on the real images and never
+  seen by the generators (`evaluation.independent_classifier`; trained once
+  into `<run>/independent_classifier/`, and shared through
+  `classifier.cache_dir` like C);
+- `fid`, `is` (Table I): the standard FID [50] and IS [51] — Inception-v3's
+  2048-d pool features and 1000-way ImageNet softmax, images resized
+  bilinearly to 299² (`models.inception`) — of the final test images against
+  the real test images; `is_stage1`, `is_real` (Table I's GT). They need
+  the Keras ImageNet weights file (`evaluation.inception_weights` or
+  `--inception-weights`); without it they are null and `inception` says
+  why (never computed on random weights);
+- `fid_c`, `is_c`, `is_c_stage1`, `is_c_real`: the same on C's pooled
+  features and softmax (cheaper, comparable only within this project);
 - `l1_test`: mean |I − I″| (pixels in [−1, 1]);
 - `seed`, `steps`, `variant` flags, and example counts.
 
@@ -20,6 +32,7 @@ fixed example (every instrument first), columns LMS | I′ | I″ | ground
 truth (Fig. 4-5).
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -52,7 +65,25 @@ def load_run(run_dir):
     return config, cascade, int(restored.rsplit("-", 1)[-1])
 
 
-def evaluate(run_dir, out_dir, max_examples=None, seed=0):
+def independent_classifier(config, run_dir):
+    """The independent classifier of the module docstring: loaded from the run directory, the cache, or trained."""
+    import keras
+    import tensorflow as tf
+
+    from tfxmodal.tasks.car_gan import CARGANRun
+
+    twin = dataclasses.replace(
+        config,
+        seed=config.seed + 1,
+        classifier=dataclasses.replace(config.classifier, weights=None),
+    )
+    keras.utils.set_random_seed(twin.seed)
+    run = CARGANRun(twin, os.path.join(run_dir, "independent_classifier"))
+    os.makedirs(run.out_dir, exist_ok=True)
+    return run.classifier(tf.distribute.get_strategy())
+
+
+def evaluate(run_dir, out_dir, max_examples=None, seed=0, inception_weights=None):
     """Metrics of a finished CAR-GAN run (module docstring); writes the grids into `out_dir`.
 
     Args:
@@ -62,6 +93,8 @@ def evaluate(run_dir, out_dir, max_examples=None, seed=0):
             config's `evaluation.max_examples`, else all).
         seed: accepted like every evaluator's; unused, as every example is
             scored in split order.
+        inception_weights: Keras inception_v3 ImageNet weights file (None:
+            the config's `evaluation.inception_weights`).
 
     Returns:
         flat JSON-able dict of floats, ints and strings.
@@ -81,21 +114,43 @@ def evaluate(run_dir, out_dir, max_examples=None, seed=0):
         "image_size": config.data.image_size,
     }
     step = classify_step(cascade, config.data.image_size)
+    scorers, inception_path = {}, inception_weights or config.evaluation.inception_weights
+    if inception_path:
+        from tfxmodal.models.inception import InceptionScorer
+
+        scorers["inception"] = InceptionScorer(inception_path)
+        metrics["inception"] = os.path.abspath(inception_path)
+    else:
+        metrics["inception"] = "unavailable: no evaluation.inception_weights (Keras inception_v3 ImageNet .h5)"
+    if config.evaluation.independent_classifier:
+        independent = independent_classifier(config, run_dir)
+        scorers["independent"] = lambda images: independent(images, training=False).numpy()
     for split in ("train", "test"):
-        logits, features, labels, l1 = score_split(step, config, split, limit)
+        logits, features, labels, l1, scored = score_split(step, config, split, limit, scorers=scorers)
         metrics[f"examples_{split}"] = int(len(labels))
 
-        def accuracy(key, logits=logits, labels=labels):
-            return float(np.mean(np.argmax(logits[key], axis=1) == labels))
+        def accuracy(logits_of, key, labels=labels):
+            return float(np.mean(np.argmax(logits_of[key], axis=1) == labels))
 
-        metrics[f"accuracy_{split}"] = accuracy(final)
-        metrics[f"accuracy_stage1_{split}"] = accuracy("stage1")
-        metrics[f"accuracy_real_{split}"] = accuracy("real")
+        for prefix, logits_of in (("", logits), ("independent_", scored.get("independent"))):
+            if logits_of is not None:
+                metrics[f"{prefix}accuracy_{split}"] = accuracy(logits_of, final)
+                metrics[f"{prefix}accuracy_stage1_{split}"] = accuracy(logits_of, "stage1")
+                metrics[f"{prefix}accuracy_real_{split}"] = accuracy(logits_of, "real")
         if split == "test":
-            metrics["fid"] = frechet_distance(features[final], features["real"])
-            metrics["is"] = inception_score(softmax(logits[final]))
-            metrics["is_stage1"] = inception_score(softmax(logits["stage1"]))
-            metrics["is_real"] = inception_score(softmax(logits["real"]))
+            for name in ("fid", "is", "is_stage1", "is_real"):
+                metrics[name] = None
+            if "inception" in scored:
+                pooled = {key: value[0] for key, value in scored["inception"].items()}
+                probabilities = {key: value[1] for key, value in scored["inception"].items()}
+                metrics["fid"] = frechet_distance(pooled[final], pooled["real"])
+                metrics["is"] = inception_score(probabilities[final])
+                metrics["is_stage1"] = inception_score(probabilities["stage1"])
+                metrics["is_real"] = inception_score(probabilities["real"])
+            metrics["fid_c"] = frechet_distance(features[final], features["real"])
+            metrics["is_c"] = inception_score(softmax(logits[final]))
+            metrics["is_c_stage1"] = inception_score(softmax(logits["stage1"]))
+            metrics["is_c_real"] = inception_score(softmax(logits["real"]))
             metrics["l1_test"] = l1
     os.makedirs(out_dir, exist_ok=True)
     for split in ("test", "train"):

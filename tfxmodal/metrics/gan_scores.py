@@ -1,8 +1,11 @@
 """Fréchet distance and Inception Score on a classifier's features and predictions.
 
-Both papers compute them with their own classifiers rather than Inception
-(Kim et al. 2020, Sec. 3.1; Duan et al. 2020, Sec. IV-A): FID on the
-penultimate features, IS on the softmax outputs. NumPy, float64.
+The formulas are the standard ones (Heusel et al. 2017; Salimans et al.
+2016); which network gives the features and predictions is the caller's:
+Kim et al. 2020 (Sec. 3.1) use their own pitch and family classifiers on
+audio; Duan et al. 2020 (Sec. IV-A) cite the standard FID [50] and IS [51],
+i.e. Inception-v3 (`tfxmodal.models.inception`), and tfxmodal also reports
+both on CAR-GAN's classifier C (`fid_c`, `is_c`). NumPy, float64.
 """
 
 import numpy as np

@@ -64,7 +64,16 @@ ABLATIONS = {
 }
 # Table I (FID, IS on C's features and predictions), then Table II (C's
 # accuracy on the generated images of each split).
-TABLE_COLUMNS = ("fid", "is", "accuracy_train", "accuracy_test")
+TABLE_COLUMNS = (
+    "fid",
+    "is",
+    "fid_c",
+    "is_c",
+    "accuracy_train",
+    "accuracy_test",
+    "independent_accuracy_train",
+    "independent_accuracy_test",
+)
 
 
 # -- networks -------------------------------------------------------------
@@ -402,9 +411,18 @@ TASK = Task(
     artifacts=(
         Artifact("classifier.weights.h5", depends_on=CLASSIFIER_CACHE_KEYS + ("classifier.weights",)),
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
-        Artifact("curve.json", depends_on=("evaluation",)),
+        Artifact("curve.json", depends_on=("evaluation.every_steps", "evaluation.curve_examples")),
     ),
     evaluator="tfxmodal.evaluation.car_gan:evaluate",
+    evaluate_options=(
+        (
+            ("--inception-weights",),
+            {
+                "help": "Keras inception_v3 ImageNet weights (.h5) for Table I's FID/IS "
+                "(default: the run's evaluation.inception_weights; none: reported unavailable)"
+            },
+        ),
+    ),
     ablations=ABLATIONS,
     table_columns=TABLE_COLUMNS,
     benchmarks={"car_gan_step": "tfxmodal.benchmarks.car_gan:training_step"},

@@ -95,6 +95,9 @@ class Evaluation:
     )  # python -m tfxmodal.evaluate: examples per split; None: all
     every_steps: int = bounded(0, at_least=0)  # learning curve: score the generators every N steps (0: off)
     curve_examples: int = bounded(256, at_least=1)  # learning curve: test examples scored at each point
+    # python -m tfxmodal.evaluate: Keras's inception_v3 ImageNet weights (.h5) for Table I's FID and IS; None: unavailable
+    inception_weights: Optional[str] = None
+    independent_classifier: bool = True  # python -m tfxmodal.evaluate: also score with a classifier G never saw
 
 
 @dataclasses.dataclass
