@@ -57,9 +57,20 @@ def make_classifier():
     return classifier
 
 
-def build_trainer(attention, residue, second_stage, classification):
+def build_trainer(
+    attention,
+    residue,
+    second_stage,
+    classification,
+    dropout=0.5,
+    stage2_sees_lms=False,
+    discriminator_labels=False,
+    bounded_output=False,
+    real_once=False,
+    discriminator_first=False,
+):
     def generator(seed):
-        return UNetGenerator(base_filters=2, num_downs=5, attention=attention, seed=seed)
+        return UNetGenerator(base_filters=2, num_downs=5, attention=attention, dropout=dropout, seed=seed)
 
     cascade = CARGenerator(
         generator(0),
@@ -67,11 +78,19 @@ def build_trainer(attention, residue, second_stage, classification):
         generator(1) if second_stage else None,
         residue=residue,
         num_classes=NUM_CLASSES,
+        stage2_sees_lms=stage2_sees_lms,
     )
     cascade.build((None, SIZE, SIZE, 1))
-    discriminator = PatchGANDiscriminator(base_filters=2, attention=attention, seed=2)
+    discriminator = PatchGANDiscriminator(
+        base_filters=2,
+        attention=attention,
+        seed=2,
+        label_channels=NUM_CLASSES if discriminator_labels else 0,
+        bounded_output=bounded_output,
+    )
     discriminator.build((None, SIZE, SIZE, 1), (None, SIZE, SIZE, 3))
-    trainer = CARGANTrainer(cascade, discriminator, LossWeights(classification=classification))
+    weights = LossWeights(classification=classification, discriminator_real_once=real_once)
+    trainer = CARGANTrainer(cascade, discriminator, weights, discriminator_first=discriminator_first)
     trainer.compile({name: keras.optimizers.Adam(8e-4, beta_1=0.9) for name in ("generator", "discriminator")})
     return trainer
 
@@ -158,3 +177,90 @@ def test_residue_gradient_reaches_g1_only_through_l_r_when_g2_ignores_the_image(
         loss = tf.reduce_sum(outputs["condition"] * np.arange(NUM_CLASSES, dtype="float32"))
     gradients = tape.gradient(loss, cascade.g1.trainable_variables)
     assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
+
+
+def one_batch(seed=5):
+    rng = np.random.RandomState(seed)
+    lms = rng.normal(size=(GLOBAL_BATCH, SIZE, SIZE, 1)).astype("float32")
+    real = rng.uniform(-1, 1, (GLOBAL_BATCH, SIZE, SIZE, 3)).astype("float32")
+    labels = rng.randint(0, NUM_CLASSES, GLOBAL_BATCH).astype("int32")
+    return lms, real, labels
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+@pytest.mark.parametrize("real_once", [False, True])
+def test_the_discriminator_loss_counts_the_real_term_per_stage_or_once(real_once):
+    """The paper's reading ½ Σ_s (real + fake_s) against the authors' ½ (real + Σ_s fake_s), in NumPy."""
+    trainer = build_trainer(True, True, True, 1.0, real_once=real_once)
+    lms, real, labels = one_batch()
+    outputs = trainer.cascade(lms, labels, training=True)
+    real_logits = trainer.discriminator(lms, real, training=True).numpy()
+    fakes = [trainer.discriminator(lms, outputs[key], training=True).numpy() for key in ("stage1", "stage2")]
+    trainer.discriminator_step(tf.constant(lms), tf.constant(real), tf.constant(labels), outputs)
+
+    def per_example(values):
+        return values.reshape(GLOBAL_BATCH, -1).mean(axis=1)
+
+    real_term = per_example(softplus(-real_logits))
+    fake_terms = [per_example(softplus(fake)) for fake in fakes]
+    if real_once:
+        expected = 0.5 * (real_term + fake_terms[0] + fake_terms[1])
+    else:
+        expected = 0.5 * ((real_term + fake_terms[0]) + (real_term + fake_terms[1]))
+    assert float(trainer.results()["d_loss"]) == pytest.approx(float(expected.mean()), rel=1e-5)
+
+
+@pytest.mark.parametrize("discriminator_first", [False, True])
+def test_the_generator_is_scored_by_the_discriminator_of_its_order(discriminator_first):
+    """D before G (the authors' order): G's adversarial loss comes from the updated D; G first: from the old D."""
+    trainer = build_trainer(True, True, True, 1.0, dropout=0.0, discriminator_first=discriminator_first)
+    lms, real, labels = one_batch()
+    generators = trainer.cascade.g1.weights + trainer.cascade.g2.weights
+    g_before, d_before = snapshot(generators), snapshot(trainer.discriminator.weights)
+    logs = trainer.train_step({"lms": tf.constant(lms), "image": tf.constant(real), "label": tf.constant(labels)})
+    g_after = snapshot(generators)
+    for variable, value in zip(generators, g_before):  # the step's fakes again (no dropout; batch statistics)
+        variable.assign(value)
+    outputs = trainer.cascade(lms, labels, training=True)
+
+    def adversarial():
+        return sum(
+            float(np.mean(softplus(-trainer.discriminator(lms, outputs[key], training=True).numpy())))
+            for key in ("stage1", "stage2")
+        )
+
+    with_new_d = adversarial()
+    d_after = snapshot(trainer.discriminator.weights)
+    for variable, value in zip(trainer.discriminator.weights, d_before):
+        variable.assign(value)
+    with_old_d = adversarial()
+    assert abs(with_new_d - with_old_d) > 1e-4  # D moved enough to tell the orders apart
+    expected = with_new_d if discriminator_first else with_old_d
+    assert float(logs["g_adversarial"]) == pytest.approx(expected, rel=1e-4)
+    assert any(not np.allclose(a, b) for a, b in zip(g_after, g_before))  # G trained in the step
+    assert any(not np.allclose(a, b) for a, b in zip(d_after, d_before))
+
+
+def test_a_label_conditioned_bounded_discriminator_and_a_stage2_that_sees_the_lms():
+    trainer = build_trainer(True, True, True, 1.0, stage2_sees_lms=True, discriminator_labels=True, bounded_output=True)
+    cascade, discriminator = trainer.cascade, trainer.discriminator
+    assert cascade.g2.weights[0].shape[-2] == 3 + 1 + NUM_CLASSES  # G2's first kernel: I′, A and L_r
+    assert discriminator.convs[0].kernel.shape[-2] == 1 + 3 + NUM_CLASSES
+    lms, real, labels = one_batch()
+    onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
+    scores = discriminator(lms, real, label=onehot, training=False).numpy()
+    assert np.all(np.abs(scores) < 1)  # tanh
+    other = discriminator(lms, real, label=np.roll(onehot, 1, axis=1), training=False).numpy()
+    assert not np.allclose(scores, other)  # the label reaches D
+    with pytest.raises(ValueError, match="label channels; pass label="):
+        discriminator(lms, real, training=False)
+    # A reaches I″ directly, not only through I′: G2's gradient w.r.t. its A channel is non-zero.
+    lms_variable = tf.Variable(lms)
+    with tf.GradientTape() as tape:
+        stage2 = cascade(lms_variable, labels, training=False)["stage2"]
+    assert float(tf.reduce_max(tf.abs(tape.gradient(stage2, lms_variable)))) > 0
+    logs = trainer.train_step({"lms": tf.constant(lms), "image": tf.constant(real), "label": tf.constant(labels)})
+    assert all(np.isfinite(float(value)) for value in logs.values())

@@ -73,7 +73,7 @@ def car_gan_step(image_size, filters, batch_size, iterations=3, jit_compile=Fals
     train = config.train
     classifier = make_classifier(config, backbone_weights=None)
     cascade, discriminator = build_networks(config, classifier)
-    gan = CARGANTrainer(cascade, discriminator, config.loss)
+    gan = CARGANTrainer(cascade, discriminator, config.loss, discriminator_first=config.train.discriminator_first)
 
     def adam():
         return keras.optimizers.Adam(train.learning_rate, beta_1=train.beta_1, beta_2=train.beta_2)

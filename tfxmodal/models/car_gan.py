@@ -4,6 +4,10 @@
     L_r = L_a − softmax(C(I′))              (residue module, Fig. 2)
     I″  = G2([I′, tile(L_r)])
 
+With `stage2_sees_lms` G2 also receives A, `I″ = G2([I′, A, tile(L_r)])`,
+as the authors' released code does (`cat(I′, A)` in `forward`); the paper
+gives G2 the coarse image and the residue label only.
+
 The ablations of Table I switch parts off: `residue=False` feeds L_a to G2
 instead of L_r (model C); `g2=None` stops after stage I (model D);
 attention (model A) lives in the generators themselves.
@@ -36,10 +40,13 @@ class CARGenerator(keras.Model):
         g1: `UNetGenerator` taking `1 + num_classes` channels.
         classifier: `ImageClassifier` C; frozen here (`trainable = False`),
             always run in inference mode.
-        g2: `UNetGenerator` taking `3 + num_classes` channels, or None for
+        g2: `UNetGenerator` taking `3 + num_classes` channels (`4 + num_classes`
+            with `stage2_sees_lms`), or None for
             the single-stage ablation (D).
         residue: condition G2 on L_r (True) or on L_a (ablation C).
         num_classes: K.
+        stage2_sees_lms: also feed A to G2 (its input then has
+            `3 + 1 + num_classes` channels).
 
     Call arguments:
         lms: float32 `(batch, S, S, 1)`, the normalised log-mel image A.
@@ -53,8 +60,9 @@ class CARGenerator(keras.Model):
         final image (I″, or I′ without a second stage).
     """
 
-    def __init__(self, g1, classifier, g2=None, residue=True, num_classes=13, **kwargs):
+    def __init__(self, g1, classifier, g2=None, residue=True, num_classes=13, stage2_sees_lms=False, **kwargs):
         super().__init__(**kwargs)
+        self.stage2_sees_lms = bool(stage2_sees_lms)
         self.g1 = g1
         self.classifier = classifier
         self.g2 = g2
@@ -74,7 +82,7 @@ class CARGenerator(keras.Model):
         if not self.classifier.built:
             self.classifier.build((batch, height, width, 3))
         if self.g2 is not None and not self.g2.built:
-            self.g2.build((batch, height, width, 3 + self.num_classes))
+            self.g2.build((batch, height, width, 3 + int(self.stage2_sees_lms) + self.num_classes))
         self.built = True
 
     def call(self, lms, label, training=None):
@@ -86,7 +94,8 @@ class CARGenerator(keras.Model):
         if self.g2 is None:
             return outputs
         condition = residue_label(onehot, stage1_logits) if self.residue else onehot
-        stage2 = self.g2(ops.concatenate([stage1, tile_label(condition, height, width)], axis=-1), training=training)
+        inputs = [stage1, lms] if self.stage2_sees_lms else [stage1]
+        stage2 = self.g2(ops.concatenate(inputs + [tile_label(condition, height, width)], axis=-1), training=training)
         outputs.update(
             condition=condition,
             stage2=stage2,
@@ -104,6 +113,7 @@ class CARGenerator(keras.Model):
                 "g2": None if self.g2 is None else keras.saving.serialize_keras_object(self.g2),
                 "residue": self.residue,
                 "num_classes": self.num_classes,
+                "stage2_sees_lms": self.stage2_sees_lms,
             }
         )
         return config

@@ -20,7 +20,8 @@ class PatchGANDiscriminator(keras.Model):
     - conv 4×4 stride 1 padding 1 (ndf · min(2^num_layers, 8)) → batch norm →
       LeakyReLU;
     - conv 4×4 stride 1 padding 1 (1 channel): logits (no sigmoid — the
-      losses take logits; the authors' extra tanh is not used).
+      losses take logits); with `bounded_output` through tanh, as the
+      authors' released code does (`models/networks.py`).
 
     With num_layers = 3 and 256×256 inputs the output is 30×30 logits, each
     seeing a 70×70 patch. Attention sits where the authors' code puts it —
@@ -37,10 +38,15 @@ class PatchGANDiscriminator(keras.Model):
         key_channels_divisor, downsample_keys: of `SelfAttention2D` (authors: 4, True).
         init_stddev: σ of the N(0, σ) kernel and N(1, σ) gamma initializers.
         seed: optional initializer seed.
+        label_channels: K > 0 conditions D also on a label vector tiled over
+            the image (the authors' code; the paper's D sees (A, I) only).
+        bounded_output: tanh on the logits (the authors' code), so they lie
+            in (−1, 1).
 
     Call arguments:
         lms: float32 `(batch, S, S, 1)`.
         image: float32 `(batch, S, S, 3)` in [−1, 1].
+        label: float32 `(batch, K)`, required with `label_channels` K > 0.
         training: bool (batch statistics).
 
     Returns:
@@ -56,9 +62,13 @@ class PatchGANDiscriminator(keras.Model):
         downsample_keys=True,
         init_stddev=0.02,
         seed=None,
+        label_channels=0,
+        bounded_output=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.label_channels = int(label_channels)
+        self.bounded_output = bool(bounded_output)
         self.base_filters = int(base_filters)
         self.num_layers = int(num_layers)
         self.attention = bool(attention)
@@ -120,7 +130,7 @@ class PatchGANDiscriminator(keras.Model):
 
     def build(self, lms_shape, image_shape=None):
         image_shape = image_shape or tuple(lms_shape[:-1]) + (3,)
-        shape = tuple(lms_shape[:-1]) + (lms_shape[-1] + image_shape[-1],)
+        shape = tuple(lms_shape[:-1]) + (lms_shape[-1] + image_shape[-1] + self.label_channels,)
         for index, conv in enumerate(self.convs):
             if index == len(self.convs) - 1:
                 self.pad.build(shape)
@@ -135,8 +145,17 @@ class PatchGANDiscriminator(keras.Model):
         self.output_conv.build(shape)
         self.built = True
 
-    def call(self, lms, image, training=None):
-        x = ops.concatenate([lms, ops.cast(image, lms.dtype)], axis=-1)
+    def call(self, lms, image, label=None, training=None):
+        parts = [lms, ops.cast(image, lms.dtype)]
+        if self.label_channels:
+            if label is None:
+                raise ValueError(f"{self.name}: conditioned on {self.label_channels} label channels; pass label=")
+            height, width = lms.shape[1], lms.shape[2]
+            vector = ops.cast(label, lms.dtype)
+            parts.append(
+                ops.broadcast_to(vector[:, None, None, :], (ops.shape(vector)[0], height, width, vector.shape[-1]))
+            )
+        x = ops.concatenate(parts, axis=-1)
         last = len(self.convs) - 1
         for index, conv in enumerate(self.convs):
             x = conv(self.pad(x) if index == last else x)
@@ -145,7 +164,8 @@ class PatchGANDiscriminator(keras.Model):
             if 1 <= index <= len(self.attention_blocks):
                 x = self.attention_blocks[index - 1](x)
             x = ops.leaky_relu(x, LEAKY_SLOPE)
-        return self.output_conv(self.pad(x))
+        logits = self.output_conv(self.pad(x))
+        return ops.tanh(logits) if self.bounded_output else logits
 
     def compute_output_shape(self, lms_shape, image_shape=None):
         side = [None if s is None else s // 2**self.num_layers - 2 for s in lms_shape[1:3]]
@@ -162,6 +182,8 @@ class PatchGANDiscriminator(keras.Model):
                 "downsample_keys": self.downsample_keys,
                 "init_stddev": self.init_stddev,
                 "seed": self.seed,
+                "label_channels": self.label_channels,
+                "bounded_output": self.bounded_output,
             }
         )
         return config

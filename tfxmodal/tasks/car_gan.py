@@ -94,6 +94,25 @@ def make_classifier(config, backbone_weights=None):
     return classifier
 
 
+def linear_decay(rate, total_steps, decay_epochs, steps_per_epoch):
+    """The authors' schedule (pix2pix's "linear" policy) as a Keras schedule of the optimizer step.
+
+    `rate` until the last `decay_epochs` epochs of `total_steps`; in epoch k
+    (0-based) of those, `rate · (1 − k / (decay_epochs + 1))`: with 200 + 100
+    epochs the last one trains at rate · 2/101.
+    """
+    import keras
+
+    decay = int(round(decay_epochs))
+    if decay <= 1:
+        return rate
+    start = max(0, total_steps - decay * steps_per_epoch)
+    # PiecewiseConstantDecay takes values[k] for boundaries[k-1] < step <= boundaries[k].
+    boundaries = [start + k * steps_per_epoch - 1 for k in range(1, decay)]
+    values = [rate] + [rate * (1.0 - k / (decay + 1.0)) for k in range(1, decay)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+
+
 def build_networks(config, classifier):
     """`(CARGenerator, PatchGANDiscriminator)` of `config`, built (call in the strategy scope)."""
     from tfxmodal.models.car_gan import CARGenerator
@@ -118,7 +137,15 @@ def build_networks(config, classifier):
 
     g1 = generator("g1", config.seed)
     g2 = generator("g2", config.seed + 100) if model.second_stage else None
-    cascade = CARGenerator(g1, classifier, g2, residue=model.residue, num_classes=NUM_CLASSES, name="car_generator")
+    cascade = CARGenerator(
+        g1,
+        classifier,
+        g2,
+        residue=model.residue,
+        num_classes=NUM_CLASSES,
+        stage2_sees_lms=model.stage2_sees_lms,
+        name="car_generator",
+    )
     cascade.build((None, size, size, 1))
     discriminator = PatchGANDiscriminator(
         base_filters=model.discriminator_filters,
@@ -128,6 +155,8 @@ def build_networks(config, classifier):
         downsample_keys=model.downsample_keys,
         init_stddev=model.init_stddev,
         seed=config.seed + 200,
+        label_channels=NUM_CLASSES if model.discriminator_labels else 0,
+        bounded_output=model.discriminator_tanh,
         name="discriminator",
     )
     discriminator.build((None, size, size, 1), (None, size, size, 3))
@@ -276,10 +305,11 @@ class CARGANRun(TrainingRun):
 
     # -- stage 3 ---------------------------------------------------------
     def schedule(self, num_examples):
-        """`(total steps, steps per Keras epoch)` from epochs or steps."""
+        """`(total steps, steps per Keras epoch)` from epochs (plus the decay epochs) or steps."""
         train = self.config.train
         per_epoch = max(1, num_examples // train.batch_size)
-        total = train.steps if train.steps is not None else int(np.ceil(train.epochs * per_epoch))
+        epochs = train.epochs + train.decay_epochs
+        total = train.steps if train.steps is not None else int(np.ceil(epochs * per_epoch))
         every = train.checkpoint_every or min(per_epoch, total)
         if total % every:
             rounded = -(-total // every) * every
@@ -291,12 +321,17 @@ class CARGANRun(TrainingRun):
         from tfxmodal.trainers.car_gan import CARGANTrainer
 
         train = self.config.train
+        learning_rate = train.learning_rate
+        if train.decay_epochs:
+            per_epoch = max(1, data.count_examples(self.config.data, "train") // train.batch_size)
+            total, _ = self.schedule(data.count_examples(self.config.data, "train"))
+            learning_rate = linear_decay(train.learning_rate, total, train.decay_epochs, per_epoch)
         with strategy.scope():
             cascade, discriminator = build_networks(self.config, classifier)
-            gan = CARGANTrainer(cascade, discriminator, self.config.loss)
+            gan = CARGANTrainer(cascade, discriminator, self.config.loss, discriminator_first=train.discriminator_first)
 
             def adam():
-                return keras.optimizers.Adam(train.learning_rate, beta_1=train.beta_1, beta_2=train.beta_2)
+                return keras.optimizers.Adam(learning_rate, beta_1=train.beta_1, beta_2=train.beta_2)
 
             gan.compile({"generator": adam(), "discriminator": adam()}, jit_compile=train.jit_compile)
         return gan

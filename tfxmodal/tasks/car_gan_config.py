@@ -61,6 +61,10 @@ class Model:
     key_channels_divisor: int = bounded(4, at_least=1)  # self-attention query/key channels = C / this (authors: 4)
     downsample_keys: bool = True  # self-attention 2x2 max-pooled keys/values (authors' code)
     init_stddev: float = bounded(0.02, above=0)  # N(0, sigma) init (pix2pix, the issue; the paper says 0.2 once)
+    # The authors' released code, not the paper (README "CAR-GAN: the paper, the authors' released code"):
+    stage2_sees_lms: bool = False  # G2 also gets A: G2([I', A, L_r])
+    discriminator_labels: bool = False  # D also sees tiled labels (L_r in D's step, L_a in G's)
+    discriminator_tanh: bool = False  # tanh on D's logits (bounded output)
 
 
 @dataclasses.dataclass
@@ -71,6 +75,8 @@ class Train:
     checkpoint_every: Optional[int] = bounded(
         None, at_least=1
     )  # steps; null: once per data epoch. Also the TensorBoard epoch
+    decay_epochs: float = bounded(0.0, at_least=0)  # then this many epochs, rate decayed linearly (authors: 100)
+    discriminator_first: bool = False  # update D before G in each step (authors' code; the paper: G first)
     learning_rate: float = bounded(8e-4, above=0)
     beta_1: float = bounded(0.9, at_least=0, below=1)
     beta_2: float = bounded(0.999, at_least=0, below=1)

@@ -20,6 +20,19 @@ The paper's order: "we first train G1, G2 with D fixed … and then we train
 D with G1 and G2 fixed". Without a second stage (ablation D) the stage-II
 terms vanish; with `classification_weight = 0` (ablation B) so does Eq. 2.
 
+Switches for the authors' released code (tuffr5/CAR-GAN,
+`models/pix2pix_model.py`), all off by default:
+
+- `discriminator_first`: D's update comes first (on the detached fakes of
+  the one forward pass), then G's against the updated D;
+- `LossWeights.discriminator_real_once`: D's loss is
+  ½ · λ_cG · [−log D(A, I) + Σ_s λ_Gs · −log(1 − D(A, I_s))], the real term
+  once (the authors' `0.5 · (fake1 + fake2 + real)` at λ = 1) instead of
+  once per stage;
+- a D built with `label_channels` sees tiled labels: in D's step the
+  stage-II condition (L_r; L_a in models C and D), in G's step L_a — the
+  authors' `cat_input(…, 2)` and `cat_input(…, 1)`.
+
 Losses are averaged over the global batch (`tf.nn.compute_average_loss`);
 reported values are unscaled (×replicas of the per-replica share).
 """
@@ -55,6 +68,8 @@ class LossWeights:
     classification: float = bounded(1.0, at_least=0)  # λ_c (ablation B: 0)
     stage1_classification: float = bounded(0.5, at_least=0)  # λ_I'
     stage2_classification: float = bounded(0.5, at_least=0)  # λ_I''
+    # D's real term once, not once per stage (the authors' code; module docstring)
+    discriminator_real_once: bool = False
 
 
 class CARGANTrainer(GANTrainer):
@@ -64,6 +79,8 @@ class CARGANTrainer(GANTrainer):
         cascade: `CARGenerator` (G1, frozen C, optional G2, residue switch).
         discriminator: `PatchGANDiscriminator`, shared by both stages.
         weights: `LossWeights` (the config's `loss` section).
+        discriminator_first: update D before G in each step (the authors'
+            order; the paper's is G first).
 
     Optimizers (`compile`): `generator` (one Adam over G1 and G2, as the
     authors' code) and `discriminator`.
@@ -73,11 +90,12 @@ class CARGANTrainer(GANTrainer):
         (other keys are ignored).
     """
 
-    def __init__(self, cascade, discriminator, weights=None, **kwargs):
+    def __init__(self, cascade, discriminator, weights=None, discriminator_first=False, **kwargs):
         super().__init__(**kwargs)
         self.cascade = cascade
         self.discriminator = discriminator
         self.loss_weights = weights or LossWeights()
+        self.discriminator_first = bool(discriminator_first)
 
     def networks(self):
         networks = {"g1": self.cascade.g1}
@@ -103,46 +121,75 @@ class CARGANTrainer(GANTrainer):
     def _accuracy(logits, labels):
         return average(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels), tf.float32))
 
-    def train_step(self, data):
-        lms, real, labels = data["lms"], data["image"], tf.cast(data["label"], tf.int32)
+    def _stages(self):
         w = self.loss_weights
         stages = [("1", "stage1", w.stage1_adversarial, w.stage1_classification)]
         if self.cascade.two_stage:
             stages.append(("2", "stage2", w.stage2_adversarial, w.stage2_classification))
+        return stages
 
-        # Generators, with D fixed (its batch statistics still see the fakes, as in pix2pix).
-        with tf.GradientTape() as tape:
-            outputs = self.cascade(lms, labels, training=True)
-            adversarial = 0.0
-            g_loss = 0.0
-            for index, key, adversarial_weight, ce_weight in stages:
-                fake = outputs[key]
-                stage_adversarial = average(generator_log_loss(self.discriminator(lms, fake, training=True)))
-                l1 = average(l1_distance(real, fake))
-                ce = average(label_cross_entropy(labels, outputs[f"{key}_logits"]))
-                adversarial += adversarial_weight * stage_adversarial
-                g_loss += w.l1 * l1
-                if w.classification * ce_weight:
-                    g_loss += w.classification * ce_weight * ce
-                self.track(f"l1_stage{index}", l1)
-                self.track(f"ce_stage{index}", ce)
-                self.track(f"accuracy_stage{index}", self._accuracy(outputs[f"{key}_logits"], labels))
-            g_loss += w.cgan * adversarial
-        self.apply_gradients("generator", tape, g_loss, self.optimized_variables()["generator"])
+    def _discriminate(self, lms, image, label):
+        if self.discriminator.label_channels:
+            return self.discriminator(lms, image, label=label, training=True)
+        return self.discriminator(lms, image, training=True)
+
+    def generator_loss(self, lms, real, labels, outputs):
+        """Eq. 2 + 5 + 6 for the generators, D fixed (its batch statistics still see the fakes, as in pix2pix)."""
+        w = self.loss_weights
+        onehot = tf.one_hot(labels, self.cascade.num_classes, dtype=lms.dtype)
+        adversarial = 0.0
+        g_loss = 0.0
+        for index, key, adversarial_weight, ce_weight in self._stages():
+            fake = outputs[key]
+            stage_adversarial = average(generator_log_loss(self._discriminate(lms, fake, onehot)))
+            l1 = average(l1_distance(real, fake))
+            ce = average(label_cross_entropy(labels, outputs[f"{key}_logits"]))
+            adversarial += adversarial_weight * stage_adversarial
+            g_loss += w.l1 * l1
+            if w.classification * ce_weight:
+                g_loss += w.classification * ce_weight * ce
+            self.track(f"l1_stage{index}", l1)
+            self.track(f"ce_stage{index}", ce)
+            self.track(f"accuracy_stage{index}", self._accuracy(outputs[f"{key}_logits"], labels))
+        g_loss += w.cgan * adversarial
         self.track("g_loss", g_loss)
         self.track("g_adversarial", adversarial)
+        return g_loss
 
-        # Discriminator, with G1 and G2 fixed: the fakes of this step, detached.
+    def discriminator_step(self, lms, real, labels, outputs):
+        """D's update with G1 and G2 fixed: the fakes of this step, detached."""
+        w = self.loss_weights
+        # The authors' D sees the stage-II condition in its own step (L_a where there is none).
+        condition = outputs.get("condition")
+        if condition is None:
+            condition = tf.one_hot(labels, self.cascade.num_classes, dtype=lms.dtype)
+        condition = tf.stop_gradient(condition)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(lms, real, training=True)
+            real_logits = self._discriminate(lms, real, condition)
             real_term = real_log_loss(real_logits)
-            per_example = 0.0
-            for index, key, adversarial_weight, _ in stages:
-                fake_logits = self.discriminator(lms, tf.stop_gradient(outputs[key]), training=True)
-                per_example += adversarial_weight * (real_term + fake_log_loss(fake_logits))
+            per_example = real_term if w.discriminator_real_once else 0.0
+            for index, key, adversarial_weight, _ in self._stages():
+                fake_logits = self._discriminate(lms, tf.stop_gradient(outputs[key]), condition)
+                fake_term = fake_log_loss(fake_logits)
+                if w.discriminator_real_once:
+                    per_example += adversarial_weight * fake_term
+                else:
+                    per_example += adversarial_weight * (real_term + fake_term)
                 self.track(f"d_fake{index}", average(_mean_probability(fake_logits)))
             d_loss = average(0.5 * w.cgan * per_example)
         self.apply_gradients("discriminator", tape, d_loss, self.discriminator.trainable_variables)
         self.track("d_loss", d_loss)
         self.track("d_real", average(_mean_probability(real_logits)))
+
+    def train_step(self, data):
+        lms, real, labels = data["lms"], data["image"], tf.cast(data["label"], tf.int32)
+        with tf.GradientTape() as tape:
+            outputs = self.cascade(lms, labels, training=True)
+            if self.discriminator_first:
+                with tape.stop_recording():
+                    self.discriminator_step(lms, real, labels, outputs)
+            g_loss = self.generator_loss(lms, real, labels, outputs)
+        self.apply_gradients("generator", tape, g_loss, self.optimized_variables()["generator"])
+        if not self.discriminator_first:
+            self.discriminator_step(lms, real, labels, outputs)
         return self.results()

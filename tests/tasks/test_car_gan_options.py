@@ -1,0 +1,75 @@
+"""CAR-GAN's options for the authors' released setup: their schedule and their preset."""
+
+import pathlib
+
+import pytest
+import yaml
+
+from tfxmodal.config import parse
+from tfxmodal.tasks.car_gan_config import CARGANConfig
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_the_authors_linear_decay_follows_their_per_epoch_rule():
+    """pix2pix's lambda_rule: 1 − max(0, epoch − n_epochs) / (n_epochs_decay + 1), per epoch."""
+    from tfxmodal.tasks.car_gan import linear_decay
+
+    per_epoch, constant, decay = 5, 4, 3
+    schedule = linear_decay(8e-4, (constant + decay) * per_epoch, decay, per_epoch)
+    for step in range((constant + decay) * per_epoch):
+        epoch = step // per_epoch
+        expected = 8e-4 * (1 - max(0, epoch - constant) / (decay + 1))
+        assert float(schedule(step)) == pytest.approx(expected, rel=1e-6), step
+    assert linear_decay(8e-4, 100, 0, 5) == 8e-4
+
+
+def test_the_authors_preset_is_their_released_setup(tmp_path):
+    """configs/car_gan_authors.yaml against tuffr5/CAR-GAN's ltrain.sh and options/*.py."""
+    with open(CONFIGS / "car_gan_authors.yaml", encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    assert raw["data"]["source"] == "sub_urmp"
+    raw["data"]["root"] = str(tmp_path)  # the preset names a placeholder path
+    config = parse(CARGANConfig, raw)
+    assert config.data.image_size == 128  # unet_128, load_size = crop_size = 128
+    assert (config.model.generator_filters, config.model.discriminator_filters) == (64, 2)  # --ngf 64 --ndf 2
+    assert config.train.batch_size == 4 and (config.train.epochs, config.train.decay_epochs) == (200, 100)
+    assert (config.train.learning_rate, config.train.beta_1) == (8e-4, 0.9)
+    assert config.train.discriminator_first and config.loss.discriminator_real_once
+    assert config.model.stage2_sees_lms and config.model.discriminator_labels and config.model.discriminator_tanh
+    defaults = parse(CARGANConfig, {"task": "car_gan"})
+    assert not (defaults.train.discriminator_first or defaults.loss.discriminator_real_once)
+    assert not (
+        defaults.model.stage2_sees_lms or defaults.model.discriminator_labels or defaults.model.discriminator_tanh
+    )
+
+
+def test_the_switches_reach_the_networks():
+    from tfxmodal.tasks.car_gan import NUM_CLASSES, build_networks, make_classifier
+
+    switches = {"stage2_sees_lms": True, "discriminator_labels": True, "discriminator_tanh": True}
+    config = parse(
+        CARGANConfig,
+        {
+            "task": "car_gan",
+            "data": {"source": "mini_urmp", "image_size": 32},
+            "model": {"generator_filters": 2, "discriminator_filters": 2, **switches},
+        },
+    )
+    cascade, discriminator = build_networks(config, make_classifier(config))
+    assert cascade.stage2_sees_lms and cascade.g2.weights[0].shape[-2] == 3 + 1 + NUM_CLASSES
+    assert discriminator.label_channels == NUM_CLASSES and discriminator.bounded_output
+    plain, plain_d = build_networks(
+        parse(
+            CARGANConfig,
+            {
+                "task": "car_gan",
+                "data": {"source": "mini_urmp", "image_size": 32},
+                "model": {"generator_filters": 2, "discriminator_filters": 2},
+            },
+        ),
+        make_classifier(config),
+    )
+    assert (
+        plain.g2.weights[0].shape[-2] == 3 + NUM_CLASSES and plain_d.label_channels == 0 and not plain_d.bounded_output
+    )
