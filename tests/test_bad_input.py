@@ -1,0 +1,192 @@
+"""Every class of bad input, through the real CLIs in fresh processes: exit 2, the culprit named, no traceback,
+no partial file.
+
+One case per class of the fault list the project keeps (README "Errors"): a malformed config, values no
+stage could use, unusable output paths, weights files that are not weights, damaged data files, corrupt
+images, unusable model and run directories. Each case writes its own real files; the assertions are the
+same for all: the process exits 2, the first line of ours on stderr names the file or the key, there is no
+Python traceback, and nothing is left half-written (no atomic-write temporary, no checkpoint).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from PIL import Image
+
+from tests.conftest import subprocess_env
+from tests.data.test_images import corrupt_entropy_copy
+from tests.data.test_nsynth import magenta_example, write_records
+
+pytestmark = pytest.mark.slow  # one Python process per case
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL_RUN = {"batch_size": 4, "steps": 4, "checkpoint_every": 2}
+
+
+def face2music_config(tmp, **sections):
+    config = {"task": "face2music", "face_embedder": {"kind": "eigenfaces", "num_components": 4}, "train": SMALL_RUN}
+    config.update(sections)
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def train(config, out):
+    return ["tfxmodal.train", "--config", config, "--out", str(out)]
+
+
+def face_tree(root, corrupt=None):
+    rng = np.random.default_rng(0)
+    for person in ("alice", "bob"):
+        (root / person).mkdir(parents=True)
+        for index in range(6):
+            image = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+            Image.fromarray(image).save(root / person / f"{index}.jpg", quality=90)
+    if corrupt:
+        corrupt_entropy_copy(root / "bob" / "0.jpg", root / "bob" / corrupt)
+    return root
+
+
+def case_config_not_utf8(tmp):
+    config = tmp / "latin1.yaml"
+    config.write_bytes("task: face2music\n# caf\xe9\n".encode("latin-1"))
+    return train(str(config), tmp / "run"), str(config)
+
+
+def case_config_not_yaml(tmp):
+    config = tmp / "broken.yaml"
+    config.write_text("task: face2music\ntrain: [1, 2\n")
+    return train(str(config), tmp / "run"), str(config)
+
+
+def case_value_out_of_range(tmp):
+    return train(face2music_config(tmp, train={**SMALL_RUN, "beta_1": 5}), tmp / "run"), "train.beta_1"
+
+
+def case_unknown_key(tmp):
+    return train(face2music_config(tmp, train={**SMALL_RUN, "bach_size": 4}), tmp / "run"), "train.bach_size"
+
+
+def case_out_is_a_file(tmp):
+    taken = tmp / "taken"
+    taken.write_text("a file")
+    return train(face2music_config(tmp), taken), str(taken)
+
+
+def case_export_dir_is_a_file(tmp):
+    taken = tmp / "taken"
+    taken.write_text("a file")
+    return train(face2music_config(tmp, export={"dir": str(taken)}), tmp / "run"), str(taken)
+
+
+def case_face_weights_not_hdf5(tmp):
+    weights = tmp / "rcmalli_vggface_tf_notop_resnet50.h5"
+    weights.write_text("not weights")
+    config = face2music_config(tmp, face_embedder={"kind": "vggface2_resnet50", "weights": str(weights)})
+    return train(config, tmp / "run"), str(weights)
+
+
+def case_truncated_tfrecord(tmp):
+    records = tmp / "nsynth-train.tfrecord"
+    write_records(records, [magenta_example(index, 0, 1, 40 + index, 50) for index in range(6)])
+    with open(records, "r+b") as handle:
+        handle.truncate(os.path.getsize(records) - 1000)
+    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [str(records)]})
+    return train(config, tmp / "run"), str(records)
+
+
+def case_empty_tfrecord(tmp):
+    records = tmp / "nsynth-train.tfrecord"
+    with tf.io.TFRecordWriter(str(records)):
+        pass
+    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [str(records)]})
+    return train(config, tmp / "run"), "0 notes after filtering"
+
+
+def case_face_folder_without_images(tmp):
+    faces = tmp / "faces"
+    (faces / "alice").mkdir(parents=True)
+    (faces / "alice" / "notes.txt").write_text("not a face")
+    config = face2music_config(tmp, faces={"source": "image_folder", "path": str(faces)})
+    return train(config, tmp / "run"), str(faces)
+
+
+def case_corrupt_jpeg_in_a_face_folder(tmp):
+    faces = face_tree(tmp / "faces", corrupt="5.jpg")
+    config = face2music_config(tmp, faces={"source": "image_folder", "path": str(faces)})
+    return train(config, tmp / "run"), str(faces / "bob" / "5.jpg")
+
+
+def case_vgg_face2_not_prepared(tmp):
+    data_dir = tmp / "tfds"
+    data_dir.mkdir()
+    config = face2music_config(tmp, faces={"source": "vgg_face2_tfds", "data_dir": str(data_dir)})
+    return train(config, tmp / "run"), "vgg_face2 is not prepared there"
+
+
+def case_translate_without_a_model(tmp):
+    faces = face_tree(tmp / "faces")
+    missing = tmp / "no_export"
+    return ["tfxmodal.translate", "--model", str(missing), str(faces / "alice" / "0.jpg"), "-o", str(tmp / "out")], str(
+        missing
+    )
+
+
+def case_evaluate_a_directory_that_is_no_run(tmp):
+    (tmp / "not_a_run").mkdir()
+    return ["tfxmodal.evaluate", "--run", str(tmp / "not_a_run"), "--out", str(tmp / "eval")], str(tmp / "not_a_run")
+
+
+def case_sub_urmp_with_an_unpaired_image(tmp):
+    root = tmp / "Sub-URMP"
+    (root / "img" / "train" / "violin").mkdir(parents=True)
+    (root / "chunk" / "train" / "violin").mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / "img" / "train" / "violin" / "violin00_1.jpg")
+    # describe's answer is its JSON report on stdout ("ok": false, the problems listed), and exit 2.
+    return ["tfxmodal.data", "describe", "sub_urmp", str(root)], str(
+        root / "img" / "train" / "violin" / "violin00_1.jpg"
+    )
+
+
+def case_car_gan_data_root_missing(tmp):
+    config = tmp / "car_gan.yaml"
+    missing = tmp / "Sub-URMP"
+    config.write_text(yaml.safe_dump({"task": "car_gan", "data": {"source": "sub_urmp", "root": str(missing)}}))
+    return train(str(config), tmp / "run"), "data.root"
+
+
+CASES = {name[len("case_") :]: function for name, function in sorted(globals().items()) if name.startswith("case_")}
+
+
+def leftovers(tmp):
+    """Atomic-write temporaries and checkpoints anywhere under `tmp`."""
+    found = []
+    for folder, folders, files in os.walk(tmp):
+        for name in files + folders:
+            if (name.startswith(".") and name.endswith(".tmp")) or name.startswith("ckpt-"):
+                found.append(os.path.join(folder, name))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_exits_2_naming_the_culprit_without_a_traceback_or_a_partial_file(name, tmp_path):
+    argv, culprit = CASES[name](tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", *argv], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    if argv[1] == "describe":
+        report = json.loads(result.stdout)
+        assert report["ok"] is False and any(culprit in problem for problem in report["problems"]), report
+    else:
+        prefixes = ("input error:", "config error:", "evaluate:", "translate:")
+        ours = [line for line in result.stderr.splitlines() if line.startswith(prefixes)]
+        assert ours and culprit in ours[0], result.stderr[-3000:]
+    assert leftovers(tmp_path) == []
