@@ -42,6 +42,23 @@ def test_each_variant_has_its_run_evaluation_and_report(tiny_ablation):
     assert (out / "classifiers" / "pitch_classifier.weights.h5").exists()
 
 
+def test_every_row_is_scored_in_the_first_variants_audio_metric_space(tiny_ablation):
+    """One φ for Table 1: aux loads baseline's ψ, so λ1, λ2, μ, σ are the same numbers."""
+    import yaml
+
+    out, _ = tiny_ablation
+    shared = json.loads((out / "table.json").read_text())["shared"]
+    psi = out / "baseline" / "audio_embedder.weights.h5"
+    assert shared["audio_embedder_weights"] == str(psi.resolve()) and shared["trained_by"] == "baseline"
+    assert yaml.safe_load((out / "aux" / "config.yaml").read_text())["audio_embedder"]["weights"] == str(psi.resolve())
+    assert not (out / "aux" / "audio_embedder.weights.h5").exists()  # ψ is not trained again
+    first = json.loads((out / "baseline" / "stats.json").read_text())
+    later = json.loads((out / "aux" / "stats.json").read_text())
+    assert shared["stats"] == first
+    for key in ("psi_scale", "mfcc_scale", "target_mean", "target_std", "source_mean", "source_std"):
+        assert later[key] == pytest.approx(first[key], rel=1e-5), key
+
+
 def test_unknown_variant_is_rejected(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("task: face2music\n")

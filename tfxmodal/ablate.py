@@ -6,7 +6,10 @@ tfxmodal.train` subprocess, so a re-run resumes), evaluates each, and writes
 the paper-style table as `<out>/table.md` and `<out>/table.json`. The
 variants, the table's columns and its real-data reference row are what the
 task declares (`Task.ablations`, `table_columns`, `reference_row`; the
-README lists them per paper).
+README lists them per paper). What the first variant trains that the rows
+must share (`Task.shared_ablation_stages`: face2music's ψ, so every row is
+scored in one audio metric space φ) is given to every later variant and
+recorded in `table.json` under `shared`.
 """
 
 import argparse
@@ -82,11 +85,12 @@ def main(argv=None):
     os.makedirs(out, exist_ok=True)
     from tfxmodal.evaluate import evaluate_run
 
-    rows, results = [], {}
+    rows, results, shared, shared_description = [], {}, {}, None
     for name in chosen:
         run_dir = os.path.join(out, name)
         overrides = dict(variants[name])
         overrides["export.dir"] = None  # ablation exports stay inside each run directory
+        overrides.update(shared)
         sets = [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
         command = [sys.executable, "-m", "tfxmodal.train", "--config", args.config, "--out", run_dir]
         for item in args.overrides + sets:
@@ -96,6 +100,10 @@ def main(argv=None):
         if completed.returncode != 0:
             print(f"[ablate] {name} failed (exit {completed.returncode}); see {run_dir}", file=sys.stderr)
             return completed.returncode
+        if task.shared_ablation_stages is not None and shared_description is None:
+            given = apply_overrides(base, [f"{key}={json.dumps(value)}" for key, value in overrides.items()])
+            shared, shared_description = task.shared_ablation_stages(run_dir, given)
+            print(f"[ablate] later variants reuse {name}'s {', '.join(shared) or 'configured'} stages", flush=True)
         options = {
             key: value for key, value in vars(args).items() if key not in ("config", "out", "overrides", "variants")
         }
@@ -112,6 +120,7 @@ def main(argv=None):
         "config": os.path.abspath(args.config),
         "overrides": args.overrides,
         "columns": columns,
+        "shared": shared_description,
         "rows": rows,
         "metrics": results,
     }

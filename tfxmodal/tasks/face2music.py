@@ -497,6 +497,23 @@ _CLASSIFIER_OPTIONS = (
     ),
 )
 
+
+def shared_audio_metric(first_run_dir, raw_config):
+    """One φ for every row of Table 1: the later variants load the first one's ψ (unless the config gives one).
+
+    With ψ fixed, λ1, λ2, μ and σ follow deterministically from the seeded
+    target sample. Returns `(overrides, description)` (`Task.shared_ablation_stages`).
+    """
+    given = (raw_config.get("audio_embedder") or {}).get("weights")
+    weights = given or os.path.abspath(os.path.join(first_run_dir, "audio_embedder.weights.h5"))
+    description = {
+        "audio_embedder_weights": weights,
+        "trained_by": None if given else os.path.basename(os.path.normpath(first_run_dir)),
+        "stats": read_json(os.path.join(first_run_dir, "stats.json")),
+    }
+    return ({} if given else {"audio_embedder.weights": weights}), description
+
+
 TASK = Task(
     name="face2music",
     schema=Face2MusicConfig,
@@ -521,6 +538,7 @@ TASK = Task(
     table_columns=TABLE_COLUMNS,
     reference_row=reference_row,
     shared_ablation_options=lambda out: {"classifiers_dir": os.path.join(out, "classifiers")},
+    shared_ablation_stages=shared_audio_metric,
     benchmarks={
         "face2music_step": "tfxmodal.benchmarks.face2music:training_step",
         "translate_latency": "tfxmodal.benchmarks.face2music:translate_latency_section",

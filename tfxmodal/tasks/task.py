@@ -77,6 +77,11 @@ class Task:
         shared_ablation_options: `(ablation out dir) -> {option: value}`
             passed to every variant's evaluation (e.g. one classifier
             directory for all rows).
+        shared_ablation_stages: `(first variant's run dir) -> ({dotted key:
+            value}, description dict)`: what the first variant trained that
+            every later variant reuses (config overrides), so all rows are
+            measured in the same spaces (face2music: ψ, hence φ and its
+            statistics); the description goes into `table.json`.
         benchmarks: `{section: "module:function"}` of `python -m
             tfxmodal.bench`; each `function(quick, jit_compile)` returns JSON.
     """
@@ -94,6 +99,7 @@ class Task:
     table_columns: tuple = ()
     reference_row: Optional[Callable] = None
     shared_ablation_options: Optional[Callable] = None
+    shared_ablation_stages: Optional[Callable] = None
     benchmarks: dict = dataclasses.field(default_factory=dict)
 
     def evaluate(self, run_dir, out_dir, **options):
