@@ -7,9 +7,9 @@ the paper-style table as `<out>/table.md` and `<out>/table.json`. The
 variants, the table's columns and its real-data reference row are what the
 task declares (`Task.ablations`, `table_columns`, `reference_row`; the
 README lists them per paper). What the first variant trains that the rows
-must share (`Task.shared_ablation_stages`: face2music's ψ, so every row is
-scored in one audio metric space φ) is given to every later variant and
-recorded in `table.json` under `shared`.
+must share (`Task.shared_ablation_stages`, e.g. the audio embedding, so
+every row is scored in one metric space) is given to every later variant
+and recorded in `table.json` under `shared`.
 """
 
 import argparse

@@ -270,7 +270,7 @@ def test_a_run_directory_written_before_a_new_defaulted_key_resumes(completed_ru
     """A config.yaml of config version 1: no `config_version`, none of the keys added since with their defaults."""
     tmp, old = copy_of(completed_run, tmp_path)
     stored = yaml.safe_load((old / "config.yaml").read_text())
-    assert stored.pop("config_version") == 3
+    assert stored.pop("config_version") == 4
     assert stored["audio"].pop("soundfonts") == [] and stored["evaluation"].pop("classifiers_dir") is None
     (old / "config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
     result = run_training(str(tmp / "config.yaml"), old)

@@ -45,25 +45,57 @@ class AudioEmbedderConfig:
 
 
 def train_audio_embedder(spec, audio, seed, strategy, log=print):
-    """A freshly trained `AudioEmbedder`; returns `(embedder, final triplet loss)`."""
+    """A freshly trained `AudioEmbedder`; returns `(embedder, description dict)`.
+
+    Adam (`spec.learning_rate`, `spec.beta_1`, `spec.beta_2`) on the
+    semi-hard triplet loss; with `spec.validate_every` > 0, stopped at
+    convergence of the validation 1-NN family accuracy (`spec.patience`
+    checks without improvement; the best weights are kept), else after
+    `spec.steps` steps. The description holds `final_triplet_loss`, `steps`
+    and, with validation, `validation` (the checks) and `best_step`.
+    """
     from tfxmodal.models import AudioEmbedder
-    from tfxmodal.trainers.audio_embedder import compile_for_triplets
+    from tfxmodal.trainers.audio_embedder import ConvergenceStop, compile_for_triplets
     from tfxmodal.trainers.callbacks import NaNGuard
 
     with strategy.scope():
         embedder = AudioEmbedder(width=spec.width, name="audio_embedder")
         embedder.build((None, CLIP_SAMPLES))
-        compile_for_triplets(embedder, spec.learning_rate, spec.margin)
+        compile_for_triplets(embedder, spec.learning_rate, spec.margin, beta_1=spec.beta_1, beta_2=spec.beta_2)
     allow_multi_worker_fit(embedder, strategy)
-    log(f"training audio embedder psi for {spec.steps} steps (triplet loss, margin {spec.margin})")
     dataset = data.triplet_dataset(audio, spec.batch_size, seed, strategy)
     nan_guard = NaNGuard()
-    history = embedder.fit(dataset, steps_per_epoch=spec.steps, epochs=1, verbose=2, callbacks=[nan_guard])
+    callbacks = [nan_guard]
+    if spec.validate_every:
+        interval = min(spec.validate_every, spec.steps)
+        epochs, steps_per_epoch = max(1, spec.steps // interval), interval
+        stop = ConvergenceStop(
+            lambda model: nearest_neighbour_family_accuracy(
+                model, audio, spec.validation_split, spec.validation_examples, seed
+            )[0],
+            spec.patience,
+            log=log,
+        )
+        callbacks.append(stop)
+        log(
+            f"training audio embedder psi for at most {epochs * steps_per_epoch} steps (triplet loss, margin "
+            f"{spec.margin}), stopping when the {spec.validation_split} 1-NN family accuracy stops improving"
+        )
+    else:
+        stop, epochs, steps_per_epoch = None, 1, spec.steps
+        log(f"training audio embedder psi for {spec.steps} steps (triplet loss, margin {spec.margin})")
+    history = embedder.fit(dataset, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=2, callbacks=callbacks)
     if nan_guard.failure is not None:
         raise TrainingFailed(f"psi's triplet loss became non-finite ({nan_guard.failure['losses']}); nothing was saved")
     # Every replica (worker) then holds the same batch-norm moving statistics.
     average_replica_local_variables([embedder], strategy)
-    return embedder, float(history.history["loss"][-1])
+    description = {
+        "final_triplet_loss": float(history.history["loss"][-1]),
+        "steps": int(embedder.optimizer.iterations.numpy()),
+    }
+    if stop is not None:
+        description.update(validation=stop.history, best_step=stop.best_step)
+    return embedder, description
 
 
 def nearest_neighbour_family_accuracy(embedder, audio, heldout_split, limit, seed):
@@ -89,13 +121,15 @@ class AudioEmbedderRun(TrainingRun):
 
     def stages(self, strategy, config_text):
         config = self.config
-        embedder, loss = train_audio_embedder(config.audio_embedder, config.audio, config.seed, strategy, log=self.log)
+        embedder, trained = train_audio_embedder(
+            config.audio_embedder, config.audio, config.seed, strategy, log=self.log
+        )
         accuracy, count = nearest_neighbour_family_accuracy(
             embedder, config.audio, config.heldout_split, config.evaluation_examples, config.seed
         )
         summary = {
             "weights": self.path("audio_embedder.weights.h5"),
-            "final_triplet_loss": loss,
+            **trained,
             f"{config.heldout_split}_1nn_family_accuracy": accuracy,
             f"{config.heldout_split}_examples": count,
         }
@@ -109,7 +143,9 @@ TASK = Task(
     name="audio_embedder",
     schema=AudioEmbedderConfig,
     run_class=AudioEmbedderRun,
-    config_version=2,
+    config_version=3,
+    # Config versions 1-2 trained psi with Adam 1e-3 and Keras's default beta_1 0.9.
+    earlier_defaults={2: {"audio_embedder.learning_rate": 1e-3, "audio_embedder.beta_1": 0.9}},
     artifacts=(
         Artifact("audio_embedder.weights.h5", independent_of=("strategy", "evaluation_examples", "heldout_split")),
     ),

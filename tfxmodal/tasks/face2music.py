@@ -123,12 +123,12 @@ class Face2MusicRun(TrainingRun):
                 embedder.build((None, CLIP_SAMPLES))
             embedder.load_weights(source)
             return embedder
-        embedder, loss = train_audio_embedder(spec, self.config.audio, self.config.seed, strategy, log=self.log)
+        embedder, trained = train_audio_embedder(spec, self.config.audio, self.config.seed, strategy, log=self.log)
         # Every worker keeps ψ (the same weights on all) in its run directory,
         # like the other stage artifacts: a resumed worker must load it, not
         # train alone while the others load theirs.
         save_weights(embedder, target)
-        save_json(self.path("audio_embedder.json"), {"final_triplet_loss": loss})
+        save_json(self.path("audio_embedder.json"), trained)
         return embedder
 
     # -- stage 5 ---------------------------------------------------------
@@ -518,7 +518,7 @@ TASK = Task(
     name="face2music",
     schema=Face2MusicConfig,
     run_class=Face2MusicRun,
-    config_version=3,
+    config_version=4,
     artifacts=(
         Artifact("face_embedder.weights.h5", depends_on=("seed", "faces", "face_embedder")),
         Artifact("source_embeddings.npy", depends_on=("seed", "faces", "face_embedder", "export.sample_faces")),
@@ -527,10 +527,12 @@ TASK = Task(
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
         Artifact("curve.json", depends_on=("evaluation",)),
     ),
-    # Config version 1 trained with Tables 3-4's batch norms, versions 1-2 with a generator without SN.
+    # Config version 1 trained with Tables 3-4's batch norms, versions 1-2 with a generator without SN,
+    # versions 1-3 psi with Adam 1e-3 and Keras's default beta_1 0.9.
     earlier_defaults={
         1: {"model.generator_output_batch_norm": True, "model.discriminator_batch_norm": True},
         2: {"model.generator_spectral_norm": False},
+        3: {"audio_embedder.learning_rate": 1e-3, "audio_embedder.beta_1": 0.9},
     },
     evaluator="tfxmodal.evaluation.face2music:evaluate",
     evaluate_options=_CLASSIFIER_OPTIONS,

@@ -75,10 +75,17 @@ class AudioEmbedderSpec:
 
     weights: Optional[str] = None  # a .weights.h5 of AudioEmbedder(width)
     width: int = bounded(64, at_least=1)
-    steps: int = bounded(20000, at_least=1)
+    steps: int = bounded(20000, at_least=1)  # at most this many steps (fewer when it converges)
     batch_size: int = bounded(128, at_least=2)
-    learning_rate: float = bounded(1e-3, above=0)
+    learning_rate: float = bounded(2e-4, above=0)  # Sec. 5.2: Adam 2e-4 (0.5, 0.999) for all models
+    beta_1: float = bounded(0.5, at_least=0, below=1)
+    beta_2: float = bounded(0.999, at_least=0, below=1)
     margin: float = bounded(1.0, above=0)
+    # Convergence: every N steps score 1-NN family accuracy of validation notes; 0: train `steps` steps
+    validate_every: int = bounded(0, at_least=0)
+    patience: int = bounded(5, at_least=1)  # checks without improvement before stopping (best weights kept)
+    validation_split: str = "valid"
+    validation_examples: int = bounded(500, at_least=2)
 
 
 @dataclasses.dataclass
