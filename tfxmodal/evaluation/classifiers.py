@@ -30,11 +30,33 @@ KINDS = ("pitch", "family")
 
 @dataclasses.dataclass
 class ClassifierSpec:
+    """How the FID/IS classifiers train.
+
+    `steps` at most; with `validate_every` > 0 the accuracy on
+    `validation_batches` batches of 256 notes of `validation_split` is scored
+    every that many steps, and training stops after `patience` checks without
+    improvement, keeping the best check's weights (a well-trained classifier,
+    Sec. 3.3); 0 trains exactly `steps` steps.
+    """
+
     width: int = 64
     steps: int = 5000
     batch_size: int = 64
     learning_rate: float = 1e-3
     test_split: str = "test"
+    validate_every: int = 0
+    patience: int = 5
+    validation_split: str = "valid"
+    validation_batches: int = 8
+
+
+# What a classifier directory written before these settings existed was trained with.
+SPEC_DEFAULTS_BEFORE_VALIDATION = {
+    "validate_every": 0,
+    "patience": 5,
+    "validation_split": "valid",
+    "validation_batches": 8,
+}
 
 
 def class_labels(kind, example):
@@ -54,8 +76,10 @@ def _labelled(audio, kind):
     return examples.filter(lambda waveform, label: label >= 0)
 
 
-def train_classifier(kind, audio, spec, seed):
-    """A trained `AudioClassifier` and its accuracy on `spec.test_split`."""
+def train_classifier(kind, audio, spec, seed, log=print):
+    """A trained `AudioClassifier`, its accuracy on `spec.test_split`, and its validation checks (or None)."""
+    from tfxmodal.trainers.audio_embedder import ConvergenceStop
+
     model = AudioClassifier(num_classes(kind), width=spec.width, name=f"{kind}_classifier")
     model.build((None, CLIP_SAMPLES))
     model.compile(
@@ -64,11 +88,21 @@ def train_classifier(kind, audio, spec, seed):
         metrics=["accuracy"],
     )
     train = pipeline_lib.finish(_labelled(audio, kind), spec.batch_size, training=True, seed=seed, cache=True)
-    model.fit(train, steps_per_epoch=spec.steps, epochs=1, verbose=2)
+    callbacks, epochs, steps_per_epoch, stop = [], 1, spec.steps, None
+    if spec.validate_every:
+        valid_audio = dataclasses.replace(audio, split=spec.validation_split)
+        valid = pipeline_lib.finish(_labelled(valid_audio, kind), 256, training=False).take(spec.validation_batches)
+        valid = valid.cache()
+        stop = ConvergenceStop(lambda trained: trained.evaluate(valid, verbose=0)[1], spec.patience, log=log)
+        callbacks.append(stop)
+        steps_per_epoch = min(spec.validate_every, spec.steps)
+        epochs = max(1, spec.steps // steps_per_epoch)
+    model.fit(train, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=2, callbacks=callbacks)
     test_audio = dataclasses.replace(audio, split=spec.test_split)
     test = pipeline_lib.finish(_labelled(test_audio, kind), 256, training=False)
     _, accuracy = model.evaluate(test, verbose=0)
-    return model, float(accuracy)
+    checks = None if stop is None else {"validation": stop.history, "best_step": stop.best_step}
+    return model, float(accuracy), checks
 
 
 def _describe_audio(audio):
@@ -88,12 +122,13 @@ def load_or_train(directory, audio, spec, seed=0, log=print):
     if os.path.exists(info_path):
         with open(info_path, encoding="utf-8") as handle:
             stored = json.load(handle)
-        if stored["audio"] != info["audio"] or stored["spec"] != info["spec"]:
+        stored_spec = {**SPEC_DEFAULTS_BEFORE_VALIDATION, **stored["spec"]}
+        if stored["audio"] != info["audio"] or stored_spec != info["spec"]:
             raise ValueError(
                 f"{directory} holds classifiers for other data or settings ({stored['audio']}, {stored['spec']}); "
                 "use another --classifiers directory"
             )
-        info = stored
+        info = {**stored, "spec": stored_spec}
     models = {}
     for kind in KINDS:
         path = os.path.join(directory, f"{kind}_classifier.weights.h5")
@@ -102,10 +137,13 @@ def load_or_train(directory, audio, spec, seed=0, log=print):
             model.build((None, CLIP_SAMPLES))
             model.load_weights(path)
         else:
-            log(f"training the {kind} classifier for FID / IS ({spec.steps} steps)")
-            model, accuracy = train_classifier(kind, audio, spec, seed)
+            until = f"at most {spec.steps} steps, to convergence" if spec.validate_every else f"{spec.steps} steps"
+            log(f"training the {kind} classifier for FID / IS ({until})")
+            model, accuracy, checks = train_classifier(kind, audio, spec, seed, log=log)
             save_weights(model, path)
             info["accuracy"][kind] = accuracy
+            if checks is not None:
+                info.setdefault("convergence", {})[kind] = checks
             save_json(info_path, info)
         models[kind] = model
     return models, info

@@ -70,7 +70,7 @@ def translate(run, embeddings, pitch_classes):
 def evaluate(
     run_dir,
     out_dir,
-    max_examples=2000,
+    max_examples=None,
     seed=0,
     classifiers_dir=None,
     classifier_steps=None,
@@ -82,7 +82,8 @@ def evaluate(
     Args:
         run_dir: a face2music run directory (with checkpoints).
         out_dir: where the evaluation goes.
-        max_examples: faces translated and real notes compared (each at most).
+        max_examples: faces translated and real notes compared (each at
+            most); None: the run's `evaluation.fid_examples` (10,000).
         seed: seeds face order, pitches and plots.
         classifiers_dir: pitch/family classifiers (trained there if missing);
             default: the run's `evaluation.classifiers_dir`, else
@@ -95,6 +96,8 @@ def evaluate(
     """
     run = load_trained(run_dir)
     audio = run.config.audio
+    if max_examples is None:
+        max_examples = run.config.evaluation.fid_examples
     spec = classifier_spec(run.config)
     if classifier_steps is not None:
         spec = dataclasses.replace(spec, steps=classifier_steps)

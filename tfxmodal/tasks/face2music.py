@@ -399,7 +399,13 @@ def classifier_spec(config):
     from tfxmodal.evaluation.classifiers import ClassifierSpec
 
     spec = config.evaluation
-    return ClassifierSpec(width=spec.classifier_width or config.audio_embedder.width, steps=spec.classifier_steps)
+    return ClassifierSpec(
+        width=spec.classifier_width or config.audio_embedder.width,
+        steps=spec.classifier_steps,
+        validate_every=spec.classifier_validate_every,
+        patience=spec.classifier_patience,
+        validation_split=spec.classifier_validation_split,
+    )
 
 
 def build_wavegan(config):
@@ -498,6 +504,19 @@ _CLASSIFIER_OPTIONS = (
 )
 
 
+CURVE_KEYS = (
+    "every_steps",
+    "examples",
+    "spectrograms",
+    "classifier_steps",
+    "classifier_width",
+    "classifiers_dir",
+    "classifier_validate_every",
+    "classifier_patience",
+    "classifier_validation_split",
+)
+
+
 def shared_audio_metric(first_run_dir, raw_config):
     """One φ for every row of Table 1: the later variants load the first one's ψ (unless the config gives one).
 
@@ -525,7 +544,8 @@ TASK = Task(
         Artifact("audio_embedder.weights.h5", depends_on=("seed", "audio", "audio_embedder")),
         Artifact("stats.json", depends_on=("seed", "audio", "audio_embedder", "faces", "face_embedder", "stats")),
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
-        Artifact("curve.json", depends_on=("evaluation",)),
+        # The curve, not `python -m tfxmodal.evaluate`'s `evaluation.fid_examples`.
+        Artifact("curve.json", depends_on=tuple(f"evaluation.{key}" for key in CURVE_KEYS)),
     ),
     # Config version 1 trained with Tables 3-4's batch norms, versions 1-2 with a generator without SN,
     # versions 1-3 psi with Adam 1e-3 and Keras's default beta_1 0.9.

@@ -145,6 +145,13 @@ class Evaluation:
         1000, at_least=1
     )  # training steps of each FID/IS classifier (pitch, family), trained once
     classifier_width: Optional[int] = bounded(None, at_least=1)  # their width d; None: psi's width
+    # Classifiers to convergence: every N steps their validation accuracy; stop after `patience` checks
+    # without improvement, best weights kept (0: exactly classifier_steps steps)
+    classifier_validate_every: int = bounded(0, at_least=0)
+    classifier_patience: int = bounded(5, at_least=1)
+    classifier_validation_split: str = "valid"
+    # python -m tfxmodal.evaluate: translations and real notes compared by FID/IS (at most; fewer if the data has fewer)
+    fid_examples: int = bounded(10000, at_least=3)
     classifiers_dir: Optional[str] = None  # None: <run dir>/../classifiers (shared by an ablation's runs)
 
 
