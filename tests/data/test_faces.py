@@ -278,3 +278,50 @@ def test_sharding_splits_files_disjointly_and_strategy_gets_per_replica_batches(
 def test_pipeline_rejects_unknown_source():
     with pytest.raises(ValueError, match="source='celeba'"):
         faces.pipeline("celeba")
+
+
+def uneven_tree(root, sizes):
+    """Identity folders `id00`, `id01`, … holding `sizes[i]` small JPEGs each."""
+    for identity, size in enumerate(sizes):
+        folder = root / f"id{identity:02d}"
+        folder.mkdir(parents=True)
+        for index in range(size):
+            save(folder / f"{index:03d}.jpg", noise(16, 16, seed=identity * 100 + index))
+    return root
+
+
+def test_samples_are_seeded_uniform_draws_over_the_whole_source_not_prefixes(tmp_path):
+    root = uneven_tree(tmp_path / "faces", [30] + [2] * 20)  # one large identity first in path order
+    index = faces.index_identity_folders(root)
+    drawn = index.sample(20, seed=0)
+    assert len(set(drawn.paths)) == 20 and drawn.paths != index.paths[:20]
+    assert drawn.paths == index.sample(20, seed=0).paths and drawn.paths != index.sample(20, seed=1).paths
+    assert len(set(drawn.identities)) > 1  # a prefix would be 20 files of id00
+    # Uniform: over many seeds each file is drawn about 20 / 70 of the time.
+    counts = np.zeros(len(index.paths))
+    for seed in range(400):
+        counts[faces.sample_positions(len(index.paths), 20, seed)] += 1
+    assert np.all(np.abs(counts / 400 - 20 / 70) < 0.12)
+    balanced = index.sample(21, seed=0, balance_identities=True)
+    per_identity = np.bincount(balanced.identities, minlength=21)
+    assert per_identity.max() - per_identity.min() <= 1 and per_identity.sum() == 21
+    assert index.sample(1000, seed=0).paths == [index.paths[i] for i in faces.sample_positions(70, 70, 0)]
+
+
+def test_the_pipeline_reads_only_the_sample(tmp_path):
+    root = uneven_tree(tmp_path / "faces", [6, 6, 6])
+    dataset = faces.pipeline(
+        "identity_folders", batch_size=4, training=False, image_size=16, root=str(root), sample=(5, 3, True)
+    )
+    identities = np.concatenate([batch["identity"].numpy() for batch in dataset])
+    expected = faces.index_identity_folders(root).sample(5, 3, True).identities
+    assert identities.tolist() == expected and sorted(np.bincount(identities).tolist()) == [1, 2, 2]
+    lfw = faces.pipeline("lfw", batch_size=64, training=False, image_size=25, augment=False, sample=(10, 0, False))
+    images = np.concatenate([batch["image"].numpy() for batch in lfw])
+    everything = np.concatenate(
+        [
+            b["image"].numpy()
+            for b in faces.pipeline("lfw", batch_size=100, training=False, image_size=25, augment=False)
+        ]
+    )
+    np.testing.assert_array_equal(images, everything[faces.sample_positions(100, 10, 0)])

@@ -101,6 +101,15 @@ def test_read_back_through_the_faces_loader(prepared):
     assert batch["image"].shape == (4, 16, 16, 3) and batch["identity"].shape == (4,)
 
 
+def test_a_sample_of_the_tfds_split_is_the_drawn_records(prepared):
+    everything = [int(e["identity"]) for e in faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"])]
+    sampled = faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"], sample=(3, 7, False))
+    positions = sorted(faces.sample_positions(len(everything), 3, 7))
+    assert [int(e["identity"]) for e in sampled] == [everything[i] for i in positions]
+    with pytest.raises(ValueError, match="balance_identities: not available"):
+        faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"], sample=(3, 7, True))
+
+
 def test_list_file_selects_images_and_unprepared_dataset_explains(tmp_path):
     manual = write_manual_dir(tmp_path / "manual", test={})
     (manual / "train_list.txt").write_text("n000005/0002_01.jpg\nn000002/0001_01.jpg\n\n")

@@ -44,3 +44,26 @@ def test_an_empty_target_set_stops_the_run_before_any_training(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "input error: audio (tfrecord, split train): 0 notes after filtering" in err
     assert not (tmp_path / "run" / "audio_embedder.weights.h5").exists()  # psi never trained
+
+
+def test_the_faces_drawn_are_a_seeded_sample_and_the_manifest_names_them(tmp_path):
+    """max_faces draws uniformly over the tree (not the first folders); the manifest lists what was drawn."""
+    import numpy as np
+
+    from tests.data.test_faces import uneven_tree
+    from tfxmodal.data import faces as faces_data
+    from tfxmodal.tasks.face2music_config import FaceData
+    from tfxmodal.tasks.face2music_data import drawn_faces, face_images
+
+    root = uneven_tree(tmp_path / "faces", [12] + [1] * 12)
+    faces = FaceData(source="vggface2_dir", path=str(root), max_faces=8)
+    manifest = drawn_faces(faces, faces.max_faces, seed=4)
+    index = faces_data.index_identity_folders(root)
+    assert manifest["paths"] == index.sample(8, 4).paths and manifest["drawn"] == 8 and manifest["of"] == 24
+    assert manifest["identities"] == len({path.split("/")[-2] for path in manifest["paths"]}) > 1
+    images = face_images(faces, 16, seed=4, augment=False, limit=8)
+    by_path = {p: i for i, p in enumerate(index.paths)}
+    everything = face_images(FaceData(source="vggface2_dir", path=str(root)), 16, seed=4, augment=False)
+    np.testing.assert_array_equal(images, everything[[by_path[p] for p in manifest["paths"]]])
+    balanced = drawn_faces(FaceData(source="vggface2_dir", path=str(root), balance_identities=True), 13, 0)
+    assert balanced["identities"] == 13

@@ -89,6 +89,22 @@ class FaceIndex:
     skipped: list
     ignored: int
 
+    def sample(self, count, seed, balance_identities=False):
+        """A `FaceIndex` of `count` files drawn uniformly without replacement (all if fewer), seeded.
+
+        The drawn files come in the drawn order. With `balance_identities`,
+        identities take turns (in a seeded order; each identity's files
+        shuffled) so every identity gives as many files as it can, ±1.
+        """
+        positions = sample_positions(len(self.paths), count, seed, self.identities if balance_identities else None)
+        return FaceIndex(
+            [self.paths[i] for i in positions],
+            [self.identities[i] for i in positions],
+            self.identity_names,
+            self.skipped,
+            self.ignored,
+        )
+
     def summary(self):
         """JSON-able counts."""
         return {
@@ -97,6 +113,30 @@ class FaceIndex:
             "skipped": len(self.skipped),
             "ignored_non_image_files": self.ignored,
         }
+
+
+def sample_positions(total, count, seed, identities=None):
+    """`min(count, total)` distinct positions in `range(total)`, a seeded uniform sample in drawn order.
+
+    With `identities` (one int per position), the sample is balanced: the
+    identities, in a seeded order, each give their next (shuffled) position
+    in turn until `count` are drawn.
+    """
+    rng = np.random.default_rng(seed)
+    count = total if count is None else min(int(count), total)
+    if identities is None:
+        return [int(i) for i in rng.permutation(total)[:count]]
+    by_identity = {}
+    for position, identity in enumerate(identities):
+        by_identity.setdefault(identity, []).append(position)
+    queues = [list(rng.permutation(by_identity[key])) for key in sorted(by_identity)]
+    queues = [queues[i] for i in rng.permutation(len(queues))]
+    drawn = []
+    while len(drawn) < count:
+        for queue in queues:
+            if queue and len(drawn) < count:
+                drawn.append(int(queue.pop()))
+    return drawn
 
 
 def index_identity_folders(root, validate="auto", skip_bad_files=False):
@@ -194,12 +234,14 @@ def _bytes_per_image_example(image_size):
     return image_size * image_size * 3 * 4 + 4
 
 
-def lfw_faces(image_size=64, input_context=None):
+def lfw_faces(image_size=64, input_context=None, sample=None):
     """The 100 embedded LFW faces (scikit-image), unbatched, no augmentation.
 
     Args:
         image_size: output side in pixels (upsampled from 25×25).
         input_context: `tf.distribute.InputContext` to shard by.
+        sample: optional `(count, seed, balance_identities)`: a seeded uniform
+            sample (`sample_positions`; LFW's faces carry no identity).
 
     Returns:
         `tf.data.Dataset` of ``{"image": float32 (S, S, 3) in [0, 255],
@@ -209,6 +251,8 @@ def lfw_faces(image_size=64, input_context=None):
 
     faces = lfw_subset()[:LFW_NUM_FACES]  # float64 in [0, 1]; the rest are non-faces
     images = (faces * 255.0).astype(np.float32)[..., None]
+    if sample is not None:
+        images = images[sample_positions(len(images), sample[0], sample[1])]
     dataset = tf.data.Dataset.from_tensor_slices(images)
     dataset = pipeline_lib.shard(dataset, input_context)
 
@@ -268,7 +312,7 @@ def _vgg_face2_builder(data_dir, manual_dir):
     return builder
 
 
-def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, input_context=None):
+def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, input_context=None, sample=None):
     """Faces from the TFDS `vgg_face2` dataset.
 
     Args:
@@ -279,6 +323,10 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
             when it is not prepared yet.
         input_context: `tf.distribute.InputContext` to shard by (records are
             sharded before JPEG decoding).
+        sample: optional `(count, seed, balance_identities)`: a seeded uniform
+            sample over the whole split (positions drawn from its record
+            count, records selected before decoding; balancing by identity
+            is not available for TFDS sources).
 
     Returns:
         unbatched `tf.data.Dataset` in the image format; identity = `label`.
@@ -287,6 +335,15 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
 
     builder = _vgg_face2_builder(data_dir, manual_dir)
     dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()}, shuffle_files=False)
+    if sample is not None:
+        if sample[2]:
+            raise ValueError("faces.balance_identities: not available for the vgg_face2 TFDS source")
+        total = builder.info.splits[split].num_examples
+        chosen = np.zeros(total, bool)
+        chosen[sample_positions(total, sample[0], sample[1])] = True
+        mask = tf.constant(chosen)  # one byte per record: 3.3 MB for VGGFace2's train split
+        dataset = dataset.enumerate().filter(lambda position, example: tf.gather(mask, position))
+        dataset = dataset.map(lambda position, example: example)
     dataset = pipeline_lib.shard(dataset, input_context)
     return dataset.map(
         lambda ex: _image_example(decode_image(ex["image"]), ex["label"], image_size),
@@ -541,17 +598,21 @@ def _source(source, image_size, input_context, source_kwargs):
     pipelines = 1 if input_context is None else max(1, input_context.num_input_pipelines)
     image_bytes = _bytes_per_image_example(image_size)
     if source == "lfw":
+        sample = source_kwargs.get("sample")
         return (
             lfw_faces(image_size, input_context, **source_kwargs),
-            LFW_NUM_FACES // pipelines,
+            (LFW_NUM_FACES if sample is None else min(LFW_NUM_FACES, sample[0])) // pipelines,
             image_bytes,
         )
     if source in ("identity_folders", "image_folder"):
         kwargs = dict(source_kwargs)
         root = kwargs.pop("root")
+        sample = kwargs.pop("sample", None)
         indexer = index_identity_folders if source == "identity_folders" else index_image_folder
         index = indexer(root, **kwargs)
         _report_skipped(index, root)
+        if sample is not None:
+            index = index.sample(*sample)
         return (
             _files_dataset(index, image_size, input_context),
             len(index.paths) // pipelines,
@@ -562,6 +623,8 @@ def _source(source, image_size, input_context, source_kwargs):
         split = kwargs.get("split", "train")
         builder = _vgg_face2_builder(kwargs.get("data_dir"), kwargs.get("manual_dir"))
         count = builder.info.splits[split].num_examples
+        if kwargs.get("sample") is not None:
+            count = min(count, int(kwargs["sample"][0]))
         return (
             vgg_face2(image_size=image_size, input_context=input_context, **kwargs),
             count // pipelines,
@@ -605,7 +668,9 @@ def pipeline(
             shard fits in `images.CACHE_BUDGET_BYTES` (1 GiB); or a bool.
         **source_kwargs: for the source: `root`, `validate`,
             `skip_bad_files` (folders); `split`, `data_dir`, `manual_dir`
-            (vgg_face2); `path`, `identities` (embeddings).
+            (vgg_face2); `path`, `identities` (embeddings); and for image
+            sources `sample=(count, seed, balance_identities)`: only a seeded
+            uniform sample of the source (`sample_positions`), in drawn order.
 
     Returns:
         batched `tf.data.Dataset` of the source's format with a leading

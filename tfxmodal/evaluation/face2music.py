@@ -126,6 +126,11 @@ def evaluate(
         "real_test_examples": int(len(real_test)),
         "classifier_test_accuracy": classifier_info["accuracy"],
     }
+    if run.config.faces.source != "embeddings":
+        # Which faces PC, SV and Figures 2a/3 rest on: a seeded sample of the whole source.
+        drawn = data.drawn_faces(run.config.faces, max_examples, seed)
+        metrics["faces_drawn_of"] = drawn["of"]
+        metrics["faces_identities"] = drawn["identities"]
     for kind, model in models.items():
         train_features, _ = classifier_lib.features_and_probabilities(model, real_train)
         test_features, test_probabilities = classifier_lib.features_and_probabilities(model, real_test)
@@ -246,6 +251,8 @@ def _write_outputs(
             "variant": metrics["variant"],
             "generator steps": metrics["step"],
             "faces translated": metrics["translations"],
+            "faces drawn from": metrics.get("faces_drawn_of"),
+            "identities among them": metrics.get("faces_identities"),
             "real notes compared (train / test)": f"{metrics['real_train_examples']} / {metrics['real_test_examples']}",
             "evaluation seed / run seed": f"{metrics['seed']} / {metrics['run_seed']}",
         }

@@ -8,7 +8,9 @@ resumes):
                             same run directory is refused);
 2. `face_embedder.weights.h5`, `face_embedder.json`
                             the face metric f and which embedder it is;
-3. `source_embeddings.npy`  f(x) for the source faces (the GAN's input space);
+3. `source_embeddings.npy`  f(x) for the source faces (the GAN's input space),
+                            a seeded sample of `faces.max_faces`; which faces
+                            were drawn: `faces_manifest.json`;
 4. `audio_embedder.weights.h5`
                             ψ, trained with the triplet loss unless given;
 5. `stats.json`             λ1, λ2 of φ and the (μ, σ) of pairwise distances;
@@ -104,6 +106,11 @@ class Face2MusicRun(TrainingRun):
             arrays = data.embed_source_faces(
                 embedder, self.config.faces, self.config.seed, self.config.export.sample_faces
             )
+            if self.config.faces.source != "embeddings":
+                manifest = data.drawn_faces(self.config.faces, self.config.faces.max_faces, self.config.seed)
+                identities = "" if manifest["identities"] is None else f" of {manifest['identities']} identities"
+                self.log(f"source faces: {manifest['drawn']} drawn of {manifest['of']}{identities}")
+                save_json(self.path("faces_manifest.json"), manifest)
             # The marker file goes last: its presence means the stage is complete.
             for name, array in reversed(list(zip(names, arrays))):
                 save_npy(self.path(name), array)

@@ -54,7 +54,8 @@ class FaceData:
     path: Optional[str] = None  # directory (vggface2_dir, image_folder) or .npy/.tfrecord file (embeddings)
     data_dir: Optional[str] = None  # TFDS data dir (vgg_face2_tfds)
     split: str = "train"
-    max_faces: Optional[int] = bounded(None, at_least=2)  # cap on faces embedded (seeded subset)
+    max_faces: Optional[int] = bounded(None, at_least=2)  # faces embedded: a seeded uniform sample of the source
+    balance_identities: bool = False  # samples (max_faces, projection_faces) take identities in turn
     augment_copies: int = bounded(0, at_least=0)  # extra augmented views embedded per face (for tiny face sets)
 
 

@@ -38,10 +38,19 @@ def _face_source_kwargs(faces):
     return {}
 
 
-def face_images(faces, image_size, seed, augment, limit=None):
-    """Up to `limit` face images `(n, S, S, 3)` float32 in [0, 255], in a seeded order."""
+def face_images(faces, image_size, seed, augment, limit=None, sample_seed=None):
+    """Up to `limit` face images `(n, S, S, 3)` float32 in [0, 255].
+
+    With `limit`, a seeded uniform sample over the whole source
+    (`faces.balance_identities`: balanced by identity), drawn with
+    `sample_seed` (default `seed`; augmented copies of the same faces pass
+    the plain view's), not the first files in path order.
+    """
     if faces.source == "embeddings":
         raise ValueError("faces.source 'embeddings' holds no images")
+    sample = None
+    if limit is not None:
+        sample = (int(limit), seed if sample_seed is None else sample_seed, faces.balance_identities)
     dataset = faces_data.pipeline(
         _FACE_SOURCES[faces.source],
         batch_size=64,
@@ -50,18 +59,39 @@ def face_images(faces, image_size, seed, augment, limit=None):
         seed=seed,
         augment=augment,
         cache=False,
+        sample=sample,
         **_face_source_kwargs(faces),
     )
-    chunks, total = [], 0
-    for batch in dataset:
-        chunks.append(batch["image"].numpy())
-        total += len(chunks[-1])
-        if limit is not None and total >= limit:
-            break
+    chunks = [batch["image"].numpy() for batch in dataset]
     images = np.concatenate(chunks)[:limit]
     if len(images) < 2:
         raise ValueError(f"faces ({faces.source}): need at least 2 faces, found {len(images)}")
     return images
+
+
+def drawn_faces(faces, limit, seed):
+    """What `face_images(faces, …, seed, limit=limit)` draws: a JSON-able manifest.
+
+    `{"source", "drawn", "of", "identities", "paths"}` for folder sources
+    (paths in drawn order, identities = distinct identity folders among
+    them); counts only for LFW and TFDS sources.
+    """
+    source = _FACE_SOURCES[faces.source]
+    if source in ("identity_folders", "image_folder"):
+        indexer = faces_data.index_identity_folders if source == "identity_folders" else faces_data.index_image_folder
+        index = indexer(faces.path)
+        drawn = index.sample(limit, seed, faces.balance_identities) if limit is not None else index
+        names = {index.identity_names[i] for i in drawn.identities if i >= 0}
+        return {
+            "source": faces.source,
+            "drawn": len(drawn.paths),
+            "of": len(index.paths),
+            "identities": len(names) if index.identity_names else None,
+            "paths": drawn.paths,
+        }
+    total = faces_data.LFW_NUM_FACES if source == "lfw" else None
+    drawn = total if limit is None or total is None else min(limit, total)
+    return {"source": faces.source, "drawn": drawn, "of": total, "identities": None, "paths": None}
 
 
 def make_face_embedder(spec):
@@ -151,7 +181,7 @@ def embed_source_faces(embedder, faces, seed, num_fixed):
     size = int(embedder.image_size)
     plain = face_images(faces, size, seed, augment=False, limit=faces.max_faces)
     views = [plain] + [
-        face_images(faces, size, seed + copy, augment=True, limit=faces.max_faces)
+        face_images(faces, size, seed + copy, augment=True, limit=faces.max_faces, sample_seed=seed)
         for copy in range(1, faces.augment_copies + 1)
     ]
     embeddings = np.concatenate([_embed(embedder, images) for images in views]).astype(np.float32)
