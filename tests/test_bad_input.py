@@ -109,6 +109,16 @@ def case_empty_tfrecord(tmp):
     return train(config, tmp / "run"), "0 notes after filtering"
 
 
+def case_embeddings_not_unit_norm(tmp):
+    rows = np.random.default_rng(0).normal(size=(6, 512)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    rows[4] *= 3.0
+    path = tmp / "embeddings.npy"
+    np.save(path, rows)
+    config = face2music_config(tmp, faces={"source": "embeddings", "path": str(path)})
+    return train(config, tmp / "run"), f"{path}: row 4: norm 3"
+
+
 def case_face_folder_without_images(tmp):
     faces = tmp / "faces"
     (faces / "alice").mkdir(parents=True)

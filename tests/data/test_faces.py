@@ -221,7 +221,7 @@ def test_bad_embedding_files_name_the_file(tmp_path):
         str(tmp_path / "missing.npy"): "missing.npy: no such embeddings file",
         str(tmp_path / "empty.npy"): "empty.npy: empty file",
         str(tmp_path / "flat.npy"): r"flat.npy: expected float embeddings of shape \(N, D\), got float32 \(5,\)",
-        str(tmp_path / "nan.npy"): "nan.npy: embeddings contain NaN",
+        str(tmp_path / "nan.npy"): "nan.npy: row 1: embedding contains NaN",
     }
     for path, message in cases.items():
         with pytest.raises(EmbeddingFileError, match=message):

@@ -67,3 +67,20 @@ def test_the_faces_drawn_are_a_seeded_sample_and_the_manifest_names_them(tmp_pat
     np.testing.assert_array_equal(images, everything[[by_path[p] for p in manifest["paths"]]])
     balanced = drawn_faces(FaceData(source="vggface2_dir", path=str(root), balance_identities=True), 13, 0)
     assert balanced["identities"] == 13
+
+
+def test_precomputed_source_embeddings_must_be_unit_rows_of_512(tmp_path):
+    import numpy as np
+    import pytest
+
+    from tfxmodal.data.faces import EmbeddingFileError
+    from tfxmodal.tasks.face2music_data import check_face_embeddings
+
+    rows = np.random.default_rng(1).normal(size=(5, 512))
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    check_face_embeddings(rows, "ok.npy")
+    with pytest.raises(EmbeddingFileError, match=r"narrow.npy: embeddings of width 128, expected 512"):
+        check_face_embeddings(rows[:, :128], "narrow.npy")
+    rows[2] *= 0.5
+    with pytest.raises(EmbeddingFileError, match=r"scaled.npy: row 2: norm 0.5, expected unit-norm rows .*1 of 5"):
+        check_face_embeddings(rows, "scaled.npy")

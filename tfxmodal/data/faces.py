@@ -386,8 +386,10 @@ def _npy_embeddings(path, identities):
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0 or array.dtype.kind != "f":
         raise EmbeddingFileError(f"{path}: expected float embeddings of shape (N, D), got {array.dtype} {array.shape}")
     for start in range(0, array.shape[0], 65536):  # chunked: the file may not fit in memory
-        if not np.all(np.isfinite(array[start : start + 65536])):
-            raise EmbeddingFileError(f"{path}: embeddings contain NaN or infinity")
+        finite = np.all(np.isfinite(array[start : start + 65536]), axis=1)
+        if not np.all(finite):
+            row = start + int(np.argmin(finite))
+            raise EmbeddingFileError(f"{path}: row {row}: embedding contains NaN or infinity")
     count, dim = array.shape
     identities = _load_identities(identities, count, path)
     if array.nbytes <= _IN_GRAPH_ARRAY_BYTES:
@@ -464,8 +466,10 @@ def _tfrecord_embeddings(paths):
             for records in tf.data.TFRecordDataset(path).batch(1024):
                 framed_bytes += int(tf.reduce_sum(tf.strings.length(records))) + 16 * int(records.shape[0])
                 batch = parse(records)
-                if not np.all(np.isfinite(batch["embedding"].numpy())):
-                    raise EmbeddingFileError(f"{path}: embeddings contain NaN or infinity")
+                finite = np.all(np.isfinite(batch["embedding"].numpy()), axis=1)
+                if not np.all(finite):
+                    row = count + int(np.argmin(finite))
+                    raise EmbeddingFileError(f"{path}: record {row}: embedding contains NaN or infinity")
                 count += int(records.shape[0])
         except tf.errors.OpError as error:
             raise EmbeddingFileError(

@@ -161,6 +161,25 @@ def fit_face_embedder(embedder, spec, faces, seed):
     }
 
 
+def check_face_embeddings(embeddings, path, tolerance=1e-3):
+    """Precomputed source embeddings must be what the face embedders give: unit-norm rows of 512 floats.
+
+    Raises:
+        EmbeddingFileError: naming `path` and the first offending row.
+    """
+    if embeddings.shape[1] != FACE_EMBEDDING_DIM:
+        raise faces_data.EmbeddingFileError(
+            f"{path}: embeddings of width {embeddings.shape[1]}, expected {FACE_EMBEDDING_DIM} (the face embedders' output)"
+        )
+    norms = np.linalg.norm(embeddings.astype(np.float64), axis=1)
+    off = np.flatnonzero(np.abs(norms - 1.0) > tolerance)
+    if len(off):
+        raise faces_data.EmbeddingFileError(
+            f"{path}: row {int(off[0])}: norm {norms[off[0]]:.4g}, expected unit-norm rows (L2-normalize them; "
+            f"{len(off)} of {len(norms)} rows are off)"
+        )
+
+
 def embed_source_faces(embedder, faces, seed, num_fixed):
     """Source embeddings and the fixed faces that samples and reports show.
 
@@ -175,6 +194,7 @@ def embed_source_faces(embedder, faces, seed, num_fixed):
     if faces.source == "embeddings":
         dataset = faces_data.embeddings(faces.path)
         embeddings = np.stack([example["embedding"].numpy() for example in dataset]).astype(np.float32)
+        check_face_embeddings(embeddings, faces.path)
         if faces.max_faces:
             embeddings = embeddings[np.random.default_rng(seed).permutation(len(embeddings))[: faces.max_faces]]
         return embeddings, embeddings[:num_fixed], np.zeros((0, 1, 1, 3), np.float32)
