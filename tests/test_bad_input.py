@@ -109,14 +109,11 @@ def case_empty_tfrecord(tmp):
     return train(config, tmp / "run"), "0 notes after filtering"
 
 
-def case_embeddings_not_unit_norm(tmp):
-    rows = np.random.default_rng(0).normal(size=(6, 512)).astype(np.float32)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    rows[4] *= 3.0
+def case_embeddings_with_eigenfaces(tmp):
     path = tmp / "embeddings.npy"
-    np.save(path, rows)
+    np.save(path, np.eye(4, 512, dtype=np.float32))
     config = face2music_config(tmp, faces={"source": "embeddings", "path": str(path)})
-    return train(config, tmp / "run"), f"{path}: row 4: norm 3"
+    return train(config, tmp / "run"), "face_embedder.kind: eigenfaces are fitted on face images"
 
 
 def case_face_folder_without_images(tmp):

@@ -185,6 +185,11 @@ class Face2MusicConfig:
             )
         if self.train.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy: expected one of {list(STRATEGIES)}, got {self.train.strategy!r}")
+        if self.faces.source == "embeddings" and self.face_embedder.kind == "eigenfaces":
+            raise ConfigError(
+                "face_embedder.kind: eigenfaces are fitted on face images and faces.source 'embeddings' has none; "
+                "use vggface2_resnet50 with the weights that made the embeddings (export and translate need them)"
+            )
         if self.face_embedder.kind == "eigenfaces" and self.face_embedder.weights:
             raise ConfigError("face_embedder.weights: eigenfaces are fitted on the faces, not loaded; remove the path")
         if self.face_embedder.kind == "vggface2_resnet50" and not self.face_embedder.weights:
