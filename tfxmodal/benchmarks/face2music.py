@@ -3,7 +3,10 @@
 - `face2music_step`: seconds per training iteration (one generator update
   after `critic_steps` discriminator updates, variant `aux`) at the demo
   width (d = 8, batch 16) and the paper width (d = 64, batch 128), on
-  synthetic batches so that only the model is timed;
+  synthetic batches so that only the model is timed; the iteration's FLOPs
+  (`benchmarks.flops`: its products and convolutions, gradients included),
+  the FLOP/s achieved, and the projected wall time of the paper config's 100,000
+  iterations here and on one GPU (`GPU_ASSUMPTION`);
 - `translate_latency`: milliseconds per call and per face of the exported
   face2music SavedModel's `serving_default(images)` (uint8 25×25 faces) at
   batch 1 and 64 (median of several calls after a warm-up), with the
@@ -19,7 +22,27 @@ import time
 import numpy as np
 
 from tfxmodal.benchmarks.common import count_params, time_step, timing_summary
+from tfxmodal.benchmarks.flops import matmul_flops
 from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, PHI_DIM
+
+# configs/face2music_paper.yaml's train.steps: Kim et al. stop at convergence (Sec. 5.2) and give no count.
+PAPER_ITERATIONS = 100_000
+# One NVIDIA H100 / H200 SXM: 494.7 TFLOP/s dense TF32 tensor-core peak (NVIDIA's H100 datasheet gives
+# 989 with sparsity); the share a convolutional GAN of this size reaches is an assumption, not a measurement.
+GPU_ASSUMPTION = {"name": "H100/H200 SXM, TF32 tensor cores", "peak_tflops": 494.7, "utilization": 0.3}
+
+
+def projection(flops_per_iteration, seconds_per_iteration, iterations=PAPER_ITERATIONS):
+    """Achieved GFLOP/s and the projected hours of `iterations` here and on `GPU_ASSUMPTION`'s GPU."""
+    gpu = GPU_ASSUMPTION
+    gpu_seconds = flops_per_iteration / (gpu["peak_tflops"] * 1e12 * gpu["utilization"])
+    return {
+        "flops_per_iteration": int(flops_per_iteration),
+        "achieved_gflops_per_second": round(flops_per_iteration / seconds_per_iteration / 1e9, 1),
+        "projected_hours_here": round(iterations * seconds_per_iteration / 3600, 1),
+        "projected_hours_one_gpu": round(iterations * gpu_seconds / 3600, 2),
+        "projection": f"{iterations} iterations; GPU: {gpu['name']} at {gpu['utilization']:.0%} of {gpu['peak_tflops']} TFLOP/s",
+    }
 
 
 def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile=False, variant="aux"):
@@ -53,6 +76,7 @@ def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile
     }
     step = tf.function(gan.train_step, jit_compile=jit_compile)
     first, times = time_step(step, batch, iterations, "g_loss")
+    flops = matmul_flops(tf.function(gan.train_step), batch)
     return {
         "width": width,
         "batch_size": batch_size,
@@ -61,6 +85,7 @@ def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile
         "xla": jit_compile,
         "generator_params": count_params(generator.trainable_weights),
         **timing_summary(first, times, iterations),
+        **projection(flops, float(np.mean(times))),
     }
 
 
