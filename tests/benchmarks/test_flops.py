@@ -48,6 +48,31 @@ def test_gradients_count_about_twice_the_forward_pass():
     assert matmul_flops(train, x) == 3 * 2 * 8 * 64 * 32  # forward, kernel gradient, input gradient
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [
+        tf.keras.layers.Conv1D(6, 5, strides=2, padding="same"),
+        tf.keras.layers.Conv1DTranspose(6, 5, strides=2, padding="same"),
+    ],
+)
+def test_a_convolutions_training_step_counts_forward_kernel_and_input_gradients(layer):
+    x = tf.zeros((3, 16, 4))
+    layer.build(x.shape)
+
+    @tf.function
+    def train(v):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            loss = tf.reduce_sum(layer(v))
+        return tape.gradient(loss, layer.trainable_variables + [v])
+
+    # A strided convolution computes its 8 output positions; a transposed one scatters its 16 input positions.
+    positions = 16 if isinstance(layer, tf.keras.layers.Conv1DTranspose) else 8
+    forward = 2 * 3 * positions * 5 * 4 * 6
+    assert matmul_flops(tf.function(lambda v: layer(v)), x) == forward
+    assert matmul_flops(train, x) == 3 * forward
+
+
 def test_loops_and_dynamic_shapes_are_refused():
     @tf.function
     def looped(x):

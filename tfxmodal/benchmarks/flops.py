@@ -60,12 +60,7 @@ def op_macs(op):
         return int(np.prod(gradient[:-1])) * int(np.prod(kernel))
     if kind == "Conv2DBackpropFilter":
         gradient = _shape(op.inputs[2])
-        kernel_shape = op.inputs[1]
-        from tensorflow.python.framework import tensor_util
-
-        kernel = tensor_util.constant_value(kernel_shape)
-        if kernel is None:
-            raise ValueError(f"{op.name}: kernel shape is not a constant")
+        kernel = _shape(op.outputs[0])  # the kernel gradient has the kernel's shape
         return int(np.prod(gradient[:-1])) * int(np.prod(kernel))
     return 0
 
