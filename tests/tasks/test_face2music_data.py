@@ -84,3 +84,26 @@ def test_precomputed_source_embeddings_must_be_unit_rows_of_512(tmp_path):
     rows[2] *= 0.5
     with pytest.raises(EmbeddingFileError, match=r"scaled.npy: row 2: norm 0.5, expected unit-norm rows .*1 of 5"):
         check_face_embeddings(rows, "scaled.npy")
+
+
+def test_a_corrupt_jpeg_in_a_large_tree_is_skipped_and_counted_when_asked(tmp_path):
+    """faces.validation: full catches corrupt entropy data at any tree size; skip_bad_files counts it in the manifest."""
+    import pytest
+
+    from tests.data.test_faces import uneven_tree
+    from tests.data.test_images import corrupt_entropy_copy, noise, save
+    from tfxmodal.data.images import ImageFileError
+    from tfxmodal.tasks.face2music_config import FaceData
+    from tfxmodal.tasks.face2music_data import drawn_faces, face_images
+
+    root = uneven_tree(tmp_path / "faces", [4, 4, 4])
+    source = save(tmp_path / "big.jpg", noise(64, 64), quality=90)  # enough entropy data to corrupt
+    bad = corrupt_entropy_copy(source, root / "id01" / "zzz.jpg")
+    strict = FaceData(source="vggface2_dir", path=str(root), validation="full")
+    with pytest.raises(ImageFileError, match=f"{bad}: Corrupt JPEG data"):
+        face_images(strict, 16, seed=0, augment=False)
+    lenient = FaceData(source="vggface2_dir", path=str(root), validation="full", skip_bad_files=True, max_faces=20)
+    assert len(face_images(lenient, 16, seed=0, augment=False, limit=20)) == 12
+    manifest = drawn_faces(lenient, 20, 0)
+    assert manifest["drawn"] == 12 and bad not in manifest["paths"]
+    assert [path for path, _ in manifest["skipped"]] == [bad] and "Corrupt JPEG data" in manifest["skipped"][0][1]

@@ -109,7 +109,8 @@ class Face2MusicRun(TrainingRun):
             if self.config.faces.source != "embeddings":
                 manifest = data.drawn_faces(self.config.faces, self.config.faces.max_faces, self.config.seed)
                 identities = "" if manifest["identities"] is None else f" of {manifest['identities']} identities"
-                self.log(f"source faces: {manifest['drawn']} drawn of {manifest['of']}{identities}")
+                skipped = f"; {len(manifest['skipped'])} bad file(s) skipped" if manifest["skipped"] else ""
+                self.log(f"source faces: {manifest['drawn']} drawn of {manifest['of']}{identities}{skipped}")
                 save_json(self.path("faces_manifest.json"), manifest)
             # The marker file goes last: its presence means the stage is complete.
             for name, array in reversed(list(zip(names, arrays))):

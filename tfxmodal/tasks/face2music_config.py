@@ -57,6 +57,10 @@ class FaceData:
     max_faces: Optional[int] = bounded(None, at_least=2)  # faces embedded: a seeded uniform sample of the source
     balance_identities: bool = False  # samples (max_faces, projection_faces) take identities in turn
     augment_copies: int = bounded(0, at_least=0)  # extra augmented views embedded per face (for tiny face sets)
+    # Folder sources: "auto" fully decodes up to 10,000 files (catching corrupt JPEG data), else headers only;
+    # "full" decodes every file. skip_bad_files: leave bad files out and count them in faces_manifest.json.
+    validation: Literal["auto", "header", "full"] = "auto"
+    skip_bad_files: bool = False
 
 
 @dataclasses.dataclass

@@ -30,7 +30,7 @@ _FACE_SOURCES = {
 
 def _face_source_kwargs(faces):
     if faces.source in ("vggface2_dir", "image_folder"):
-        return {"root": faces.path}
+        return {"root": faces.path, "validate": faces.validation, "skip_bad_files": faces.skip_bad_files}
     if faces.source == "vgg_face2_tfds":
         return {"split": faces.split, "data_dir": faces.data_dir}
     if faces.source == "embeddings":
@@ -72,14 +72,15 @@ def face_images(faces, image_size, seed, augment, limit=None, sample_seed=None):
 def drawn_faces(faces, limit, seed):
     """What `face_images(faces, …, seed, limit=limit)` draws: a JSON-able manifest.
 
-    `{"source", "drawn", "of", "identities", "paths"}` for folder sources
-    (paths in drawn order, identities = distinct identity folders among
-    them); counts only for LFW and TFDS sources.
+    `{"source", "drawn", "of", "identities", "paths", "skipped"}` for folder
+    sources (paths in drawn order, identities = distinct identity folders
+    among them, skipped = `[[path, reason]]` of the files and folders left out
+    under `faces.skip_bad_files`); counts only for LFW and TFDS sources.
     """
     source = _FACE_SOURCES[faces.source]
     if source in ("identity_folders", "image_folder"):
         indexer = faces_data.index_identity_folders if source == "identity_folders" else faces_data.index_image_folder
-        index = indexer(faces.path)
+        index = indexer(faces.path, validate=faces.validation, skip_bad_files=faces.skip_bad_files)
         drawn = index.sample(limit, seed, faces.balance_identities) if limit is not None else index
         names = {index.identity_names[i] for i in drawn.identities if i >= 0}
         return {
@@ -88,10 +89,11 @@ def drawn_faces(faces, limit, seed):
             "of": len(index.paths),
             "identities": len(names) if index.identity_names else None,
             "paths": drawn.paths,
+            "skipped": [[path, reason] for path, reason in index.skipped],
         }
     total = faces_data.LFW_NUM_FACES if source == "lfw" else None
     drawn = total if limit is None or total is None else min(limit, total)
-    return {"source": faces.source, "drawn": drawn, "of": total, "identities": None, "paths": None}
+    return {"source": faces.source, "drawn": drawn, "of": total, "identities": None, "paths": None, "skipped": []}
 
 
 def make_face_embedder(spec):
