@@ -28,6 +28,7 @@ resumes):
 ablations (models A-E as config overrides).
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -304,18 +305,23 @@ class CARGANRun(TrainingRun):
         return result
 
     # -- stage 3 ---------------------------------------------------------
-    def schedule(self, num_examples):
-        """`(total steps, steps per Keras epoch)` from epochs (plus the decay epochs) or steps."""
+    @functools.cached_property
+    def schedule(self):
+        """`(total steps, steps per Keras epoch, steps per pass over the train split)`, worked out once.
+
+        From epochs (plus the decay epochs) or steps; the train split is
+        counted once (for Sub-URMP that reads every chunk's header).
+        """
         train = self.config.train
-        per_epoch = max(1, num_examples // train.batch_size)
+        per_data_epoch = max(1, data.count_examples(self.config.data, "train") // train.batch_size)
         epochs = train.epochs + train.decay_epochs
-        total = train.steps if train.steps is not None else int(np.ceil(epochs * per_epoch))
-        every = train.checkpoint_every or min(per_epoch, total)
+        total = train.steps if train.steps is not None else int(np.ceil(epochs * per_data_epoch))
+        every = train.checkpoint_every or min(per_data_epoch, total)
         if total % every:
             rounded = -(-total // every) * every
             self.log(f"{total} steps rounded up to {rounded}, a multiple of the checkpoint interval {every}")
             total = rounded
-        return total, every
+        return total, every, per_data_epoch
 
     def build_gan(self, strategy, classifier):
         from tfxmodal.trainers.car_gan import CARGANTrainer
@@ -323,9 +329,8 @@ class CARGANRun(TrainingRun):
         train = self.config.train
         learning_rate = train.learning_rate
         if train.decay_epochs:
-            per_epoch = max(1, data.count_examples(self.config.data, "train") // train.batch_size)
-            total, _ = self.schedule(data.count_examples(self.config.data, "train"))
-            learning_rate = linear_decay(train.learning_rate, total, train.decay_epochs, per_epoch)
+            total, _, per_data_epoch = self.schedule
+            learning_rate = linear_decay(train.learning_rate, total, train.decay_epochs, per_data_epoch)
         with strategy.scope():
             cascade, discriminator = build_networks(self.config, classifier)
             gan = CARGANTrainer(cascade, discriminator, self.config.loss, discriminator_first=train.discriminator_first)
@@ -365,7 +370,7 @@ class CARGANRun(TrainingRun):
         return callbacks
 
     def train_gan(self, strategy, gan, fixed, config_text):
-        total, every = self.schedule(data.count_examples(self.config.data, "train"))
+        total, every, _ = self.schedule
         chief = self.chief_callbacks(gan, fixed, config_text) if is_chief(strategy) else []
 
         def dataset_fn(seed, context):
