@@ -101,7 +101,7 @@ def main(argv=None):
             print(f"[ablate] {name} failed (exit {completed.returncode}); see {run_dir}", file=sys.stderr)
             return completed.returncode
         if task.shared_ablation_stages is not None and shared_description is None:
-            given = apply_overrides(base, [f"{key}={json.dumps(value)}" for key, value in overrides.items()])
+            given = apply_overrides(base, sets)
             shared, shared_description = task.shared_ablation_stages(run_dir, given)
             print(f"[ablate] later variants reuse {name}'s {', '.join(shared) or 'configured'} stages", flush=True)
         options = {

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfxmodal.layers import SelfAttention2D
+from tfxmodal.models.car_gan import tile_label
 from tfxmodal.models.unet import BN_EPSILON, BN_MOMENTUM, LEAKY_SLOPE, gan_initializers
 
 
@@ -150,11 +151,7 @@ class PatchGANDiscriminator(keras.Model):
         if self.label_channels:
             if label is None:
                 raise ValueError(f"{self.name}: conditioned on {self.label_channels} label channels; pass label=")
-            height, width = lms.shape[1], lms.shape[2]
-            vector = ops.cast(label, lms.dtype)
-            parts.append(
-                ops.broadcast_to(vector[:, None, None, :], (ops.shape(vector)[0], height, width, vector.shape[-1]))
-            )
+            parts.append(tile_label(ops.cast(label, lms.dtype), lms.shape[1], lms.shape[2]))
         x = ops.concatenate(parts, axis=-1)
         last = len(self.convs) - 1
         for index, conv in enumerate(self.convs):
