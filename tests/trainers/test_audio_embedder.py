@@ -2,12 +2,10 @@
 
 import dataclasses
 
-import keras
-import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfxmodal.trainers.audio_embedder import ConvergenceStop, compile_for_triplets
+from tfxmodal.trainers.audio_embedder import compile_for_triplets
 
 
 def test_the_triplet_optimizer_is_the_papers_adam():
@@ -19,28 +17,6 @@ def test_the_triplet_optimizer_is_the_papers_adam():
     optimizer = embedder.optimizer
     assert float(optimizer.learning_rate) == pytest.approx(2e-4)
     assert (optimizer.beta_1, optimizer.beta_2) == (0.5, 0.999)
-
-
-def test_convergence_stop_ends_after_patience_checks_without_improvement_and_keeps_the_best_weights():
-    """Scores 0.1, 0.3, 0.2, 0.25 with patience 2: best at the 2nd check, stop after the 4th, weights of the 2nd."""
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
-    y = x.sum(axis=1, keepdims=True)
-    planned, weights_seen = iter([0.1, 0.3, 0.2, 0.25, 0.9, 0.9]), []
-
-    def score(trained):
-        weights_seen.append([w.copy() for w in trained.get_weights()])
-        return next(planned)
-
-    stop = ConvergenceStop(score, patience=2, log=lambda message: None)
-    model.fit(x, y, batch_size=4, epochs=6, verbose=0, callbacks=[stop])
-    assert [check["score"] for check in stop.history] == [0.1, 0.3, 0.2, 0.25]
-    assert [check["step"] for check in stop.history] == [2, 4, 6, 8] and stop.best_step == 4
-    for kept, best in zip(model.get_weights(), weights_seen[1]):
-        np.testing.assert_array_equal(kept, best)
-    assert not np.allclose(weights_seen[1][0], weights_seen[3][0])  # training did move the weights after
 
 
 @pytest.mark.slow

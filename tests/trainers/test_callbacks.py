@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfxmodal.trainers.callbacks import GANSummaries, NaNGuard
+from tfxmodal.trainers.callbacks import ConvergenceStop, GANSummaries, NaNGuard
 
 
 def scalars(log_dir):
@@ -48,3 +48,25 @@ def test_nan_guard_stops_at_the_first_non_finite_loss():
     assert model.stop_training
     assert guard.failure["batch"] == 1 and list(guard.failure["losses"]) == ["g_loss"]
     assert math.isnan(guard.failure["losses"]["g_loss"])
+
+
+def test_convergence_stop_ends_after_patience_checks_without_improvement_and_keeps_the_best_weights():
+    """Scores 0.1, 0.3, 0.2, 0.25 with patience 2: best at the 2nd check, stop after the 4th, weights of the 2nd."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    planned, weights_seen = iter([0.1, 0.3, 0.2, 0.25, 0.9, 0.9]), []
+
+    def score(trained):
+        weights_seen.append([w.copy() for w in trained.get_weights()])
+        return next(planned)
+
+    stop = ConvergenceStop(score, patience=2, log=lambda message: None)
+    model.fit(x, y, batch_size=4, epochs=6, verbose=0, callbacks=[stop])
+    assert [check["score"] for check in stop.history] == [0.1, 0.3, 0.2, 0.25]
+    assert [check["step"] for check in stop.history] == [2, 4, 6, 8] and stop.best_step == 4
+    for kept, best in zip(model.get_weights(), weights_seen[1]):
+        np.testing.assert_array_equal(kept, best)
+    assert not np.allclose(weights_seen[1][0], weights_seen[3][0])  # training did move the weights after

@@ -78,7 +78,7 @@ def _labelled(audio, kind):
 
 def train_classifier(kind, audio, spec, seed, log=print):
     """A trained `AudioClassifier`, its accuracy on `spec.test_split`, and its validation checks (or None)."""
-    from tfxmodal.trainers.audio_embedder import ConvergenceStop
+    from tfxmodal.trainers.callbacks import ConvergenceStop
 
     model = AudioClassifier(num_classes(kind), width=spec.width, name=f"{kind}_classifier")
     model.build((None, CLIP_SAMPLES))

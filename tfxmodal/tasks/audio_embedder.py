@@ -55,8 +55,8 @@ def train_audio_embedder(spec, audio, seed, strategy, log=print):
     and, with validation, `validation` (the checks) and `best_step`.
     """
     from tfxmodal.models import AudioEmbedder
-    from tfxmodal.trainers.audio_embedder import ConvergenceStop, compile_for_triplets
-    from tfxmodal.trainers.callbacks import NaNGuard
+    from tfxmodal.trainers.audio_embedder import compile_for_triplets
+    from tfxmodal.trainers.callbacks import ConvergenceStop, NaNGuard
 
     with strategy.scope():
         embedder = AudioEmbedder(width=spec.width, name="audio_embedder")

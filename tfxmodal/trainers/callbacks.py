@@ -1,4 +1,4 @@
-"""Keras callbacks of a GAN run: NaN guard, checkpoints, TensorBoard extras."""
+"""Keras callbacks of a run: NaN guard, checkpoints, TensorBoard extras, the stop at convergence."""
 
 import math
 
@@ -176,3 +176,46 @@ class ImageSummaries(GANSummaries):
     def write_samples(self, step):
         for name, images in self.make_images().items():
             tf.summary.image(name, images, step=step, max_outputs=len(images))
+
+
+class ConvergenceStop(keras.callbacks.Callback):
+    """Stops training when a validation score has not improved for `patience` checks; keeps the best weights.
+
+    Called at the end of every Keras epoch (fit with `steps_per_epoch` = the
+    check interval). `score(model) -> float` is higher-is-better (for ψ: the
+    1-nearest-neighbour family accuracy of validation notes against training
+    notes). At the end the model holds the weights of the best check.
+
+    Attributes:
+        history: `[{"step": optimizer steps, "score": float}]`, one per check.
+        best_step: the step of the best score (None before any check).
+    """
+
+    def __init__(self, score, patience, log=print):
+        super().__init__()
+        self.score = score
+        self.patience = int(patience)
+        self.log = log
+        self.history = []
+        self.best_step = None
+        self._best_score = None
+        self._best_weights = None
+        self._since_best = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        value = float(self.score(self.model))
+        self.history.append({"step": step, "score": value})
+        if self._best_score is None or value > self._best_score:
+            self._best_score, self.best_step, self._since_best = value, step, 0
+            self._best_weights = self.model.get_weights()
+        else:
+            self._since_best += 1
+        self.log(f"validation at step {step}: {value:.4f} (best {self._best_score:.4f} at step {self.best_step})")
+        if self._since_best >= self.patience:
+            self.log(f"converged: no improvement for {self.patience} checks; keeping step {self.best_step}")
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self._best_weights is not None:
+            self.model.set_weights(self._best_weights)
