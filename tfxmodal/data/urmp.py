@@ -10,12 +10,31 @@ An image and a WAV are paired by instrument folder and file stem (e.g.
 ``chunk/train/cello/cello00_6300.wav``). The 13 instruments and their labels
 follow CAR-GAN's code: `INSTRUMENTS` (bassoon 0, ..., violin 12).
 
+With ``lms="image"`` the LMS comes from the authors' preprocessed
+spectrogram pictures instead of the WAVs (their released code,
+github.com/tuffr5/CAR-GAN, ``sample_data/``)::
+
+    <root>/<image_dir>/{train,test}/<instrument>/<stem>.jpg   frame (theirs: img_256/)
+    <root>/<lms_dir>/{train,test}/<instrument>/<stem>.png     spectrogram (theirs: spectram/)
+
+paired by instrument folder and stem the same way (a spectrogram may be a
+PNG or a JPEG, as their file filter allows). Their pictures are 256 × 256
+RGB renderings of the log-mel spectrogram through the jet colour map; this
+loader reads any size, drops an alpha channel, and treats the picture like
+a frame: stretched to S × S (bilinear, antialiased) and scaled to [-1, 1]
+by x / 127.5 - 1, as their ``convert('RGB')`` + ``Normalize(0.5, 0.5)``
+does (they resize bicubically). The LMS then has 3 channels, and the
+generators' and discriminator's inputs follow (`lms_channels`).
+
 Unbatched output (also for mini-URMP, through the same `to_example`)::
 
     {"image": float32 (S, S, 3) in [-1, 1],
      "lms":   float32 (S, S, 1), fixed-affine normalised log-mel, about [-1, 1],
      "audio": float32 (chunk_samples,) in [-1, 1],
      "label": int32 instrument index}
+
+With ``lms="image"``: ``"lms"`` is float32 (S, S, 3) in [-1, 1] (the
+decoded spectrogram picture) and there is no ``"audio"``.
 
 Choices (README):
 
@@ -73,6 +92,10 @@ logger = logging.getLogger(__name__)
 INSTRUMENTS = URMP_INSTRUMENTS  # label order of the authors' code
 SPLITS = ("train", "test")
 SOURCES = ("mini_urmp", "sub_urmp")
+LMS_SOURCES = ("audio", "image")  # the LMS computed from chunk/ WAVs, or read from spectrogram pictures
+IMAGE_DIR = "img"
+CHUNK_DIR = "chunk"
+SPECTROGRAM_DIR = "spectram"  # the authors' folder name (sic)
 WINDOW_SECONDS = 0.032
 HOP_SECONDS = 0.004
 NUM_MEL_BINS = 128
@@ -89,6 +112,17 @@ _STEM_PREFIX = re.compile(r"^([a-z_]+?)_?\d")
 def chunk_samples(sample_rate=SAMPLE_RATE):
     """Samples in one 0.5-s chunk: 8000 at 16 kHz."""
     return int(round(CHUNK_SECONDS * sample_rate))
+
+
+def lms_channels(lms="audio"):
+    """Channels of the LMS input A: 1 computed from audio, 3 read from colour-mapped spectrogram pictures."""
+    _check_lms(lms)
+    return 3 if lms == "image" else 1
+
+
+def _check_lms(lms):
+    if lms not in LMS_SOURCES:
+        raise ValueError(f"lms={lms!r}: expected one of {LMS_SOURCES}")
 
 
 # --- conversion shared by Sub-URMP and mini-URMP -----------------------------
@@ -152,19 +186,46 @@ def to_example(image, audio, label, image_size, sample_rate=SAMPLE_RATE):
         dict: `image` float32 (S, S, 3) in [-1, 1], `lms` float32
         (S, S, 1), `audio` float32 (round(0.5 * sample_rate),), `label` int32.
     """
-    picture = resize_image(image, image_size, crop=False)
-    picture = tf.clip_by_value(picture / 127.5 - 1.0, -1.0, 1.0)
     audio = fit_length(tf.cast(audio, tf.float32), chunk_samples(sample_rate))
     return {
-        "image": picture,
+        "image": _picture(image, image_size),
         "lms": lms_image(audio, image_size, sample_rate),
         "audio": audio,
         "label": tf.cast(label, tf.int32),
     }
 
 
-def bytes_per_example(image_size, sample_rate=SAMPLE_RATE):
+def _picture(image, image_size):
+    """uint8 `(H, W, 3)` → float32 `(S, S, 3)` in [-1, 1], stretched (no crop) like CAR-GAN's code."""
+    picture = resize_image(image, image_size, crop=False)
+    return tf.clip_by_value(picture / 127.5 - 1.0, -1.0, 1.0)
+
+
+def spectrogram_example(image, spectrogram, label, image_size):
+    """The `lms="image"` conversion of a (frame, spectrogram picture, label).
+
+    Args:
+        image: uint8 `(H, W, 3)` RGB frame.
+        spectrogram: uint8 `(h, w, 3)` RGB spectrogram picture (any size).
+        label: int instrument index.
+        image_size: output side S.
+
+    Returns:
+        dict: `image` float32 (S, S, 3) in [-1, 1], `lms` float32
+        (S, S, 3) in [-1, 1] (the picture, converted like a frame), `label`
+        int32.
+    """
+    return {
+        "image": _picture(image, image_size),
+        "lms": _picture(spectrogram, image_size),
+        "label": tf.cast(label, tf.int32),
+    }
+
+
+def bytes_per_example(image_size, sample_rate=SAMPLE_RATE, lms="audio"):
     """Memory of one converted example (for cache decisions)."""
+    if lms_channels(lms) == 3:
+        return image_size * image_size * 6 * 4 + 4
     return image_size * image_size * 4 * 4 + chunk_samples(sample_rate) * 4 + 4
 
 
@@ -178,9 +239,32 @@ class _Issue:
     fatal: bool  # an error even with skip_bad_files (layout), else skippable
 
 
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """The folders (under the root) of a copy's two sides: frames, and WAVs or spectrogram pictures."""
+
+    lms: str = "audio"
+    image_dir: str = IMAGE_DIR
+    lms_dir: str = SPECTROGRAM_DIR
+
+    def __post_init__(self):
+        _check_lms(self.lms)
+
+    @property
+    def pictures(self):
+        return self.lms == "image"
+
+    @property
+    def partner_dir(self):
+        return self.lms_dir if self.pictures else CHUNK_DIR
+
+    def folder(self, side):
+        return self.image_dir if side == "img" else self.partner_dir
+
+
 @dataclasses.dataclass
 class _SplitScan:
-    pairs: dict  # instrument -> list of (stem, image path, wav path)
+    pairs: dict  # instrument -> list of (stem, image path, wav or spectrogram path)
     images: dict  # instrument -> count
     wavs: dict
     unpaired_images: dict
@@ -190,18 +274,16 @@ class _SplitScan:
     ignored: int
 
 
-def _scan_split(root, split):
+def _scan_split(root, split, layout=_Layout()):
+    """Lists one split's two sides; the "chunk" side holds WAVs or, with `layout.pictures`, spectrograms."""
     scan = _SplitScan({}, {}, {}, {}, {}, [], [], 0)
-    side_dirs = {
-        "img": os.path.join(root, "img", split),
-        "chunk": os.path.join(root, "chunk", split),
-    }
+    side_dirs = {side: os.path.join(root, layout.folder(side), split) for side in ("img", "chunk")}
     for side, directory in side_dirs.items():
         if not os.path.isdir(directory):
             scan.issues.append(
                 _Issue(
                     directory,
-                    f"{directory}: no such directory (expected {side}/{split}/<instrument>/)",
+                    f"{directory}: no such directory (expected {layout.folder(side)}/{split}/<instrument>/)",
                     True,
                 )
             )
@@ -217,7 +299,7 @@ def _scan_split(root, split):
                 scan.issues.append(
                     _Issue(
                         path,
-                        f"{path}: file outside an instrument folder (expected {side}/{split}/<instrument>/)",
+                        f"{path}: file outside an instrument folder (expected {layout.folder(side)}/{split}/<instrument>/)",
                         False,
                     )
                 )
@@ -230,7 +312,7 @@ def _scan_split(root, split):
                     )
                 )
             else:
-                files[side][name] = _list_side(path, side, scan)
+                files[side][name] = _list_side(path, side == "img" or layout.pictures, scan)
     absent = [i for i in INSTRUMENTS if i not in files["img"] and i not in files["chunk"]]
     if absent:
         scan.notes.append(f"{split}: no folders for {', '.join(absent)} (0 examples of those classes)")
@@ -247,12 +329,22 @@ def _scan_split(root, split):
             if not present:
                 path = os.path.join(directory, instrument)
                 scan.issues.append(_Issue(path, f"{path}: missing instrument folder (the other side has one)", False))
+        partners = "spectrogram pictures" if layout.pictures else "chunk WAVs"
         if not images and not wavs:
             path = os.path.join(side_dirs["img"], instrument)
             scan.issues.append(
                 _Issue(
                     path,
-                    f"{path}: empty class folder (expected <stem>.jpg images and chunk WAVs)",
+                    f"{path}: empty class folder (expected <stem>.jpg images and {partners})",
+                    False,
+                )
+            )
+        elif layout.pictures and images and not wavs and in_chunk:
+            path = os.path.join(side_dirs["chunk"], instrument)
+            scan.issues.append(
+                _Issue(
+                    path,
+                    f"{path}: no spectrogram pictures (expected <stem>.png or .jpg for its {len(images)} frames)",
                     False,
                 )
             )
@@ -263,19 +355,20 @@ def _scan_split(root, split):
         lonely_wavs = [wavs[s] for s in sorted(wavs) if s not in images]
         scan.unpaired_images[instrument] = len(lonely_images)
         scan.unpaired_wavs[instrument] = len(lonely_wavs)
+        partner_folder = f"{layout.partner_dir}/{split}/{instrument}"
         for path in lonely_images:
-            scan.issues.append(
-                _Issue(
-                    path,
-                    f"{path}: unpaired image (no chunk/{split}/{instrument}/{_stem(path)}.wav or other audio file)",
-                    False,
-                )
+            missing = (
+                f"{partner_folder}/{_stem(path)}.png or .jpg spectrogram"
+                if layout.pictures
+                else f"{partner_folder}/{_stem(path)}.wav or other audio file"
             )
+            scan.issues.append(_Issue(path, f"{path}: unpaired image (no {missing})", False))
         for path in lonely_wavs:
             scan.issues.append(
                 _Issue(
                     path,
-                    f"{path}: unpaired WAV (no img/{split}/{instrument}/{_stem(path)}.jpg)",
+                    f"{path}: unpaired {'spectrogram' if layout.pictures else 'WAV'} "
+                    f"(no {layout.image_dir}/{split}/{instrument}/{_stem(path)}.jpg)",
                     False,
                 )
             )
@@ -286,8 +379,8 @@ def _stem(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _list_side(folder, side, scan):
-    """stem -> path for the images (img side) or WAVs (chunk side) of one folder."""
+def _list_side(folder, pictures, scan):
+    """stem -> path of the images (`pictures`: frames or spectrograms) or else audio files of one folder."""
     found = {}
     instrument = os.path.basename(folder)
     for name in sorted(os.listdir(folder)):
@@ -297,7 +390,7 @@ def _list_side(folder, side, scan):
         if os.path.isdir(path):
             scan.issues.append(_Issue(path, f"{path}: unexpected sub-folder (expected files only)", False))
             continue
-        wanted = is_image_name(name) if side == "img" else name.lower().endswith(AUDIO_EXTENSIONS)
+        wanted = is_image_name(name) if pictures else name.lower().endswith(AUDIO_EXTENSIONS)
         if not wanted:
             scan.ignored += 1
             continue
@@ -336,16 +429,21 @@ def decodes_in_graph(info, sample_rate):
 
 @dataclasses.dataclass
 class PairIndex:
-    """The validated (image, WAV) pairs of one Sub-URMP split.
+    """The validated (image, WAV) or (image, spectrogram picture) pairs of one Sub-URMP split.
 
     Attributes:
-        image_paths, wav_paths: paired files, sorted by instrument then stem.
+        image_paths, wav_paths: paired files, sorted by instrument then stem
+            (`wav_paths` empty with `lms="image"`).
         labels: instrument index per pair.
         graph_decodable: per pair, whether the chunk decodes in-graph (a
-            mono 16-bit PCM WAV at the configured rate).
+            mono 16-bit PCM WAV at the configured rate); empty with
+            `lms="image"`.
         skipped: `(path, reason)` for everything left out under
             `skip_bad_files=True`.
         counts: pairs per instrument name.
+        lms: ``"audio"`` or ``"image"``, where the LMS comes from.
+        spectrogram_paths: with `lms="image"`, the spectrogram picture of
+            each pair (else empty).
     """
 
     image_paths: list
@@ -354,6 +452,8 @@ class PairIndex:
     graph_decodable: list
     skipped: list
     counts: dict
+    lms: str = "audio"
+    spectrogram_paths: list = dataclasses.field(default_factory=list)
 
 
 def index(
@@ -363,11 +463,15 @@ def index(
     validate="auto",
     skip_bad_files=False,
     downmix=True,
+    lms="audio",
+    image_dir=IMAGE_DIR,
+    lms_dir=SPECTROGRAM_DIR,
 ):
     """Indexes and validates the pairs of one Sub-URMP split.
 
     Args:
-        root: the Sub-URMP folder (holding `img/` and `chunk/`).
+        root: the Sub-URMP folder (holding `img/` and `chunk/`, or with
+            `lms="image"` `<image_dir>/` and `<lms_dir>/`).
         split: ``"train"`` or ``"test"``.
         sample_rate: Hz the chunks are used at (others are resampled).
         validate: image validation depth (``"auto"``/``"header"``/``"full"``,
@@ -379,6 +483,13 @@ def index(
             or `chunk/` split folders are always errors.
         downmix: average multi-channel chunks (the default) instead of
             rejecting them.
+        lms: ``"audio"`` pairs each frame with its chunk WAV; ``"image"``
+            with its spectrogram picture in `lms_dir` (module docstring),
+            validated like the frames.
+        image_dir: the frames' folder under `root` (the authors' resized
+            copy is ``img_256``).
+        lms_dir: with `lms="image"`, the spectrogram pictures' folder under
+            `root` (the authors': ``spectram``).
 
     Returns:
         `PairIndex`.
@@ -390,9 +501,10 @@ def index(
     root = os.fspath(root)
     if split not in SPLITS:
         raise ValueError(f"split={split!r}: expected one of {SPLITS}")
+    layout = _Layout(lms, image_dir, lms_dir)
     if not os.path.isdir(root):
-        raise DatasetLayoutError(f"{root}: no such directory (expected img/ and chunk/ folders)")
-    scan = _scan_split(root, split)
+        raise DatasetLayoutError(f"{root}: no such directory (expected {_expected_folders(layout)})")
+    scan = _scan_split(root, split, layout)
     skipped = []
     for issue in scan.issues:
         if issue.fatal or not skip_bad_files:
@@ -406,32 +518,41 @@ def index(
     full = resolve_validation(validate, len(pairs)) == "full"
 
     def check(pair):
-        _, image, wav = pair
+        """The partner's header, or `(bad path, error)`."""
+        _, image, partner = pair
+        path = image
         try:
             check_image(image, full_decode=full)
-            return _check_wav(wav, sample_rate, downmix, full)
+            path = partner
+            if layout.pictures:
+                return check_image(partner, full_decode=full)
+            return _check_wav(partner, sample_rate, downmix, full)
         except (ImageFileError, AudioFileError) as error:
-            return error
+            return path, error
 
     # Threads: Pillow and file reads release the GIL.
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         outcomes = list(pool.map(check, pairs))
-    result = PairIndex([], [], [], [], skipped, {})
+    result = PairIndex([], [], [], [], skipped, {}, lms=lms)
     rates = collections.Counter()
-    for (label, image, wav), header in zip(pairs, outcomes):
-        if isinstance(header, Exception):
+    for (label, image, partner), header in zip(pairs, outcomes):
+        if isinstance(header, tuple):
             if not skip_bad_files:
-                raise header
+                raise header[1]
             # The partner of a bad file goes too: it would be unpaired.
-            result.skipped.append((image if isinstance(header, ImageFileError) else wav, str(header)))
+            result.skipped.append((header[0], str(header[1])))
             continue
         result.image_paths.append(image)
-        result.wav_paths.append(wav)
         result.labels.append(label)
+        if layout.pictures:
+            result.spectrogram_paths.append(partner)
+            continue
+        result.wav_paths.append(partner)
         result.graph_decodable.append(decodes_in_graph(header, sample_rate))
         rates[header.sample_rate] += 1
     if not result.image_paths:
-        raise DatasetLayoutError(f"{root}: no usable image/WAV pairs in split {split!r}")
+        what = "image/spectrogram" if layout.pictures else "image/WAV"
+        raise DatasetLayoutError(f"{root}: no usable {what} pairs in split {split!r}")
     counts = collections.Counter(result.labels)
     result.counts = {inst: counts.get(i, 0) for i, inst in enumerate(INSTRUMENTS)}
     other = {rate: count for rate, count in rates.items() if rate != sample_rate}
@@ -456,7 +577,13 @@ def index(
     return result
 
 
-def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
+def _expected_folders(layout):
+    return f"{layout.image_dir}/ and {layout.partner_dir}/ folders"
+
+
+def describe(
+    root, sample_rate=SAMPLE_RATE, check_files=True, lms="audio", image_dir=IMAGE_DIR, lms_dir=SPECTROGRAM_DIR
+):
     """Counts and problems of a Sub-URMP copy, JSON-able; never raises on bad data.
 
     Args:
@@ -464,24 +591,30 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
         sample_rate: the rate chunks are used at, Hz (others are resampled:
             listed in `wav_formats`, not problems).
         check_files: header-check every image and chunk (about 0.1 ms a file).
+        lms, image_dir, lms_dir: the layout, as in `index`.
 
     Returns:
-        dict with `root`, `instruments`, `expected_sample_rate`, `splits`
-        (per split: `pairs`, `images`, `wavs`, and `per_instrument` counts of
-        pairs, images, wavs, unpaired images and WAVs), `totals`,
+        dict with `root`, `lms`, `instruments`, `expected_sample_rate`,
+        `splits` (per split: `pairs`, `images`, `wavs`, and `per_instrument`
+        counts of pairs, images, wavs, unpaired images and WAVs), `totals`,
         `wav_formats` ("16000 Hz, 1 ch, WAV PCM_16" → count), `chunk_lengths`
         (samples → count), `ignored_files`, `notes`, `problem_count`,
-        `problems` (the first 50 messages) and `ok` (no problems).
+        `problems` (the first 50 messages) and `ok` (no problems). With
+        `lms="image"` the keys say `spectrograms` for `wavs` (and
+        `unpaired_spectrograms`), and `spectrogram_formats` ("PNG 256x256
+        RGB" → count) replaces `wav_formats` and `chunk_lengths`.
     """
     root = os.fspath(root)
+    layout = _Layout(lms, image_dir, lms_dir)
+    partners = "spectrograms" if layout.pictures else "wavs"
     report = {
         "root": root,
+        "lms": lms,
         "instruments": list(INSTRUMENTS),
         "expected_sample_rate": sample_rate,
         "splits": {},
-        "totals": {"pairs": 0, "images": 0, "wavs": 0},
-        "wav_formats": {},
-        "chunk_lengths": {},
+        "totals": {"pairs": 0, "images": 0, partners: 0},
+        **({"spectrogram_formats": {}} if layout.pictures else {"wav_formats": {}, "chunk_lengths": {}}),
         "ignored_files": 0,
         "notes": [],
     }
@@ -489,10 +622,10 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
     formats = collections.Counter()
     lengths = collections.Counter()
     if not os.path.isdir(root):
-        problems.append(f"{root}: no such directory (expected img/ and chunk/ folders)")
+        problems.append(f"{root}: no such directory (expected {_expected_folders(layout)})")
     else:
         for split in SPLITS:
-            scan = _scan_split(root, split)
+            scan = _scan_split(root, split, layout)
             problems.extend(issue.message for issue in scan.issues)
             report["notes"].extend(scan.notes)
             report["ignored_files"] += scan.ignored
@@ -504,9 +637,9 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
                 per_instrument[instrument] = {
                     "pairs": len(pairs),
                     "images": scan.images.get(instrument, 0),
-                    "wavs": scan.wavs.get(instrument, 0),
+                    partners: scan.wavs.get(instrument, 0),
                     "unpaired_images": scan.unpaired_images.get(instrument, 0),
-                    "unpaired_wavs": scan.unpaired_wavs.get(instrument, 0),
+                    f"unpaired_{partners}": scan.unpaired_wavs.get(instrument, 0),
                 }
                 if check_files:
                     for _, image, wav in pairs:
@@ -514,6 +647,14 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
                             check_image(image)
                         except ImageFileError as error:
                             problems.append(str(error))
+                        if layout.pictures:
+                            try:
+                                info = check_image(wav)
+                            except ImageFileError as error:
+                                problems.append(str(error))
+                                continue
+                            formats[f"{info.format} {info.width}x{info.height} {info.mode}"] += 1
+                            continue
                         try:
                             header = audio_info(wav)
                         except AudioFileError as error:
@@ -522,13 +663,16 @@ def describe(root, sample_rate=SAMPLE_RATE, check_files=True):
                         formats[f"{header.sample_rate} Hz, {header.channels} ch, {header.encoding}"] += 1
                         lengths[header.frames] += 1
             totals = {
-                key: sum(counts[key] for counts in per_instrument.values()) for key in ("pairs", "images", "wavs")
+                key: sum(counts[key] for counts in per_instrument.values()) for key in ("pairs", "images", partners)
             }
             report["splits"][split] = {**totals, "per_instrument": per_instrument}
             for key in totals:
                 report["totals"][key] += totals[key]
-    report["wav_formats"] = dict(sorted(formats.items()))
-    report["chunk_lengths"] = {str(k): v for k, v in sorted(lengths.items())}
+    if layout.pictures:
+        report["spectrogram_formats"] = dict(sorted(formats.items()))
+    else:
+        report["wav_formats"] = dict(sorted(formats.items()))
+        report["chunk_lengths"] = {str(k): v for k, v in sorted(lengths.items())}
     report["problem_count"] = len(problems)
     report["problems"] = problems[:_MAX_LISTED_PROBLEMS]
     report["ok"] = not problems
@@ -562,6 +706,22 @@ def _read_audio(path, graph_decodable, mode, sample_rate):
 
 
 def pairs_dataset(pair_index, image_size, sample_rate, input_context):
+    """Unbatched examples of a `PairIndex` (module docstring), sharded by `input_context` before decoding."""
+    if pair_index.lms == "image":
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (
+                tf.constant(pair_index.image_paths, tf.string),
+                tf.constant(pair_index.spectrogram_paths, tf.string),
+                tf.constant(pair_index.labels, tf.int32),
+            )
+        )
+        dataset = pipeline_lib.shard(dataset, input_context)
+        return dataset.map(
+            lambda image, spectrogram, label: spectrogram_example(
+                read_image(image), read_image(spectrogram), label, image_size
+            ),
+            num_parallel_calls=pipeline_lib.AUTOTUNE,
+        )
     flags = pair_index.graph_decodable
     mode = "graph" if all(flags) else "numpy" if not any(flags) else "mixed"
     dataset = tf.data.Dataset.from_tensor_slices(
@@ -590,11 +750,14 @@ def sub_urmp(
     skip_bad_files=False,
     downmix=True,
     input_context=None,
+    lms="audio",
+    image_dir=IMAGE_DIR,
+    lms_dir=SPECTROGRAM_DIR,
 ):
     """Unbatched Sub-URMP examples (format in the module docstring).
 
     Arguments as in `index`; `image_size` is the output side S (CAR-GAN uses
     256); `input_context` shards the pairs before decoding.
     """
-    pair_index = index(root, split, sample_rate, validate, skip_bad_files, downmix)
+    pair_index = index(root, split, sample_rate, validate, skip_bad_files, downmix, lms, image_dir, lms_dir)
     return pairs_dataset(pair_index, image_size, sample_rate, input_context)

@@ -22,7 +22,8 @@ def _source(source, split, image_size, input_context, source_kwargs):
     sample_rate = kwargs.pop("sample_rate", urmp.SAMPLE_RATE)
     pair_index = urmp.index(root, split, sample_rate=sample_rate, **kwargs)
     dataset = urmp.pairs_dataset(pair_index, image_size, sample_rate, input_context)
-    return dataset, len(pair_index.labels) // pipelines, urmp.bytes_per_example(image_size, sample_rate)
+    example_bytes = urmp.bytes_per_example(image_size, sample_rate, pair_index.lms)
+    return dataset, len(pair_index.labels) // pipelines, example_bytes
 
 
 def pipeline(
@@ -56,7 +57,8 @@ def pipeline(
         cache: ``"auto"`` caches converted examples in memory when this
             shard fits in 1 GiB; or a bool.
         **source_kwargs: mini_urmp: `data_dir`, `config`; sub_urmp: `root`,
-            `sample_rate`, `validate`, `skip_bad_files`, `downmix`.
+            `sample_rate`, `validate`, `skip_bad_files`, `downmix`, `lms`,
+            `image_dir`, `lms_dir` (see `urmp.index`).
 
     Returns:
         batched `tf.data.Dataset` of the output format (module docstring).

@@ -11,8 +11,9 @@ def _uint8(images):
 
 
 def _lms_rgb(lms):
-    """Normalised LMS `(n, S, S, 1)` (≈ [−1, 1]) → grey uint8 `(n, S, S, 3)`."""
-    return np.repeat(_uint8(lms), 3, axis=-1)
+    """Normalised LMS `(n, S, S, 1)` (≈ [−1, 1]) → grey uint8 `(n, S, S, 3)`; a 3-channel spectrogram picture as it is."""
+    pixels = _uint8(lms)
+    return pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, axis=-1)
 
 
 def grid_columns(cascade, examples):
@@ -30,7 +31,7 @@ def sample_grid(cascade, examples, header=False):
 
     Args:
         cascade: `CARGenerator` (run in inference mode).
-        examples: `{"lms": (n, S, S, 1), "image": (n, S, S, 3), "label": (n,)}`.
+        examples: `{"lms": (n, S, S, 1 or 3), "image": (n, S, S, 3), "label": (n,)}`.
         header: draw the column titles above the first row.
     """
     columns = grid_columns(cascade, examples)

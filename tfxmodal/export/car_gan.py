@@ -14,6 +14,10 @@ Signatures (all batched; `label` is the instrument index 0-12 of
   function the training pipeline uses (`urmp.lms_image`), so serving and
   training see identical inputs.
 
+A model trained on the authors' spectrogram pictures (`data.lms: image`)
+takes `lms` float32 `[N, S, S, 3]` in [−1, 1] (the picture, x / 127.5 − 1)
+and has no `waveform` signature: those pictures are not computed here.
+
 A label outside 0-12, an input of the wrong shape, a NaN or infinite
 input, or one of the wrong dtype fails the request with an `InvalidArgumentError` naming the input and what
 it must be.
@@ -48,9 +52,13 @@ def to_uint8(images):
     return tf.cast(tf.round(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0)), tf.uint8)
 
 
-def build_archive(cascade, image_size):
-    """A `keras.export.ExportArchive` of `cascade` (a `CARGenerator`) with the signatures above."""
+def build_archive(cascade, image_size, lms_channels=1):
+    """A `keras.export.ExportArchive` of `cascade` (a `CARGenerator`) with the signatures above.
+
+    `lms_channels`: 1 (LMS from audio) or 3 (spectrogram pictures, no `waveform` signature).
+    """
     image_size = int(image_size)
+    lms_shape = [None, image_size, image_size, int(lms_channels)]
     samples = urmp.chunk_samples(urmp.SAMPLE_RATE)
     archive = keras.export.ExportArchive()
     archive.track(cascade)
@@ -67,10 +75,14 @@ def build_archive(cascade, image_size):
 
     label_spec = tf.TensorSpec([None], tf.int32, name="label")
 
-    @tf.function(input_signature=[tf.TensorSpec([None, image_size, image_size, 1], tf.float32, name="lms"), label_spec])
+    @tf.function(input_signature=[tf.TensorSpec(lms_shape, tf.float32, name="lms"), label_spec])
     def serving_default(lms, label):
-        lms = checked(lms, "lms", [None, image_size, image_size, 1], "float32 log-mel images")
+        lms = checked(lms, "lms", lms_shape, "float32 log-mel images")
         return translate(finite(lms, "lms", "float32 log-mel images"), label)
+
+    archive.add_endpoint("serving_default", serving_default)
+    if lms_channels != 1:
+        return archive
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="audio"), label_spec])
     def waveform(audio, label):
@@ -82,18 +94,19 @@ def build_archive(cascade, image_size):
         )
         return translate(lms, label)
 
-    archive.add_endpoint("serving_default", serving_default)
     archive.add_endpoint("waveform", waveform)
     return archive
 
 
-def export_car_gan(cascade, image_size, base_dir):
+def export_car_gan(cascade, image_size, base_dir, lms_channels=1):
     """Writes the next version under `base_dir` atomically; returns its path.
+
+    `lms_channels` as in `build_archive`.
 
     Written to a hidden temporary directory and renamed into place when
     complete, so TF Serving (which polls `base_dir`) never sees a partial model.
     """
-    archive = build_archive(cascade, image_size)
+    archive = build_archive(cascade, image_size, lms_channels)
     target = next_version_dir(base_dir)
     with atomic_path(target, directory=True) as temp:
         archive.write_out(temp, verbose=False)

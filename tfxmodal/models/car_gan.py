@@ -37,19 +37,21 @@ class CARGenerator(keras.Model):
     """The two-stage generator with its residue module: (LMS, label) → images.
 
     Args:
-        g1: `UNetGenerator` taking `1 + num_classes` channels.
+        g1: `UNetGenerator` taking `C_A + num_classes` channels, C_A the
+            LMS's channels (1 computed from audio; 3 for the authors'
+            colour-mapped spectrogram pictures), set by `build`.
         classifier: `ImageClassifier` C; frozen here (`trainable = False`),
             always run in inference mode.
-        g2: `UNetGenerator` taking `3 + num_classes` channels (`4 + num_classes`
-            with `stage2_sees_lms`), or None for
+        g2: `UNetGenerator` taking `3 + num_classes` channels (`3 + C_A +
+            num_classes` with `stage2_sees_lms`), or None for
             the single-stage ablation (D).
         residue: condition G2 on L_r (True) or on L_a (ablation C).
         num_classes: K.
         stage2_sees_lms: also feed A to G2 (its input then has
-            `3 + 1 + num_classes` channels).
+            `3 + C_A + num_classes` channels).
 
     Call arguments:
-        lms: float32 `(batch, S, S, 1)`, the normalised log-mel image A.
+        lms: float32 `(batch, S, S, C_A)`, the LMS image A in about [−1, 1].
         label: int `(batch,)` instrument indices in [0, K).
         training: bool, for the generators only.
 
@@ -76,13 +78,13 @@ class CARGenerator(keras.Model):
         return self.g2 is not None
 
     def build(self, lms_shape, label_shape=None):
-        batch, height, width, _ = lms_shape
+        batch, height, width, lms_channels = lms_shape
         if not self.g1.built:
-            self.g1.build((batch, height, width, 1 + self.num_classes))
+            self.g1.build((batch, height, width, lms_channels + self.num_classes))
         if not self.classifier.built:
             self.classifier.build((batch, height, width, 3))
         if self.g2 is not None and not self.g2.built:
-            self.g2.build((batch, height, width, 3 + int(self.stage2_sees_lms) + self.num_classes))
+            self.g2.build((batch, height, width, 3 + self.stage2_sees_lms * lms_channels + self.num_classes))
         self.built = True
 
     def call(self, lms, label, training=None):

@@ -147,7 +147,8 @@ def build_networks(config, classifier):
         stage2_sees_lms=model.stage2_sees_lms,
         name="car_generator",
     )
-    cascade.build((None, size, size, 1))
+    lms_channels = data.lms_channels(config.data)  # 1 from audio; 3 from the authors' spectrogram pictures
+    cascade.build((None, size, size, lms_channels))
     discriminator = PatchGANDiscriminator(
         base_filters=model.discriminator_filters,
         num_layers=model.discriminator_layers,
@@ -160,7 +161,7 @@ def build_networks(config, classifier):
         bounded_output=model.discriminator_tanh,
         name="discriminator",
     )
-    discriminator.build((None, size, size, 1), (None, size, size, 3))
+    discriminator.build((None, size, size, lms_channels), (None, size, size, 3))
     return cascade, discriminator
 
 
@@ -186,16 +187,27 @@ CLASSIFIER_CACHE_KEYS = (
     "seed",
 )
 CLASSIFIER_CACHE_VERSION = 1
+# Keys added since, with the default each had before it existed: hashed only
+# when set to something else, so the caches of earlier configs keep their keys.
+CLASSIFIER_CACHE_LATER_KEYS = {"data.lms": "audio", "data.image_dir": "img", "data.lms_dir": "spectram"}
 
 
 def classifier_cache_key(config):
     """Hash of what determines C (`CLASSIFIER_CACHE_KEYS`): data, classifier settings and seed, not the GAN."""
     relevant = {"version": CLASSIFIER_CACHE_VERSION}
-    for key in CLASSIFIER_CACHE_KEYS:
+
+    def value_of(key):
         value = config
         for part in key.split("."):
             value = getattr(value, part)
-        relevant[key] = value
+        return value
+
+    for key in CLASSIFIER_CACHE_KEYS:
+        relevant[key] = value_of(key)
+    for key, default in CLASSIFIER_CACHE_LATER_KEYS.items():
+        # lms_dir only matters to which frames pair up when the spectrogram pictures are read.
+        if value_of(key) != default and (key != "data.lms_dir" or value_of("data.lms") == "image"):
+            relevant[key] = value_of(key)
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
@@ -404,7 +416,7 @@ class CARGANRun(TrainingRun):
         from tfxmodal.export.car_gan import export_car_gan
 
         base = self.config.export.dir or self.path("saved_model")
-        return export_car_gan(cascade, self.config.data.image_size, base)
+        return export_car_gan(cascade, self.config.data.image_size, base, data.lms_channels(self.config.data))
 
     def stages(self, strategy, config_text):
         classifier = self.classifier(strategy)
@@ -449,7 +461,10 @@ TASK = Task(
     # Config version 2 rejected multi-channel Sub-URMP chunks unless asked to average them.
     earlier_defaults={2: {"data.downmix": False}},
     artifacts=(
-        Artifact("classifier.weights.h5", depends_on=CLASSIFIER_CACHE_KEYS + ("classifier.weights",)),
+        Artifact(
+            "classifier.weights.h5",
+            depends_on=CLASSIFIER_CACHE_KEYS + tuple(CLASSIFIER_CACHE_LATER_KEYS) + ("classifier.weights",),
+        ),
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),
         Artifact("curve.json", depends_on=("evaluation.every_steps", "evaluation.curve_examples")),
     ),

@@ -23,7 +23,12 @@ class Data:
     """Paired (audio chunk, image, instrument) examples."""
 
     source: Literal["mini_urmp", "sub_urmp"] = "mini_urmp"
-    root: Optional[str] = None  # sub_urmp: the folder holding img/ and chunk/
+    root: Optional[str] = None  # sub_urmp: the folder holding img/ and chunk/ (lms: image: image_dir/ and lms_dir/)
+    # sub_urmp: the LMS input A: "audio" computes it from the chunk/ WAVs (1 channel); "image" reads the authors'
+    # colour-mapped spectrogram pictures <lms_dir>/<split>/<instrument>/<stem>.png|.jpg (3 channels, no WAVs needed)
+    lms: Literal["audio", "image"] = "audio"
+    image_dir: str = "img"  # sub_urmp: the frames' folder under root (the authors' resized copy: img_256)
+    lms_dir: str = "spectram"  # sub_urmp, lms: image: the spectrogram pictures' folder under root (the authors')
     data_dir: Optional[str] = None  # mini_urmp: TFDS data dir (None: TFDS default)
     mini_urmp_config: Literal["default", "tiny"] = "default"
     image_size: int = bounded(256, at_least=32)  # S of images and LMS; a power of two >= 32 (U-Net depth log2 S)
@@ -149,6 +154,19 @@ class CARGANConfig:
     def _check_paths(self):
         if self.data.source == "sub_urmp" and not self.data.root:
             raise ConfigError("data.root: required for data.source 'sub_urmp' (the folder holding img/ and chunk/)")
+        if self.data.lms == "image" and self.data.source != "sub_urmp":
+            raise ConfigError(
+                f"data.lms: 'image' reads spectrogram pictures of a Sub-URMP copy; data.source is "
+                f"{self.data.source!r} (use sub_urmp, or lms: audio)"
+            )
+        # Checked here only for the pictures: a WAV copy's missing folders are reported by the loader, as before.
+        if self.data.lms == "image" and self.data.root and os.path.isdir(self.data.root):
+            for key, name in {"data.image_dir": self.data.image_dir, "data.lms_dir": self.data.lms_dir}.items():
+                path = os.path.join(self.data.root, name)
+                if not os.path.isdir(path):
+                    raise ConfigError(
+                        f"{key}: {path} is not a directory (expected {name}/{{train,test}}/<instrument>/)"
+                    )
         for key, path in {
             "data.root": self.data.root if self.data.source == "sub_urmp" else None,
             "classifier.weights": self.classifier.weights,

@@ -19,12 +19,22 @@ def source_kwargs(data):
     """Keyword arguments of `urmp.pipeline` for the configured source."""
     if data.source == "mini_urmp":
         return {"data_dir": data.data_dir, "config": data.mini_urmp_config}
+    return {"root": data.root, "sample_rate": data.sample_rate, **_layout_kwargs(data)}
+
+
+def _layout_kwargs(data):
     return {
-        "root": data.root,
-        "sample_rate": data.sample_rate,
         "skip_bad_files": data.skip_bad_files,
         "downmix": data.downmix,
+        "lms": data.lms,
+        "image_dir": data.image_dir,
+        "lms_dir": data.lms_dir,
     }
+
+
+def lms_channels(data):
+    """Channels of the LMS input A the networks take: 1 (from audio) or 3 (`data.lms: image`)."""
+    return urmp.lms_channels(data.lms)
 
 
 def examples(data, split, input_context=None):
@@ -35,19 +45,8 @@ def examples(data, split, input_context=None):
         return mini_urmp.load_with_count(
             split, data.image_size, data.data_dir, data.mini_urmp_config, input_context=input_context
         )
-    pair_index = urmp.index(
-        data.root, split, sample_rate=data.sample_rate, skip_bad_files=data.skip_bad_files, downmix=data.downmix
-    )
-    dataset = urmp.sub_urmp(
-        data.root,
-        split,
-        data.image_size,
-        sample_rate=data.sample_rate,
-        validate="header",  # index() above already checked the files once
-        skip_bad_files=data.skip_bad_files,
-        downmix=data.downmix,
-        input_context=input_context,
-    )
+    pair_index = urmp.index(data.root, split, sample_rate=data.sample_rate, **_layout_kwargs(data))
+    dataset = urmp.pairs_dataset(pair_index, data.image_size, data.sample_rate, input_context)
     return dataset, len(pair_index.labels)
 
 
@@ -58,7 +57,7 @@ def count_examples(data, split):
 def _cache(data, count):
     if data.cache is not None:
         return data.cache
-    return fits_in_cache(count, urmp.bytes_per_example(data.image_size, data.sample_rate))
+    return fits_in_cache(count, urmp.bytes_per_example(data.image_size, data.sample_rate, data.lms))
 
 
 def _select(keys):
@@ -104,7 +103,7 @@ def classifier_dataset(data, splits, batch_size, seed, training, input_context=N
 
 
 def eval_batches(data, split, batch_size=64, limit=None):
-    """One ordered pass over `split`: batches `{lms, image, audio, label}`, at most `limit` examples."""
+    """One ordered pass over `split`: batches `{lms, image, audio, label}` (no `audio` with `data.lms: image`), at most `limit` examples."""
     dataset, _ = examples(data, split)
     if limit is not None:
         dataset = dataset.take(limit)
