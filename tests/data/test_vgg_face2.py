@@ -151,3 +151,23 @@ def test_bad_manual_dirs_name_the_path(tmp_path):
     with pytest.raises(ImageFileError, match="n000005/0003_01.jpg"):
         vgg_face2.prepare(manual, data_dir=str(tmp_path / "tfds"))
     assert not os.path.exists(tmp_path / "tfds" / "vgg_face2" / "1.0.0")  # nothing half-written
+
+
+def test_a_face_selection_of_the_tfds_split_streams_its_slices_with_file_names(prepared):
+    from tfxmodal.data.face_selection import FaceSource
+
+    everything = [(e["file_name"].decode(), int(e["label"])) for e in tfds_records(prepared["data_dir"])]
+    selection = FaceSource("vgg_face2", data_dir=prepared["data_dir"]).sample(4, seed=2)
+    assert len(selection) == 4 and selection.total == 6 and selection.paths is None
+    positions = sorted(faces.sample_positions(6, 4, 2))
+    read = [(e["path"].decode(), int(e["identity"])) for e in selection.images(0, 4, 8).as_numpy_iterator()]
+    assert read == [everything[i] for i in positions]  # record order, with file_name as the path
+    tail = [e["path"].decode() for e in selection.images(2, 4, 8).as_numpy_iterator()]
+    assert tail == [everything[i][0] for i in positions[2:]]
+
+
+def tfds_records(data_dir):
+    import tensorflow_datasets as tfds
+
+    builder = vgg_face2.builder(data_dir)
+    return tfds.as_numpy(builder.as_dataset(split="train", shuffle_files=False))

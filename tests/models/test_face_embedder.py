@@ -147,3 +147,21 @@ def test_a_weights_file_of_neither_kind_is_named_in_the_error(tmp_path):
         spec = FaceEmbedderSpec(kind="vggface2_resnet50", weights=str(path), image_size=32)
         with pytest.raises(WeightsFileError, match=f"{path}: neither a keras-vggface ResNet-50 h5"):
             fit_face_embedder(make_face_embedder(spec), spec, FaceData(), seed=0)
+
+
+@pytest.mark.parametrize("rows", [5, 40])  # fewer rows than columns (kept, SVD) and more (moments, eigh)
+def test_streaming_pca_matches_an_svd_of_all_rows(rows):
+    from tfxmodal.models.face_embedder import StreamingPCA
+
+    data = np.random.default_rng(rows).normal(size=(rows, 12)) * np.linspace(3.0, 0.1, 12)
+    pca = StreamingPCA(12)
+    for start in range(0, rows, 7):
+        pca.add(data[start : start + 7])
+    mean, components, explained = pca.fit(4)
+    _, singular, vt = np.linalg.svd(data - data.mean(axis=0), full_matrices=False)
+    np.testing.assert_allclose(mean, data.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(np.abs(components.T @ vt[:4].T), np.eye(4), atol=1e-5)  # same directions, any sign
+    assert explained == pytest.approx(np.sum(singular[:4] ** 2) / np.sum(singular**2), rel=1e-6)
+    with pytest.raises(ValueError, match="12² covariance"):
+        big = StreamingPCA(12, max_bytes=100)
+        big.add(data[:12] if rows >= 12 else np.ones((12, 12)))

@@ -53,7 +53,7 @@ def test_the_faces_drawn_are_a_seeded_sample_and_the_manifest_names_them(tmp_pat
     from tests.data.test_faces import uneven_tree
     from tfxmodal.data import faces as faces_data
     from tfxmodal.tasks.face2music_config import FaceData
-    from tfxmodal.tasks.face2music_data import drawn_faces, face_images
+    from tfxmodal.tasks.face2music_data import drawn_faces, face_batches, face_source
 
     root = uneven_tree(tmp_path / "faces", [12] + [1] * 12)
     faces = FaceData(source="vggface2_dir", path=str(root), max_faces=8)
@@ -61,9 +61,10 @@ def test_the_faces_drawn_are_a_seeded_sample_and_the_manifest_names_them(tmp_pat
     index = faces_data.index_identity_folders(root)
     assert manifest["paths"] == index.sample(8, 4).paths and manifest["drawn"] == 8 and manifest["of"] == 24
     assert manifest["identities"] == len({path.split("/")[-2] for path in manifest["paths"]}) > 1
-    images = face_images(faces, 16, seed=4, augment=False, limit=8)
+    source = face_source(faces)
+    images = np.concatenate([b.numpy() for b in face_batches(source.sample(8, 4), 16, batch_size=3)])
     by_path = {p: i for i, p in enumerate(index.paths)}
-    everything = face_images(FaceData(source="vggface2_dir", path=str(root)), 16, seed=4, augment=False)
+    everything = np.concatenate([b.numpy() for b in face_batches(source.sample(None), 16)])
     np.testing.assert_array_equal(images, everything[[by_path[p] for p in manifest["paths"]]])
     balanced = drawn_faces(FaceData(source="vggface2_dir", path=str(root), balance_identities=True), 13, 0)
     assert balanced["identities"] == 13
@@ -94,16 +95,39 @@ def test_a_corrupt_jpeg_in_a_large_tree_is_skipped_and_counted_when_asked(tmp_pa
     from tests.data.test_images import corrupt_entropy_copy, noise, save
     from tfxmodal.data.images import ImageFileError
     from tfxmodal.tasks.face2music_config import FaceData
-    from tfxmodal.tasks.face2music_data import drawn_faces, face_images
+    from tfxmodal.tasks.face2music_data import drawn_faces, face_source
 
     root = uneven_tree(tmp_path / "faces", [4, 4, 4])
     source = save(tmp_path / "big.jpg", noise(64, 64), quality=90)  # enough entropy data to corrupt
     bad = corrupt_entropy_copy(source, root / "id01" / "zzz.jpg")
     strict = FaceData(source="vggface2_dir", path=str(root), validation="full")
     with pytest.raises(ImageFileError, match=f"{bad}: Corrupt JPEG data"):
-        face_images(strict, 16, seed=0, augment=False)
+        face_source(strict)
     lenient = FaceData(source="vggface2_dir", path=str(root), validation="full", skip_bad_files=True, max_faces=20)
-    assert len(face_images(lenient, 16, seed=0, augment=False, limit=20)) == 12
+    assert len(face_source(lenient).sample(20, 0)) == 12
     manifest = drawn_faces(lenient, 20, 0)
     assert manifest["drawn"] == 12 and bad not in manifest["paths"]
     assert [path for path, _ in manifest["skipped"]] == [bad] and "Corrupt JPEG data" in manifest["skipped"][0][1]
+
+
+def test_magenta_named_files_are_taken_by_split(tmp_path):
+    import pytest
+
+    from tfxmodal.data.nsynth import NsynthDataError
+    from tfxmodal.tasks.face2music_data import split_files
+
+    for name in (
+        "nsynth-train.tfrecord-00000-of-00002",
+        "nsynth-train.tfrecord-00001-of-00002",
+        "nsynth-valid.tfrecord",
+    ):
+        (tmp_path / name).write_bytes(b"")
+    train = split_files([str(tmp_path)], "train")
+    assert [p.split("/")[-1][-14:] for p in train] == ["00000-of-00002", "00001-of-00002"]
+    assert split_files([str(tmp_path / "nsynth-*")], "valid") == [str(tmp_path / "nsynth-valid.tfrecord")]
+    with pytest.raises(
+        NsynthDataError, match=r"no nsynth-test.tfrecord\* among 3 file\(s\) \(splits found: \['train', 'valid'\]\)"
+    ):
+        split_files([str(tmp_path)], "test")
+    (tmp_path / "mine.tfrecord").write_bytes(b"")
+    assert split_files([str(tmp_path / "mine.tfrecord")], "test") == [str(tmp_path / "mine.tfrecord")]  # no split names

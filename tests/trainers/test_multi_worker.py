@@ -53,6 +53,7 @@ def two_worker_run(tmp_path_factory, mini_nsynth_tiny_dir):
     config["train"].update(steps=4, checkpoint_every=2, batch_size=4, strategy="auto")  # 2 per worker
     config["audio_embedder"].update(batch_size=8)  # 4 per worker
     config["export"]["dir"] = None  # <out>/saved_model: shows which worker exported
+    config["faces"]["shard_size"] = 30  # 100 faces: 4 shards, 2 embedded on each worker
     path = tmp / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     outs = [tmp / f"host{index}" for index in range(NUM_WORKERS)]  # one run directory per "host"
@@ -103,6 +104,19 @@ def test_both_workers_train_to_identical_weights(two_worker_run):
         names = [name for name in chief if name.startswith(network + "/")]
         changed = [name for name in names if not np.array_equal(chief[name], firsts[0][name])]
         assert len(changed) >= len(names) // 2, (network, sorted(set(names) - set(changed)))
+
+
+@pytest.mark.slow
+def test_the_workers_split_the_face_shards_and_both_end_with_all_of_them(two_worker_run):
+    _, outs, outputs, report = two_worker_run
+    assert "worker 0 of 2 embeds shards [0, 2]" in outputs[0] and "worker 1 of 2 embeds shards [1, 3]" in outputs[1]
+    embeddings = [np.load(out / "source_embeddings.npy") for out in outs]
+    np.testing.assert_array_equal(embeddings[0], embeddings[1])
+    for out in outs:
+        names = sorted(os.listdir(out / "face_embedding_shards"))
+        assert names == [f"shard-{j:05d}-of-00004.npz" for j in range(4)], report
+    paths = [np.load(out / "face_embeddings.npz")["path"] for out in outs]
+    np.testing.assert_array_equal(paths[0], paths[1])
 
 
 @pytest.mark.slow

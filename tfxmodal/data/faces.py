@@ -210,7 +210,7 @@ def index_image_folder(root, validate="auto", skip_bad_files=False):
     return FaceIndex(good, [-1] * len(good), [], skipped, ignored)
 
 
-def _report_skipped(index, root):
+def report_skipped(index, root):
     if index.skipped:
         shown = "; ".join(reason for _, reason in index.skipped[:3])
         logger.warning(
@@ -222,7 +222,7 @@ def _report_skipped(index, root):
         )
 
 
-def _image_example(image, identity, image_size):
+def image_example(image, identity, image_size):
     image = resize_image(image, image_size, crop=True)
     return {
         "image": tf.clip_by_value(image, 0.0, 255.0),
@@ -230,7 +230,7 @@ def _image_example(image, identity, image_size):
     }
 
 
-def _bytes_per_image_example(image_size):
+def _bytes_perimage_example(image_size):
     return image_size * image_size * 3 * 4 + 4
 
 
@@ -257,18 +257,18 @@ def lfw_faces(image_size=64, input_context=None, sample=None):
     dataset = pipeline_lib.shard(dataset, input_context)
 
     def convert(image):
-        return _image_example(tf.image.grayscale_to_rgb(image), -1, image_size)
+        return image_example(tf.image.grayscale_to_rgb(image), -1, image_size)
 
     return dataset.map(convert, num_parallel_calls=pipeline_lib.AUTOTUNE)
 
 
-def _files_dataset(index, image_size, input_context):
+def files_dataset(index, image_size, input_context):
     dataset = tf.data.Dataset.from_tensor_slices(
         (tf.constant(index.paths, tf.string), tf.constant(index.identities, tf.int32))
     )
     dataset = pipeline_lib.shard(dataset, input_context)
     return dataset.map(
-        lambda path, identity: _image_example(read_image(path), identity, image_size),
+        lambda path, identity: image_example(read_image(path), identity, image_size),
         num_parallel_calls=pipeline_lib.AUTOTUNE,
     )
 
@@ -281,8 +281,8 @@ def identity_folders(root, image_size=224, validate="auto", skip_bad_files=False
         Skipped files are logged; use `index_identity_folders` for counts.
     """
     index = index_identity_folders(root, validate=validate, skip_bad_files=skip_bad_files)
-    _report_skipped(index, root)
-    return _files_dataset(index, image_size, input_context)
+    report_skipped(index, root)
+    return files_dataset(index, image_size, input_context)
 
 
 def image_folder(root, image_size=224, validate="auto", skip_bad_files=False, input_context=None):
@@ -292,11 +292,11 @@ def image_folder(root, image_size=224, validate="auto", skip_bad_files=False, in
         unbatched `tf.data.Dataset` in the image format (module docstring).
     """
     index = index_image_folder(root, validate=validate, skip_bad_files=skip_bad_files)
-    _report_skipped(index, root)
-    return _files_dataset(index, image_size, input_context)
+    report_skipped(index, root)
+    return files_dataset(index, image_size, input_context)
 
 
-def _vgg_face2_builder(data_dir, manual_dir):
+def vgg_face2_builder(data_dir, manual_dir):
     from tfxmodal.data import vgg_face2 as vgg_face2_lib
 
     builder = vgg_face2_lib.builder(data_dir)
@@ -333,7 +333,7 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
     """
     import tensorflow_datasets as tfds
 
-    builder = _vgg_face2_builder(data_dir, manual_dir)
+    builder = vgg_face2_builder(data_dir, manual_dir)
     dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()}, shuffle_files=False)
     if sample is not None:
         if sample[2]:
@@ -346,7 +346,7 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
         dataset = dataset.map(lambda position, example: example)
     dataset = pipeline_lib.shard(dataset, input_context)
     return dataset.map(
-        lambda ex: _image_example(decode_image(ex["image"]), ex["label"], image_size),
+        lambda ex: image_example(decode_image(ex["image"]), ex["label"], image_size),
         num_parallel_calls=pipeline_lib.AUTOTUNE,
     )
 
@@ -412,6 +412,42 @@ def _npy_embeddings(path, identities):
 
     dataset = tf.data.Dataset.range(0, count, _EMBEDDING_CHUNK).map(load).unbatch()
     return dataset, count, dim
+
+
+def read_npz_embeddings(path):
+    """`(embeddings (N, D) float32, identities (N,) int32, paths list or None)` of a `.npz` embeddings file.
+
+    The layout `tfxmodal.train` writes (`<run>/face_embeddings.npz`): arrays
+    ``embedding`` (N, D) float, optional ``identity`` (N,) int and optional
+    ``path`` (N,) str, the image each row was embedded from.
+
+    Raises:
+        EmbeddingFileError: naming the file and the array or row at fault.
+    """
+    if not os.path.isfile(path):
+        raise EmbeddingFileError(f"{path}: no such embeddings file (expected .npz with an 'embedding' array)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as error:
+        raise EmbeddingFileError(f"{path}: not a readable .npz file ({error})") from None
+    if "embedding" not in arrays:
+        raise EmbeddingFileError(f"{path}: no 'embedding' array (arrays: {sorted(arrays)})")
+    array = arrays["embedding"]
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0 or array.dtype.kind != "f":
+        raise EmbeddingFileError(f"{path}: 'embedding' must be floats of shape (N, D), got {array.dtype} {array.shape}")
+    finite = np.all(np.isfinite(array), axis=1)
+    if not np.all(finite):
+        raise EmbeddingFileError(f"{path}: row {int(np.argmin(finite))}: embedding contains NaN or infinity")
+    identities = _load_identities(arrays.get("identity"), len(array), f"{path}: 'identity'")
+    paths = None
+    if "path" in arrays:
+        if arrays["path"].shape != (len(array),) or arrays["path"].dtype.kind != "U":
+            raise EmbeddingFileError(
+                f"{path}: 'path' must be strings of shape ({len(array)},), got {arrays['path'].dtype} {arrays['path'].shape}"
+            )
+        paths = [str(p) for p in arrays["path"]]
+    return array.astype(np.float32), identities, paths
 
 
 def _tfrecord_layout(path):
@@ -490,7 +526,9 @@ def embeddings(path, identities=None, input_context=None):
     """Precomputed face embeddings.
 
     Args:
-        path: a `.npy` file of float embeddings, shape (N, D); or a TFRecord
+        path: a `.npy` file of float embeddings, shape (N, D); a `.npz`
+            (`read_npz_embeddings`: embeddings with identities and image
+            paths, as `tfxmodal.train` writes them); or a TFRecord
             file (any other extension), or a list of TFRecord files, of
             `tf.train.Example` with float ``embedding`` (D values) and
             optional int64 ``identity``.
@@ -514,6 +552,12 @@ def _embeddings_source(path, identities):
     paths = [os.fspath(p) for p in path] if isinstance(path, (list, tuple)) else [os.fspath(path)]
     if len(paths) == 1 and paths[0].endswith(".npy"):
         return _npy_embeddings(paths[0], identities)
+    if len(paths) == 1 and paths[0].endswith(".npz"):
+        if identities is not None:
+            raise ValueError("identities= applies to .npy embeddings; a .npz carries an 'identity' array")
+        array, labels, _ = read_npz_embeddings(paths[0])
+        dataset = tf.data.Dataset.from_tensor_slices({"embedding": array, "identity": labels})
+        return dataset, array.shape[0], array.shape[1]
     if identities is not None:
         raise ValueError("identities= applies to .npy embeddings; TFRecords carry an 'identity' feature")
     if not paths:
@@ -600,7 +644,7 @@ def _source(source, image_size, input_context, source_kwargs):
     if source not in SOURCES:
         raise ValueError(f"source={source!r}: expected one of {SOURCES}")
     pipelines = 1 if input_context is None else max(1, input_context.num_input_pipelines)
-    image_bytes = _bytes_per_image_example(image_size)
+    image_bytes = _bytes_perimage_example(image_size)
     if source == "lfw":
         sample = source_kwargs.get("sample")
         return (
@@ -614,18 +658,18 @@ def _source(source, image_size, input_context, source_kwargs):
         sample = kwargs.pop("sample", None)
         indexer = index_identity_folders if source == "identity_folders" else index_image_folder
         index = indexer(root, **kwargs)
-        _report_skipped(index, root)
+        report_skipped(index, root)
         if sample is not None:
             index = index.sample(*sample)
         return (
-            _files_dataset(index, image_size, input_context),
+            files_dataset(index, image_size, input_context),
             len(index.paths) // pipelines,
             image_bytes,
         )
     if source == "vgg_face2":
         kwargs = dict(source_kwargs)
         split = kwargs.get("split", "train")
-        builder = _vgg_face2_builder(kwargs.get("data_dir"), kwargs.get("manual_dir"))
+        builder = vgg_face2_builder(kwargs.get("data_dir"), kwargs.get("manual_dir"))
         count = builder.info.splits[split].num_examples
         if kwargs.get("sample") is not None:
             count = min(count, int(kwargs["sample"][0]))

@@ -38,6 +38,8 @@ from tfxmodal.utils.files import read_json, save_json
 
 REPORT_SAMPLES = 30
 SPECTROGRAMS = 6
+# Fig. 3's tile side: evaluation keeps faces only at this size.
+THUMBNAIL_SIZE = 64
 # Family labels here are class indices over the paper's ten families (classifiers.FAMILY_CLASSES).
 FAMILY_NAMES = nsynth_families.PAPER_FAMILIES
 
@@ -46,16 +48,40 @@ def _batched(function, inputs, batch_size=128):
     return np.concatenate([np.asarray(function(inputs[i : i + batch_size])) for i in range(0, len(inputs), batch_size)])
 
 
-def source_faces(run, limit, seed):
-    """`(embeddings (n, 512), images (n, S, S, 3) or None)` of up to `limit` unaugmented source faces."""
+def source_faces(run, limit, seed, thumbnail_size=THUMBNAIL_SIZE):
+    """Up to `limit` unaugmented source faces: `(embeddings (n, 512), thumbnails or None, manifest or None)`.
+
+    The faces stream a batch at a time; only `thumbnail_size`² uint8
+    thumbnails (Fig. 3's tiles) are kept, 12 KB a face. With precomputed
+    embeddings the thumbnails are read from the image paths a `.npz`
+    embeddings file carries (None when it has none or a file is gone).
+    """
     faces = run.config.faces
     if faces.source == "embeddings":
-        embeddings, _, _ = data.embed_source_faces(
-            run.face_embedder, dataclasses.replace(faces, max_faces=limit), seed, 0
-        )
-        return embeddings, None
-    images = data.face_images(faces, int(run.face_embedder.image_size), seed, augment=False, limit=limit)
-    return _batched(lambda x: run.face_embedder(x, training=False), images, 64).astype(np.float32), images
+        result = data.embed_source_faces(run.face_embedder, dataclasses.replace(faces, max_faces=limit), seed, 0, None)
+        return result["embeddings"], _thumbnails_of_paths(result["paths"], thumbnail_size), None
+    selection = data.face_source(faces).sample(limit, seed, faces.balance_identities)
+    embeddings, thumbnails = [], []
+    for images in data.face_batches(selection, int(run.face_embedder.image_size)):
+        embeddings.append(np.asarray(run.face_embedder(images, training=False), np.float32))
+        thumbnails.append(_thumbnails(images, thumbnail_size))
+    return np.concatenate(embeddings), np.concatenate(thumbnails), data.manifest(selection)
+
+
+def _thumbnails(images, size):
+    import tensorflow as tf
+
+    resized = tf.image.resize(tf.cast(images, tf.float32), (size, size), method="bilinear", antialias=True)
+    return np.asarray(tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8))
+
+
+def _thumbnails_of_paths(paths, size):
+    from tfxmodal.data.images import read_image, resize_image
+
+    if not paths or not all(os.path.isfile(path) for path in paths):
+        return None
+    # Cropped to the central square like the faces the embedder saw.
+    return np.stack([_thumbnails(resize_image(read_image(path), size, crop=True)[None], size)[0] for path in paths])
 
 
 def translate(run, embeddings, pitch_classes):
@@ -110,7 +136,7 @@ def evaluate(
     real_train, train_pitch, train_family = data.target_subset(audio, max_examples, seed, with_family=True)
     test_audio = dataclasses.replace(audio, split=spec.test_split)
     real_test, _, _ = data.target_subset(test_audio, max_examples, seed, with_family=True)
-    embeddings, images = source_faces(run, max_examples, seed)
+    embeddings, images, drawn = source_faces(run, max_examples, seed)
     rng = np.random.default_rng(seed)
     pitch_classes = rng.choice(train_pitch, size=len(embeddings)).astype(np.int32)
     translations = translate(run, embeddings, pitch_classes)
@@ -126,9 +152,8 @@ def evaluate(
         "real_test_examples": int(len(real_test)),
         "classifier_test_accuracy": classifier_info["accuracy"],
     }
-    if run.config.faces.source != "embeddings":
+    if drawn is not None:
         # Which faces PC, SV and Figures 2a/3 rest on: a seeded sample of the whole source.
-        drawn = data.drawn_faces(run.config.faces, max_examples, seed)
         metrics["faces_drawn_of"] = drawn["of"]
         metrics["faces_identities"] = drawn["identities"]
     for kind, model in models.items():

@@ -196,13 +196,21 @@ class FaceEmbedder(keras.Model):
         With `n ≤ 512` faces only `n − 1` directions exist; the remaining
         columns are zero, which leaves distances unchanged.
         """
-        features = np.concatenate(
-            [np.asarray(self.pooled_features(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
-        )
-        mean, components = _pca(features, self.embedding_dim)
+        return self.fit_projection_batches(images[i : i + batch_size] for i in range(0, len(images), batch_size))
+
+    def fit_projection_batches(self, batches):
+        """`fit_projection` over an iterable of `(b, s, s, 3)` face batches (never all in memory).
+
+        Returns the number of faces seen.
+        """
+        pca = StreamingPCA(2048)
+        for images in batches:
+            pca.add(np.asarray(self.pooled_features(images)))
+        mean, components, _ = pca.fit(self.embedding_dim)
         if not self.built:
             self.build()
         self.projection.set_weights([components, -mean @ components])
+        return pca.count
 
     def get_config(self):
         config = super().get_config()
@@ -210,15 +218,78 @@ class FaceEmbedder(keras.Model):
         return config
 
 
-def _pca(data, max_components):
-    """`(mean (dim,), components (dim, max_components))`, zero-padded columns."""
-    data = np.asarray(data, np.float64)
-    mean = data.mean(axis=0)
-    _, singular, vt = np.linalg.svd(data - mean, full_matrices=False)
-    keep = min(max_components, int(np.sum(singular > singular[0] * 1e-6)))
-    components = np.zeros((data.shape[1], max_components))
-    components[:, :keep] = vt[:keep].T
-    return mean.astype(np.float32), components.astype(np.float32)
+class StreamingPCA:
+    """PCA of rows added in batches, without keeping them once there are more rows than columns.
+
+    While fewer rows than `dim` have come, they are kept (float64) and the
+    PCA is an SVD of the centred rows. From `dim` rows on, only the count,
+    the sum and the Gram matrix `XᵀX` are kept (`dim²` float64: 33 MB for
+    2048-d pooled features, 3 MB for 25² eigenfaces) and the components are
+    the eigenvectors of the covariance — the same directions. Memory is
+    therefore at most `dim²` float64s; above `max_bytes` that is refused.
+
+    Args:
+        dim: row width.
+        max_bytes: refuse a `dim` whose `dim²` float64 moments exceed this.
+    """
+
+    def __init__(self, dim, max_bytes=2 << 30):
+        self.dim = int(dim)
+        self.max_bytes = max_bytes
+        self.count = 0
+        self.rows = []
+        self.total = None
+        self.gram = None
+
+    def add(self, rows):
+        """Adds `(b, dim)` rows."""
+        rows = np.asarray(rows, np.float64).reshape(-1, self.dim)
+        self.count += len(rows)
+        if self.gram is None:
+            self.rows.append(rows)
+            if self.count < self.dim:
+                return
+            if self.dim * self.dim * 8 > self.max_bytes:
+                raise ValueError(
+                    f"StreamingPCA: {self.count} rows of width {self.dim} need a {self.dim}² covariance "
+                    f"({self.dim * self.dim * 8 / 2**30:.1f} GiB); use fewer rows or narrower ones"
+                )
+            rows = np.concatenate(self.rows)
+            self.rows = []
+            self.total = np.zeros(self.dim)
+            self.gram = np.zeros((self.dim, self.dim))
+        self.total += rows.sum(axis=0)
+        self.gram += rows.T @ rows
+
+    def fit(self, max_components):
+        """`(mean (dim,), components (dim, max_components), explained variance ratio)`, float32/float.
+
+        Components are ordered by variance, each signed so that its largest
+        entry is positive; directions beyond the data's rank (standard
+        deviation below 1e-6 of the first) are zero columns, which leave
+        distances unchanged.
+        """
+        if self.count < 2:
+            raise ValueError(f"StreamingPCA: {self.count} row(s) give no principal directions")
+        if self.gram is None:
+            data = np.concatenate(self.rows)
+            mean = data.mean(axis=0)
+            _, singular, vectors = np.linalg.svd(data - mean, full_matrices=False)
+            variances, vectors = singular**2 / (self.count - 1), vectors.T
+        else:
+            mean = self.total / self.count
+            covariance = (self.gram - self.count * np.outer(mean, mean)) / (self.count - 1)
+            variances, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
+            order = np.argsort(variances)[::-1]
+            variances, vectors = np.clip(variances[order], 0.0, None), vectors[:, order]
+        keep = min(max_components, int(np.sum(variances > variances[0] * 1e-12)))
+        signs = np.where(vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])] < 0, -1.0, 1.0)
+        vectors = vectors * signs
+        components = np.zeros((self.dim, max_components))
+        components[:, :keep] = vectors[:, :keep]
+        total_variance = float(np.sum(variances))
+        explained = float(np.sum(variances[:keep]) / total_variance) if total_variance > 0 else 0.0
+        return mean.astype(np.float32), components.astype(np.float32), explained
 
 
 @keras.saving.register_keras_serializable(package="tfxmodal")
@@ -269,20 +340,25 @@ class EigenfaceEmbedder(keras.Model):
         grey = ops.image.resize(grey, (self.image_size, self.image_size), interpolation="bilinear", antialias=True)
         return ops.reshape(grey, (-1, self.image_size * self.image_size))
 
-    def fit_faces(self, images):
+    def fit_faces(self, images, batch_size=256):
         """Fits the mean face and components on `(n, H, W, 3)` faces; returns explained variance ratio."""
-        grey = np.asarray(self.flatten_grey(images), np.float64)
-        if len(grey) <= self.num_components:
+        return self.fit_faces_batches(images[i : i + batch_size] for i in range(0, len(images), batch_size))
+
+    def fit_faces_batches(self, batches):
+        """`fit_faces` over an iterable of `(b, H, W, 3)` face batches (never all in memory)."""
+        pca = StreamingPCA(self.image_size * self.image_size)
+        for images in batches:
+            pca.add(np.asarray(self.flatten_grey(images)))
+        if pca.count <= self.num_components:
             raise ValueError(
-                f"EigenfaceEmbedder.fit_faces: {len(grey)} faces cannot give {self.num_components} components"
+                f"EigenfaceEmbedder.fit_faces: {pca.count} faces cannot give {self.num_components} components"
             )
-        mean, components = _pca(grey, self.num_components)
+        mean, components, explained = pca.fit(self.num_components)
         self.mean_face.assign(mean)
         self.components.assign(components)
         self.fitted.assign(1.0)
         self.build()
-        centred = grey - mean
-        return float(np.sum((centred @ components) ** 2) / np.sum(centred**2))
+        return explained
 
     def call(self, images, training=None):
         import tensorflow as tf

@@ -9,8 +9,12 @@ resumes):
 2. `face_embedder.weights.h5`, `face_embedder.json`
                             the face metric f and which embedder it is;
 3. `source_embeddings.npy`  f(x) for the source faces (the GAN's input space),
-                            a seeded sample of `faces.max_faces`; which faces
-                            were drawn: `faces_manifest.json`;
+                            a seeded sample of `faces.max_faces`, streamed into
+                            `face_embedding_shards/` (resumable per shard);
+                            which faces were drawn: `faces_manifest.json`; the
+                            plain embeddings with their image paths:
+                            `face_embeddings.npz` (usable as faces.source
+                            embeddings);
 4. `audio_embedder.weights.h5`
                             ψ, trained with the triplet loss unless given;
 5. `stats.json`             λ1, λ2 of φ and the (μ, σ) of pairwise distances;
@@ -37,7 +41,9 @@ from tfxmodal.tasks.run_directory import read_run_config
 from tfxmodal.tasks.task import Artifact, Task
 from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import is_chief
-from tfxmodal.utils.files import read_json, save_json, save_npy, save_weights
+from tfxmodal.utils.files import atomic_path, read_json, save_json, save_npy, save_weights
+
+FACE_SHARDS = "face_embedding_shards"
 
 # Table 1's rows: the GAN ablation (aux is the paper's model) and the AAE baseline.
 ABLATIONS = {
@@ -85,6 +91,14 @@ class Face2MusicRun(TrainingRun):
     """One face2music run directory and the stages that fill it."""
 
     # -- stage 2-3 -------------------------------------------------------
+    def face_source(self):
+        """The image source of `faces`, indexed once per run process (None for precomputed embeddings)."""
+        if self.config.faces.source == "embeddings":
+            return None
+        if getattr(self, "_face_source", None) is None:
+            self._face_source = data.face_source(self.config.faces)
+        return self._face_source
+
     def face_embedder(self):
         spec = self.config.face_embedder
         weights_path = self.path("face_embedder.weights.h5")
@@ -93,25 +107,39 @@ class Face2MusicRun(TrainingRun):
             embedder.load_weights(weights_path)
             return embedder
         self.log(f"preparing face embedder ({spec.kind})")
-        description = data.fit_face_embedder(embedder, spec, self.config.faces, self.config.seed)
+        description = data.fit_face_embedder(embedder, spec, self.config.faces, self.config.seed, self.face_source())
         save_weights(embedder, weights_path)
         save_json(self.path("face_embedder.json"), description)
         return embedder
 
-    def source_embeddings(self, embedder):
-        """`(source embeddings, fixed embeddings, fixed face images)`, computed once."""
+    def source_embeddings(self, embedder, strategy=None):
+        """`(source embeddings, fixed embeddings, fixed face images)`, computed once (streamed, in shards)."""
         names = ("source_embeddings.npy", "fixed_embeddings.npy", "fixed_faces.npy")
         if not os.path.exists(self.path(names[0])):
             self.log("embedding source faces")
-            arrays = data.embed_source_faces(
-                embedder, self.config.faces, self.config.seed, self.config.export.sample_faces
+            faces = self.config.faces
+            result = data.embed_source_faces(
+                embedder,
+                faces,
+                self.config.seed,
+                self.config.export.sample_faces,
+                self.path(FACE_SHARDS),
+                strategy,
+                self.log,
+                self.face_source(),
             )
-            if self.config.faces.source != "embeddings":
-                manifest = data.drawn_faces(self.config.faces, self.config.faces.max_faces, self.config.seed)
-                identities = "" if manifest["identities"] is None else f" of {manifest['identities']} identities"
-                skipped = f"; {len(manifest['skipped'])} bad file(s) skipped" if manifest["skipped"] else ""
-                self.log(f"source faces: {manifest['drawn']} drawn of {manifest['of']}{identities}{skipped}")
-                save_json(self.path("faces_manifest.json"), manifest)
+            drawn = result["manifest"]
+            if drawn is not None:
+                identities = "" if drawn["identities"] is None else f" of {drawn['identities']} identities"
+                skipped = f"; {len(drawn['skipped'])} bad file(s) skipped" if drawn["skipped"] else ""
+                self.log(f"source faces: {drawn['drawn']} drawn of {drawn['of']}{identities}{skipped}")
+                save_json(self.path("faces_manifest.json"), drawn)
+            plain = len(result["identities"])
+            # The faces the GAN translates, reusable as `faces.source: embeddings` with their image paths.
+            save_face_embeddings(
+                self.path("face_embeddings.npz"), result["embeddings"][:plain], result["identities"], result["paths"]
+            )
+            arrays = (result["embeddings"], result["fixed_embeddings"], result["fixed_images"])
             # The marker file goes last: its presence means the stage is complete.
             for name, array in reversed(list(zip(names, arrays))):
                 save_npy(self.path(name), array)
@@ -370,7 +398,7 @@ class Face2MusicRun(TrainingRun):
 
     def stages(self, strategy, config_text):
         face_embedder = self.face_embedder()
-        source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder)
+        source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder, strategy)
         # Counted before ψ trains: an empty or unreadable target set is reported before any training.
         num_target = data.count_target_examples(self.config.audio)
         if num_target < 2:
@@ -400,6 +428,16 @@ class Face2MusicRun(TrainingRun):
                 summary["curve"] = self.path("curve.json")
             save_json(self.path("run_summary.json"), summary)
         return summary
+
+
+def save_face_embeddings(path, embeddings, identities, paths):
+    """Writes `(n, 512)` embeddings with their identities and image paths as a `.npz`, atomically."""
+    arrays = {"embedding": np.asarray(embeddings, np.float32), "identity": np.asarray(identities, np.int32)}
+    if paths is not None:
+        arrays["path"] = np.asarray(paths, dtype=str)
+    with atomic_path(path) as temp:
+        with open(temp, "wb") as handle:
+            np.savez(handle, **arrays)
 
 
 def classifier_spec(config):
@@ -549,6 +587,7 @@ TASK = Task(
     artifacts=(
         Artifact("face_embedder.weights.h5", depends_on=("seed", "faces", "face_embedder")),
         Artifact("source_embeddings.npy", depends_on=("seed", "faces", "face_embedder", "export.sample_faces")),
+        Artifact(FACE_SHARDS, depends_on=("seed", "faces", "face_embedder")),
         Artifact("audio_embedder.weights.h5", depends_on=("seed", "audio", "audio_embedder")),
         Artifact("stats.json", depends_on=("seed", "audio", "audio_embedder", "faces", "face_embedder", "stats")),
         Artifact("checkpoints", independent_of=TRAINING_LENGTH_AND_MACHINE + ("evaluation", "export")),

@@ -61,6 +61,10 @@ class FaceData:
     # "full" decodes every file. skip_bad_files: leave bad files out and count them in faces_manifest.json.
     validation: Literal["auto", "header", "full"] = "auto"
     skip_bad_files: bool = False
+    # Embedding streams the drawn faces: batch_size images in memory at a time, written in shards of
+    # shard_size faces (a killed run resumes from the last complete shard; workers split the shards).
+    shard_size: int = bounded(4096, at_least=1)
+    batch_size: int = bounded(64, at_least=1)
 
 
 @dataclasses.dataclass
@@ -127,6 +131,8 @@ class Train:
     keep_checkpoints: int = bounded(3, at_least=1)
     histograms: bool = True
     jit_compile: bool = False  # XLA; ~30x slower for Conv1DTranspose on CPU
+    # The networks' Keras dtype policy (tfxmodal/utils/precision.py); float32 where the maths needs it
+    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
     strategy: str = "auto"
     shuffle_buffer: int = bounded(10000, at_least=1)
     cache: bool = False  # cache decoded target clips in memory (mini datasets)

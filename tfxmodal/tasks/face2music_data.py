@@ -4,10 +4,13 @@ Keeps `tasks/face2music.py` about stages; the loaders themselves live in
 `tfxmodal.data` (NSynth readers, face loaders).
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
 from tfxmodal.config import ConfigError
+from tfxmodal.data import face_selection
 from tfxmodal.data import faces as faces_data
 from tfxmodal.data import nsynth as nsynth_data
 from tfxmodal.data import pipeline as pipeline_lib
@@ -38,62 +41,44 @@ def _face_source_kwargs(faces):
     return {}
 
 
-def face_images(faces, image_size, seed, augment, limit=None, sample_seed=None):
-    """Up to `limit` face images `(n, S, S, 3)` float32 in [0, 255].
-
-    With `limit`, a seeded uniform sample over the whole source
-    (`faces.balance_identities`: balanced by identity), drawn with
-    `sample_seed` (default `seed`; augmented copies of the same faces pass
-    the plain view's), not the first files in path order.
-    """
+def face_source(faces):
+    """The config's image source, indexed once (`data.face_selection.FaceSource`); draw samples from it."""
     if faces.source == "embeddings":
         raise ValueError("faces.source 'embeddings' holds no images")
-    sample = None
-    if limit is not None:
-        sample = (int(limit), seed if sample_seed is None else sample_seed, faces.balance_identities)
-    dataset = faces_data.pipeline(
-        _FACE_SOURCES[faces.source],
-        batch_size=64,
-        training=False,
-        image_size=image_size,
-        seed=seed,
-        augment=augment,
-        cache=False,
-        sample=sample,
-        **_face_source_kwargs(faces),
-    )
-    chunks = [batch["image"].numpy() for batch in dataset]
-    images = np.concatenate(chunks)[:limit]
-    if len(images) < 2:
-        raise ValueError(f"faces ({faces.source}): need at least 2 faces, found {len(images)}")
-    return images
+    return face_selection.FaceSource(_FACE_SOURCES[faces.source], **_face_source_kwargs(faces))
 
 
-def drawn_faces(faces, limit, seed):
-    """What `face_images(faces, …, seed, limit=limit)` draws: a JSON-able manifest.
+def face_batches(selection, image_size, batch_size=64):
+    """The drawn faces as `(b, S, S, 3)` float32 batches in [0, 255], in drawn order (one batch in memory)."""
+    for batch in selection.images(0, len(selection), image_size).batch(batch_size).prefetch(pipeline_lib.AUTOTUNE):
+        yield batch["image"]
 
-    `{"source", "drawn", "of", "identities", "paths", "skipped"}` for folder
-    sources (paths in drawn order, identities = distinct identity folders
-    among them, skipped = `[[path, reason]]` of the files and folders left out
-    under `faces.skip_bad_files`); counts only for LFW and TFDS sources.
+
+def manifest(selection, paths=None):
+    """What a sample drew, JSON-able: `{"source", "drawn", "of", "identities", "paths", "skipped"}`.
+
+    `identities` counts the distinct identities among the drawn faces (None
+    when the source has none); `paths` are in drawn order (for TFDS sources,
+    the `file_name`s read while embedding, given as `paths`); `skipped` is
+    `[[path, reason]]` of the files and folders left out under
+    `faces.skip_bad_files`.
     """
-    source = _FACE_SOURCES[faces.source]
-    if source in ("identity_folders", "image_folder"):
-        indexer = faces_data.index_identity_folders if source == "identity_folders" else faces_data.index_image_folder
-        index = indexer(faces.path, validate=faces.validation, skip_bad_files=faces.skip_bad_files)
-        drawn = index.sample(limit, seed, faces.balance_identities) if limit is not None else index
-        names = {index.identity_names[i] for i in drawn.identities if i >= 0}
-        return {
-            "source": faces.source,
-            "drawn": len(drawn.paths),
-            "of": len(index.paths),
-            "identities": len(names) if index.identity_names else None,
-            "paths": drawn.paths,
-            "skipped": [[path, reason] for path, reason in index.skipped],
-        }
-    total = faces_data.LFW_NUM_FACES if source == "lfw" else None
-    drawn = total if limit is None or total is None else min(limit, total)
-    return {"source": faces.source, "drawn": drawn, "of": total, "identities": None, "paths": None, "skipped": []}
+    paths = selection.paths if paths is None else paths
+    names = {i for i in (selection.identities or []) if i >= 0}
+    return {
+        "source": selection.source,
+        "drawn": len(selection),
+        "of": selection.total,
+        "identities": len(names) if selection.identity_names else None,
+        "paths": list(paths) if paths is not None else None,
+        "skipped": [[path, reason] for path, reason in selection.skipped],
+    }
+
+
+def drawn_faces(faces, limit, seed, source=None):
+    """`manifest` of the sample `faces` draws with `limit` and `seed` (`source`: an open `face_source`)."""
+    selection = (source or face_source(faces)).sample(limit, seed, faces.balance_identities)
+    return manifest(selection)
 
 
 def make_face_embedder(spec):
@@ -117,24 +102,27 @@ def load_face_embedder_weights(embedder, path):
         ) from None
 
 
-def fit_face_embedder(embedder, spec, faces, seed):
-    """Fits or loads the face metric; returns a JSON-able description of it."""
+def fit_face_embedder(embedder, spec, faces, seed, source=None):
+    """Fits or loads the face metric, streaming the faces; returns a JSON-able description of it.
+
+    `source`: the open `face_source(faces)` (indexed once per stage).
+    """
     if spec.kind == "eigenfaces":
-        images = face_images(faces, spec.image_size, seed, augment=False, limit=faces.max_faces)
-        if len(images) <= spec.num_components:
+        selection = (source or face_source(faces)).sample(faces.max_faces, seed, faces.balance_identities)
+        if len(selection) <= spec.num_components:
             raise ConfigError(
                 f"face_embedder.num_components: {spec.num_components} eigenfaces need more than that many faces; "
-                f"{faces.source} gave {len(images)}"
+                f"{faces.source} gave {len(selection)}"
             )
-        explained = embedder.fit_faces(images)
+        explained = embedder.fit_faces_batches(face_batches(selection, spec.image_size, 256))
         return {
             "kind": "eigenfaces",
             "description": (
                 f"eigenfaces: PCA ({spec.num_components} components, {explained:.1%} of the variance) of "
-                f"{len(images)} grey {spec.image_size}x{spec.image_size} faces from {faces.source}; "
+                f"{len(selection)} grey {spec.image_size}x{spec.image_size} faces from {faces.source}; "
                 "not the paper's VGGFace2 ResNet-50"
             ),
-            "faces": int(len(images)),
+            "faces": int(len(selection)),
             "explained_variance": explained,
         }
     if spec.weights is None:
@@ -152,14 +140,15 @@ def fit_face_embedder(embedder, spec, faces, seed):
         load_face_embedder_weights(embedder, spec.weights)
         return {"kind": "vggface2_resnet50", "description": f"FaceEmbedder weights from {spec.weights}"}
     embedder.load_vggface_weights(spec.weights)
-    images = face_images(faces, spec.image_size, seed, augment=False, limit=spec.projection_faces)
-    embedder.fit_projection(images)
+    selection = (source or face_source(faces)).sample(spec.projection_faces, seed, faces.balance_identities)
+    count = embedder.fit_projection_batches(face_batches(selection, spec.image_size, 32))
     return {
         "kind": "vggface2_resnet50",
         "description": (
             f"VGGFace2 ResNet-50 from {spec.weights}; Dense 512 = PCA of pooled features of "
-            f"{len(images)} {faces.source} faces"
+            f"{count} {faces.source} faces"
         ),
+        "projection_faces": int(count),
     }
 
 
@@ -182,38 +171,77 @@ def check_face_embeddings(embeddings, path, tolerance=1e-3):
         )
 
 
-def embed_source_faces(embedder, faces, seed, num_fixed):
-    """Source embeddings and the fixed faces that samples and reports show.
+def embed_source_faces(embedder, faces, seed, num_fixed, shard_dir, strategy=None, log=print, source=None):
+    """Source embeddings, the faces they came from, and the fixed faces that samples and reports show.
 
-    Every face is embedded once unaugmented and `faces.augment_copies` more
-    times augmented. With `faces.source: embeddings` the file is the source
-    set and there are no face images.
+    Every drawn face is embedded once unaugmented and `faces.augment_copies`
+    more times augmented, streamed in shards under `shard_dir`
+    (`tasks.face_embedding`: resumable, split over workers). With
+    `faces.source: embeddings` the file is the source set and there are no
+    face images (its paths are kept when it is a `.npz` that has them).
 
     Returns:
-        `(embeddings (N, 512), fixed_embeddings (n, 512), fixed_images (n, S,
-        S, 3) float32 in [0, 255] or (0, 1, 1, 3))` with n ≤ `num_fixed`.
+        `{"embeddings": (N, 512) float32 (views stacked, plain first),
+        "fixed_embeddings": (n, 512), "fixed_images": (n, S, S, 3) float32
+        in [0, 255] or (0, 1, 1, 3), "paths": the plain rows' image paths or
+        None, "identities": (n_plain,) int32, "manifest": `manifest` or
+        None}` with n ≤ `num_fixed`.
     """
+    from tfxmodal.tasks.face_embedding import embed_selection
+
     if faces.source == "embeddings":
-        dataset = faces_data.embeddings(faces.path)
-        embeddings = np.stack([example["embedding"].numpy() for example in dataset]).astype(np.float32)
-        check_face_embeddings(embeddings, faces.path)
+        embeddings, identities, paths = read_source_embeddings(faces.path)
         if faces.max_faces:
-            embeddings = embeddings[np.random.default_rng(seed).permutation(len(embeddings))[: faces.max_faces]]
-        return embeddings, embeddings[:num_fixed], np.zeros((0, 1, 1, 3), np.float32)
+            chosen = np.random.default_rng(seed).permutation(len(embeddings))[: faces.max_faces]
+            embeddings, identities = embeddings[chosen], identities[chosen]
+            paths = None if paths is None else [paths[i] for i in chosen]
+        return {
+            "embeddings": embeddings,
+            "fixed_embeddings": embeddings[:num_fixed],
+            "fixed_images": np.zeros((0, 1, 1, 3), np.float32),
+            "paths": paths,
+            "identities": identities,
+            "manifest": None,
+        }
     size = int(embedder.image_size)
-    plain = face_images(faces, size, seed, augment=False, limit=faces.max_faces)
-    views = [plain] + [
-        face_images(faces, size, seed + copy, augment=True, limit=faces.max_faces, sample_seed=seed)
-        for copy in range(1, faces.augment_copies + 1)
-    ]
-    embeddings = np.concatenate([_embed(embedder, images) for images in views]).astype(np.float32)
-    return embeddings, embeddings[:num_fixed], plain[:num_fixed].astype(np.float32)
-
-
-def _embed(embedder, images, batch_size=64):
-    return np.concatenate(
-        [np.asarray(embedder(images[i : i + batch_size], training=False)) for i in range(0, len(images), batch_size)]
+    selection = (source or face_source(faces)).sample(faces.max_faces, seed, faces.balance_identities)
+    result = embed_selection(
+        embedder,
+        selection,
+        shard_dir,
+        augment_copies=faces.augment_copies,
+        seed=seed,
+        shard_size=faces.shard_size,
+        batch_size=faces.batch_size,
+        strategy=strategy,
+        log=log,
     )
+    fixed = next(iter(selection.images(0, num_fixed, size).batch(num_fixed)))["image"].numpy()
+    return {
+        "embeddings": result["embeddings"],
+        "fixed_embeddings": result["embeddings"][: len(fixed)],
+        "fixed_images": fixed.astype(np.float32),
+        "paths": result["paths"],
+        "identities": result["identities"],
+        "manifest": manifest(selection, result["paths"]),
+    }
+
+
+def read_source_embeddings(path):
+    """`(embeddings (N, 512) float32, identities (N,) int32, paths or None)` of a precomputed embeddings file.
+
+    Raises:
+        EmbeddingFileError: naming the file and the first bad row.
+    """
+    paths = None
+    if str(path).endswith(".npz"):
+        embeddings, identities, paths = faces_data.read_npz_embeddings(path)
+    else:
+        rows = [(example["embedding"].numpy(), int(example["identity"])) for example in faces_data.embeddings(path)]
+        embeddings = np.stack([row[0] for row in rows]).astype(np.float32)
+        identities = np.asarray([row[1] for row in rows], np.int32)
+    check_face_embeddings(embeddings, path)
+    return embeddings, identities, paths
 
 
 # -- target audio ------------------------------------------------------------
@@ -229,7 +257,33 @@ def _audio_source(audio):
         return built["dataset"], audio.data_dir
     if audio.source == "tfds":
         return audio.tfds_name, audio.data_dir
-    return list(audio.files), None
+    return split_files(audio.files, audio.split), None
+
+
+def split_files(files, split):
+    """The record files of `split` among `files` (files, globs or directories).
+
+    Files named as the Magenta release names them (`nsynth-{split}.tfrecord*`)
+    are taken by split, so one `audio.files` list serves the train, valid
+    and test readers; a list with no such names is read whole for any split.
+
+    Raises:
+        NsynthDataError: files carry Magenta split names but none is `split`'s.
+    """
+    import re
+
+    resolved = nsynth_data.resolve_tfrecord_paths(list(files))
+    pattern = re.compile(r"nsynth-([A-Za-z0-9_]+)\.tfrecord")
+    named = [pattern.search(os.path.basename(path)) for path in resolved]
+    if not all(named):
+        return resolved
+    chosen = [path for path, match in zip(resolved, named) if match.group(1) == split]
+    if not chosen:
+        found = sorted({match.group(1) for match in named})
+        raise nsynth_data.NsynthDataError(
+            f"audio.files: no nsynth-{split}.tfrecord* among {len(resolved)} file(s) (splits found: {found})"
+        )
+    return chosen
 
 
 def target_examples(audio, input_context=None):

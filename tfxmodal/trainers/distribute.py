@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
@@ -191,3 +192,46 @@ def allow_multi_worker_fit(model, strategy):
     model._maybe_symbolic_build = maybe_symbolic_build
     model.train_step = multi_worker_train_step
     return model
+
+
+def worker_position(strategy):
+    """`(this worker's index, number of workers)`: `(0, 1)` on one machine.
+
+    The chief (a `chief` task, else `worker` 0) is index 0; the workers follow in task order.
+    """
+    if not is_multi_worker(strategy):
+        return 0, 1
+    resolver = strategy.cluster_resolver
+    cluster = resolver.cluster_spec().as_dict()
+    chiefs = len(cluster.get("chief", []))
+    workers = len(cluster.get("worker", []))
+    index = resolver.task_id if resolver.task_type == "chief" else chiefs + resolver.task_id
+    return int(index), chiefs + workers
+
+
+def sum_over_workers(strategy, array):
+    """The elementwise sum of `array` over the workers (each worker's value counted once).
+
+    Collective under `MultiWorkerMirroredStrategy`: every worker must call it
+    with an array of the same shape, at the same point. The identity on one
+    worker. Computed in float32: exact for the integers below 2^24 and the
+    zeros-plus-one-value sums it is used for.
+    """
+    array = np.asarray(array, np.float32)
+    if not is_multi_worker(strategy):
+        return array
+    first = []
+
+    def local_value(context):
+        # One contribution per worker, not one per local replica (device).
+        if first:
+            return tf.zeros(array.shape, tf.float32)
+        first.append(context.replica_id_in_sync_group)
+        return tf.constant(array)
+
+    values = strategy.experimental_distribute_values_from_function(local_value)
+
+    def reduce(value):
+        return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+    return strategy.experimental_local_results(strategy.run(reduce, args=(values,)))[0].numpy()
