@@ -397,10 +397,13 @@ class Face2MusicRun(TrainingRun):
         return export_face2music(face_embedder, generator, base, self.config.export.default_pitch)
 
     def stages(self, strategy, config_text):
-        face_embedder = self.face_embedder()
-        source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder, strategy)
+        with self.timed("face_embedder"):
+            face_embedder = self.face_embedder()
+        with self.timed("source_embeddings"):
+            source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder, strategy)
         # Counted before ψ trains: an empty or unreadable target set is reported before any training.
-        num_target = data.count_target_examples(self.config.audio)
+        with self.timed("count_target_notes"):
+            num_target = data.count_target_examples(self.config.audio)
         if num_target < 2:
             from tfxmodal.data.nsynth import NsynthDataError
 
@@ -408,24 +411,31 @@ class Face2MusicRun(TrainingRun):
                 f"audio ({self.config.audio.source}, split {self.config.audio.split}): {num_target} notes after "
                 "filtering (acoustic, pitch 24-84 with audio.paper_filter); the GAN needs at least 2"
             )
-        audio_embedder = self.audio_embedder(strategy)
+        with self.timed("audio_embedder"):
+            audio_embedder = self.audio_embedder(strategy)
         from tfxmodal.models import AudioMetric
 
-        stats = self.statistics(AudioMetric(audio_embedder), source_embeddings)
-        evaluation = self.classifiers()
+        with self.timed("statistics"):
+            stats = self.statistics(AudioMetric(audio_embedder), source_embeddings)
+        with self.timed("classifiers"):
+            evaluation = self.classifiers()
         fixed_pitches = fixed_pitch_classes(len(fixed_embeddings))
-        gan = self.build_gan(strategy, audio_embedder, stats, num_target)
-        step = self.train_gan(
-            strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation
-        )
+        with self.timed("gan"):
+            gan = self.build_gan(strategy, audio_embedder, stats, num_target)
+            step = self.train_gan(
+                strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation
+            )
         summary = {"out_dir": self.out_dir, "steps": step, "variant": self.config.model.variant}
         if is_chief(strategy):
             generator = gan.networks()["generator"]
-            summary["samples"] = self.write_samples(generator, fixed_embeddings, fixed_pitches)
-            summary["saved_model"] = self.export_once(step, lambda: self.export(face_embedder, generator))
+            with self.timed("samples_and_export"):
+                summary["samples"] = self.write_samples(generator, fixed_embeddings, fixed_pitches)
+                summary["saved_model"] = self.export_once(step, lambda: self.export(face_embedder, generator))
             summary["face_embedder"] = read_json(self.path("face_embedder.json"))["description"]
             if os.path.exists(self.path("curve.json")):
                 summary["curve"] = self.path("curve.json")
+            summary["stage_seconds"] = dict(self.stage_seconds)
+            summary["target_notes"] = int(num_target)
             save_json(self.path("run_summary.json"), summary)
         return summary
 
@@ -611,6 +621,7 @@ TASK = Task(
     benchmarks={
         "face2music_step": "tfxmodal.benchmarks.face2music:training_step",
         "translate_latency": "tfxmodal.benchmarks.face2music:translate_latency_section",
+        "rehearsal": "tfxmodal.benchmarks.rehearsal:rehearsal_section",
     },
 )
 Face2MusicRun.task = TASK

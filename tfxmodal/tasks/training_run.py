@@ -12,6 +12,7 @@ multi-worker `fit`, trains, and turns a non-finite loss into
 `TrainingFailed` (exit 3).
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -48,6 +49,17 @@ class TrainingRun:
 
     def log(self, message):
         print(f"[{self.task.name}] {message}", flush=True)
+
+    @contextlib.contextmanager
+    def timed(self, stage):
+        """Adds the wall seconds of the `with` body to `self.stage_seconds[stage]` (kept in the run summary)."""
+        if not hasattr(self, "stage_seconds"):
+            self.stage_seconds = {}
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started, 2)
 
     @property
     def strategy_name(self):
