@@ -70,3 +70,24 @@ def test_convergence_stop_ends_after_patience_checks_without_improvement_and_kee
     for kept, best in zip(model.get_weights(), weights_seen[1]):
         np.testing.assert_array_equal(kept, best)
     assert not np.allclose(weights_seen[1][0], weights_seen[3][0])  # training did move the weights after
+
+
+def test_weight_histograms_of_a_paper_size_kernel_are_taken_from_a_strided_subset(tmp_path):
+    from tfxmodal.trainers.callbacks import TensorBoard
+
+    model = keras.Sequential(
+        [keras.Input((3000,)), keras.layers.Dense(1100, name="big"), keras.layers.Dense(2, name="small")]
+    )
+    callback = TensorBoard(str(tmp_path), histogram_freq=1, write_graph=False, max_values=1 << 20)
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    counts = {}
+    for path in glob.glob(str(tmp_path / "train" / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                # Tags are "<model name>/<layer>/<weight>/histogram".
+                counts[value.tag.split("/", 1)[1]] = float(np.sum(tf.make_ndarray(value.tensor)[:, 2]))
+    big = 3000 * 1100  # 3.3 M values: every 4th (ceil(3.3 M / 2^20) = 4)
+    assert counts["big/kernel/histogram"] == len(range(0, big, 4))
+    assert counts["small/kernel/histogram"] == 1100 * 2  # whole, as Keras does
+    assert counts["big/bias/histogram"] == 1100

@@ -120,7 +120,7 @@ class TrainingRun:
             chief_callbacks: `(log_dir, config_text) -> [callbacks]` run on
                 the chief only (summaries, learning curve), or a list.
         """
-        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, NaNGuard
+        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, NaNGuard, TensorBoard
         from tfxmodal.trainers.checkpoints import RunCheckpoints
 
         train = self.config.train
@@ -147,9 +147,7 @@ class TrainingRun:
         ]
         if chief:
             callbacks.append(
-                keras.callbacks.TensorBoard(
-                    self.path("logs"), histogram_freq=1 if train.histograms else 0, write_graph=False
-                )
+                TensorBoard(self.path("logs"), histogram_freq=1 if train.histograms else 0, write_graph=False)
             )
             callbacks += list(chief_callbacks)
         allow_multi_worker_fit(gan, strategy)
