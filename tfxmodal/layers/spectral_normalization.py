@@ -45,6 +45,11 @@ class SpectralNormalization(keras.layers.Wrapper):
     with `training=True` and left untouched otherwise, so inference with the
     same weights reproduces the last training-time σ = ‖W u‖.
 
+    Where the layer's outputs are smaller than its kernel (the paper
+    generator's first layers at small batches), the raw kernel is applied
+    and the outputs are divided by σ: the same linear map without a pass
+    over the whole kernel.
+
     Supported layers: `Dense`, `Conv1D/2D/3D`, `Conv1D/2D/3DTranspose` and
     `Embedding`.
 
@@ -103,26 +108,63 @@ class SpectralNormalization(keras.layers.Wrapper):
         return self._kernel_shape[-1]
 
     def _kernel_matrix(self, kernel):
-        """The kernel as a `(fan_in, units)` matrix."""
+        """The kernel as a `(fan_in, units)` matrix (a copy for transposed convolutions; σ avoids it)."""
         if isinstance(self.layer, _TRANSPOSED_CONVS):
             rank = len(self._kernel_shape)
-            axes = list(range(rank - 2)) + [rank - 1, rank - 2]
-            kernel = ops.transpose(kernel, axes)
+            kernel = ops.transpose(kernel, list(range(rank - 2)) + [rank - 1, rank - 2])
         return ops.reshape(kernel, (-1, self._units()))
+
+    def _times_u(self, kernel, u):
+        """`W uᵀ`, `(fan_in, 1)`, for W the `(fan_in, units)` kernel matrix and u `(1, units)`.
+
+        A transposed convolution's kernel `(…, units, in)` is read as
+        `(positions, units, in)` blocks: a batched product, where
+        transposing the kernel to `(…, in, units)` would copy all of it
+        (52 M numbers in the paper generator's first layer).
+        """
+        if isinstance(self.layer, _TRANSPOSED_CONVS):
+            blocks = ops.reshape(kernel, (-1,) + self._kernel_shape[-2:])
+            return ops.reshape(ops.matmul(u, blocks), (-1, 1))  # rows in (position, in) order
+        return ops.matmul(ops.reshape(kernel, (-1, self._units())), ops.transpose(u))
+
+    def _times_v(self, kernel, v):
+        """`v W`, `(1, units)`, for v `(1, fan_in)` (see `_times_u`)."""
+        if isinstance(self.layer, _TRANSPOSED_CONVS):
+            blocks = ops.reshape(kernel, (-1,) + self._kernel_shape[-2:])
+            columns = ops.reshape(v, (blocks.shape[0], self._kernel_shape[-1], 1))
+            return ops.reshape(ops.sum(ops.matmul(blocks, columns), axis=0), (1, self._units()))
+        return ops.matmul(v, ops.reshape(kernel, (-1, self._units())))
 
     def _sigma(self, training):
         kernel = ops.cast(self._raw_kernel(), self.variable_dtype)
-        matrix = self._kernel_matrix(kernel)
-        u = ops.convert_to_tensor(self.vector_u)
+        u = ops.cast(self.vector_u, self.variable_dtype)
         if training:
-            frozen = ops.stop_gradient(matrix)
+            frozen = ops.stop_gradient(kernel)
             for _ in range(self.power_iterations):
-                v = _l2_normalize(ops.matmul(u, ops.transpose(frozen)))
-                u = _l2_normalize(ops.matmul(v, frozen))
+                v = _l2_normalize(ops.transpose(self._times_u(frozen, u)))
+                u = _l2_normalize(self._times_v(frozen, v))
             u = ops.stop_gradient(u)
             self.vector_u.assign(u)
         # σ = ‖W u‖ with u held constant: its gradient w.r.t. W is v uᵀ.
-        return ops.sqrt(ops.sum(ops.square(ops.matmul(matrix, ops.transpose(u)))))
+        return ops.sqrt(ops.sum(ops.square(self._times_u(kernel, u))))
+
+    def _divides_outputs(self, inputs):
+        """Whether to apply the raw kernel and divide the outputs by σ, not the kernel: the same
+        map, cheaper where the outputs are smaller than the kernel (the paper generator's first
+        layers at small batches)."""
+        try:
+            output_shape = self.layer.compute_output_shape(tuple(inputs.shape))
+        except Exception:  # e.g. an Embedding's symbolic shapes; the kernel division always works
+            return False
+        if any(dim is None for dim in output_shape):
+            return False
+        kernel_size = 1
+        for dim in self._kernel_shape:
+            kernel_size *= dim
+        outputs_size = 1
+        for dim in output_shape:
+            outputs_size *= dim
+        return outputs_size < kernel_size
 
     def normalized_kernel(self, training=False):
         """Returns `W / σ(W)` in the wrapped layer's kernel shape.
@@ -134,15 +176,28 @@ class SpectralNormalization(keras.layers.Wrapper):
         return kernel / self._sigma(training)
 
     def call(self, inputs, training=False):
-        kernel = ops.cast(self.normalized_kernel(training=bool(training)), self.compute_dtype)
+        divides_outputs = self._divides_outputs(inputs)
+        if divides_outputs:
+            sigma = self._sigma(bool(training))
+            kernel = ops.cast(self._raw_kernel(), self.compute_dtype)
+        else:
+            kernel = ops.cast(self.normalized_kernel(training=bool(training)), self.compute_dtype)
+        return self._apply(inputs, kernel, sigma if divides_outputs else None)
+
+    def _apply(self, inputs, kernel, sigma=None):
+        """The wrapped layer's op with `kernel` (outputs divided by `sigma` if given), bias, activation."""
         layer = self.layer
         if isinstance(layer, keras.layers.Embedding):
             if inputs.dtype not in ("int32", "int64"):
                 inputs = ops.cast(inputs, "int32")
-            return ops.take(kernel, inputs, axis=0)
+            outputs = ops.take(kernel, inputs, axis=0)
+            return outputs if sigma is None else outputs / ops.cast(sigma, outputs.dtype)
         if isinstance(layer, keras.layers.Dense):
             outputs = ops.matmul(inputs, kernel)
             channel_axis_last = True
+        elif hasattr(layer, "transposed_convolution_op"):  # layers.MatmulConv1DTranspose
+            outputs = layer.transposed_convolution_op(inputs, kernel)
+            channel_axis_last = layer.data_format == "channels_last"
         elif isinstance(layer, _TRANSPOSED_CONVS):
             outputs = ops.conv_transpose(
                 inputs,
@@ -157,6 +212,8 @@ class SpectralNormalization(keras.layers.Wrapper):
         else:
             outputs = layer.convolution_op(inputs, kernel)
             channel_axis_last = layer.data_format == "channels_last"
+        if sigma is not None:
+            outputs = outputs / ops.cast(sigma, outputs.dtype)
         if layer.use_bias:
             bias = ops.cast(layer.bias, self.compute_dtype)
             if not channel_axis_last:
