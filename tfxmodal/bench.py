@@ -5,7 +5,14 @@ training steps on synthetic batches at the demo and the paper size, the
 exported model's serving latency) and two that every install has:
 
 - `mfcc`: clips per second through `tfxmodal.audio.mfcc` (batches of 64);
-- `data`: examples per second of each embedded-data tf.data pipeline.
+- `data`: examples per second of each embedded-data tf.data pipeline;
+- `layer_timings`: the WaveGAN generator layer by layer, forward and
+  backward, with both transposed-convolution implementations, and this
+  CPU's float32 peak (`tfxmodal/benchmarks/layer_timings.py`).
+
+`rehearsal` (only with `--only rehearsal`, ~30 min): the face → music
+paper config through every stage on generated VGGFace2- and NSynth-shaped
+data at two sizes, with peak memory (`tfxmodal/benchmarks/rehearsal.py`).
 
 `--quick` runs fewer iterations and skips the paper-size entries. `--xla`
 jit-compiles the training steps (on CPU far slower for the transposed 1-D
@@ -82,11 +89,22 @@ def data_throughput(quick):
     return results
 
 
+def _layer_timings(quick, jit_compile):
+    from tfxmodal.benchmarks.layer_timings import layer_timings_section
+
+    return layer_timings_section(quick, jit_compile)
+
+
 # Sections every install has; each task adds its own (`Task.benchmarks`).
 GENERIC_SECTIONS = {
     "mfcc": lambda quick, jit_compile: mfcc_throughput(batches=5 if quick else 20),
     "data": lambda quick, jit_compile: data_throughput(quick),
+    "layer_timings": lambda quick, jit_compile: _layer_timings(quick, jit_compile),
 }
+
+
+# Run only when named with --only.
+OPT_IN_SECTIONS = ("rehearsal",)
 
 
 def sections():
@@ -114,7 +132,12 @@ def main(argv=None):
     parser.add_argument("--output", help="also write the JSON to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    chosen = [name for name in available if name in (args.only or available)]
+    # The rehearsal takes half an hour and writes gigabytes: only when named.
+    chosen = (
+        [name for name in available if name in args.only]
+        if args.only
+        else [name for name in available if name not in OPT_IN_SECTIONS]
+    )
     report = {"environment": _environment(), "quick": args.quick, "xla": args.xla}
     after = {}
     for name in chosen:

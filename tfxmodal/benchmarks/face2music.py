@@ -24,6 +24,7 @@ import numpy as np
 from tfxmodal.benchmarks.common import count_params, time_step, timing_summary
 from tfxmodal.benchmarks.flops import matmul_flops
 from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, PHI_DIM
+from tfxmodal.utils.precision import precision_scope
 
 # configs/face2music_paper.yaml's train.steps: Kim et al. stop at convergence (Sec. 5.2) and give no count.
 PAPER_ITERATIONS = 100_000
@@ -45,8 +46,21 @@ def projection(flops_per_iteration, seconds_per_iteration, iterations=PAPER_ITER
     }
 
 
-def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile=False, variant="aux"):
-    """Seconds per GAN iteration (mean of `iterations` after one warm-up)."""
+def face2music_step(
+    width,
+    batch_size,
+    critic_steps=5,
+    iterations=3,
+    jit_compile=False,
+    variant="aux",
+    precision="float32",
+    transposed_conv="auto",
+):
+    """Seconds per GAN iteration (mean of `iterations` after one warm-up).
+
+    `precision` is `train.precision` (the networks' dtype policy; ψ and φ
+    stay float32); `transposed_conv` the generator's implementation.
+    """
     import keras
     import tensorflow as tf
 
@@ -54,10 +68,13 @@ def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile
     from tfxmodal.trainers.face2music import Face2MusicGAN
 
     # The configs' defaults: no batch norm at the generator's output nor in the critic; an SN generator.
-    generator = WaveGANGenerator(width, output_batch_norm=False, spectral_norm=True)
-    discriminator = WaveGANDiscriminator(width, batch_norm=False)
+    with precision_scope(precision):
+        generator = WaveGANGenerator(
+            width, output_batch_norm=False, spectral_norm=True, transposed_conv=transposed_conv
+        )
+        discriminator = WaveGANDiscriminator(width, batch_norm=False)
+        aux = AuxDiscriminator()
     metric = AudioMetric(AudioEmbedder(width))
-    aux = AuxDiscriminator()
     generator.build((None, FACE_EMBEDDING_DIM))
     discriminator.build((None, CLIP_SAMPLES, 1))
     metric.build()
@@ -82,6 +99,8 @@ def face2music_step(width, batch_size, critic_steps=5, iterations=3, jit_compile
         "batch_size": batch_size,
         "critic_steps": critic_steps,
         "variant": variant,
+        "precision": precision,
+        "transposed_conv": transposed_conv,
         "xla": jit_compile,
         "generator_params": count_params(generator.trainable_weights),
         **timing_summary(first, times, iterations),
@@ -94,6 +113,13 @@ def training_step(quick, jit_compile=False):
     runs = {"demo_width": face2music_step(8, 16, iterations=3 if quick else 10, jit_compile=jit_compile)}
     if not quick:
         runs["paper_width"] = face2music_step(64, 128, iterations=2, jit_compile=jit_compile)
+        # Before the matmul transposed convolution (Keras's op), and under bfloat16 (train.precision).
+        runs["paper_width_keras_transposed_conv"] = face2music_step(
+            64, 128, iterations=2, jit_compile=jit_compile, transposed_conv="keras"
+        )
+        runs["paper_width_mixed_bfloat16"] = face2music_step(
+            64, 128, iterations=2, jit_compile=jit_compile, precision="mixed_bfloat16"
+        )
     return runs
 
 

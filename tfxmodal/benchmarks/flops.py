@@ -48,7 +48,7 @@ def op_macs(op):
         adjoint_b = op.get_attr("adj_y") if "adj_y" in op.node_def.attr else False
         rows, inner = (a[-1], a[-2]) if adjoint_a else (a[-2], a[-1])
         columns = b[-2] if adjoint_b else b[-1]
-        batch = int(np.prod(np.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2])))) if len(a) > 2 else 1
+        batch = int(np.prod(np.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2]))))  # either may broadcast
         return batch * rows * inner * columns
     if kind == "Conv2D":
         output = _shape(op.outputs[0])

@@ -38,6 +38,8 @@ import time
 
 import numpy as np
 
+from tfxmodal.domain import NOTE_SAMPLES, SAMPLE_RATE
+
 # One size's counts; the large size multiplies every count by 4.
 SMALL = {"identities": 150, "max_faces": 800, "train_notes": 800, "eval_notes": 200}
 SCALE = 4
@@ -93,7 +95,7 @@ def write_face_tree(root, identities, seed=0):
 def _note_example(note_id, family, instrument, pitch, velocity, rng):
     import tensorflow as tf
 
-    t = np.arange(64000) / 16000.0
+    t = np.arange(NOTE_SAMPLES) / SAMPLE_RATE
     f0 = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
     harmonics = np.arange(1, 9)
     harmonics = harmonics[harmonics * f0 < 7900]
@@ -115,7 +117,7 @@ def _note_example(note_id, family, instrument, pitch, velocity, rng):
         "note_str": strings(f"{instrument_str}-{pitch:03d}-{velocity:03d}"),
         "pitch": ints(pitch),
         "velocity": ints(velocity),
-        "sample_rate": ints(16000),
+        "sample_rate": ints(SAMPLE_RATE),
         "audio": tf.train.Feature(float_list=tf.train.FloatList(value=audio)),
         "qualities": ints(*on),
         "qualities_str": strings(*[name for name, flag in zip(QUALITIES, on) if flag]),
