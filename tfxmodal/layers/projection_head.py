@@ -55,16 +55,19 @@ class ProjectionHead(keras.layers.Layer):
             raise ValueError(
                 f"ProjectionHead expects pooled features of shape (batch, features); got {tuple(features_shape)}."
             )
-        linear = keras.layers.Dense(1, kernel_initializer=self.kernel_initializer, name="linear")
+        # Built with the head's dtype policy (train.precision), wherever the build happens.
+        policy = self.dtype_policy
+        linear = keras.layers.Dense(1, kernel_initializer=self.kernel_initializer, dtype=policy, name="linear")
         embedding = keras.layers.Embedding(
             self.num_classes,
             features_shape[-1],
             embeddings_initializer=self.kernel_initializer,
+            dtype=policy,
             name="class_embedding",
         )
         if self.spectral_norm:
-            linear = SpectralNormalization(linear, self.power_iterations, name="sn_linear")
-            embedding = SpectralNormalization(embedding, self.power_iterations, name="sn_class_embedding")
+            linear = SpectralNormalization(linear, self.power_iterations, dtype=policy, name="sn_linear")
+            embedding = SpectralNormalization(embedding, self.power_iterations, dtype=policy, name="sn_class_embedding")
         self.linear = linear
         self.class_embedding = embedding
         self.linear.build(features_shape)

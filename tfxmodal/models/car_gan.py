@@ -94,7 +94,7 @@ class CARGenerator(keras.Model):
         stage1_logits = self.classifier(stage1, training=False)
         outputs = {"stage1": stage1, "stage1_logits": stage1_logits, "image": stage1}
         if self.g2 is None:
-            return outputs
+            return {key: ops.cast(value, "float32") for key, value in outputs.items()}
         condition = residue_label(onehot, stage1_logits) if self.residue else onehot
         inputs = [stage1, lms] if self.stage2_sees_lms else [stage1]
         stage2 = self.g2(ops.concatenate(inputs + [tile_label(condition, height, width)], axis=-1), training=training)
@@ -104,7 +104,8 @@ class CARGenerator(keras.Model):
             stage2_logits=self.classifier(stage2, training=False),
             image=stage2,
         )
-        return outputs
+        # float32 under a mixed-precision policy too (train.precision): the losses and exports read them.
+        return {key: ops.cast(value, "float32") for key, value in outputs.items()}
 
     def get_config(self):
         config = super().get_config()

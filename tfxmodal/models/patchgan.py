@@ -162,6 +162,8 @@ class PatchGANDiscriminator(keras.Model):
                 x = self.attention_blocks[index - 1](x)
             x = ops.leaky_relu(x, LEAKY_SLOPE)
         logits = self.output_conv(self.pad(x))
+        # float32 under a mixed-precision policy too (train.precision): the losses read it.
+        logits = ops.cast(logits, "float32")
         return ops.tanh(logits) if self.bounded_output else logits
 
     def compute_output_shape(self, lms_shape, image_shape=None):

@@ -51,6 +51,7 @@ from tfxmodal.trainers.distribute import (
     worker_directory,
 )
 from tfxmodal.utils.files import read_json, save_json, save_weights
+from tfxmodal.utils.precision import precision_scope
 
 NUM_CLASSES = NUM_INSTRUMENTS
 
@@ -344,7 +345,8 @@ class CARGANRun(TrainingRun):
             total, _, per_data_epoch = self.schedule
             learning_rate = linear_decay(train.learning_rate, total, train.decay_epochs, per_data_epoch)
         with strategy.scope():
-            cascade, discriminator = build_networks(self.config, classifier)
+            with precision_scope(train.precision):  # G1, G2 and D; C (built already) stays float32
+                cascade, discriminator = build_networks(self.config, classifier)
             gan = CARGANTrainer(cascade, discriminator, self.config.loss, discriminator_first=train.discriminator_first)
 
             def adam():

@@ -89,6 +89,8 @@ class Train:
     histograms: bool = False
     jit_compile: bool = False
     strategy: str = "auto"
+    # The networks' Keras dtype policy (tfxmodal/utils/precision.py); float32 where the maths needs it
+    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
 
 
 @dataclasses.dataclass

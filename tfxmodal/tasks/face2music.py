@@ -42,6 +42,7 @@ from tfxmodal.tasks.task import Artifact, Task
 from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import is_chief
 from tfxmodal.utils.files import atomic_path, read_json, save_json, save_npy, save_weights
+from tfxmodal.utils.precision import precision_scope
 
 FACE_SHARDS = "face_embedding_shards"
 
@@ -231,7 +232,8 @@ class Face2MusicRun(TrainingRun):
             return keras.optimizers.Adam(schedule, beta_1=train.beta_1, beta_2=train.beta_2)
 
         with strategy.scope():
-            generator, discriminator = build_wavegan(self.config)
+            with precision_scope(train.precision):  # the trained networks only: ψ, φ stay float32
+                generator, discriminator = build_wavegan(self.config)
             if model.variant == "aae":
                 return self._build_autoencoder(generator, discriminator, adam)
             audio_metric = AudioMetric(audio_embedder, name="audio_metric")
@@ -249,7 +251,8 @@ class Face2MusicRun(TrainingRun):
         aux = None
         optimizers = {"generator": adam(1), "discriminator": adam(train.critic_steps)}
         if uses_aux_discriminator(model.variant):
-            aux = AuxDiscriminator(power_iterations=model.power_iterations, name="aux_discriminator")
+            with precision_scope(train.precision):
+                aux = AuxDiscriminator(power_iterations=model.power_iterations, name="aux_discriminator")
             aux.build((None, audio_metric.feature_dim))
             optimizers["aux"] = adam(train.critic_steps)
         gan = Face2MusicGAN(

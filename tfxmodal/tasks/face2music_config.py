@@ -195,6 +195,10 @@ class Face2MusicConfig:
             )
         if self.train.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy: expected one of {list(STRATEGIES)}, got {self.train.strategy!r}")
+        if self.train.precision != "float32" and self.model.variant == "aae":
+            raise ConfigError(
+                f"train.precision: {self.train.precision} is for the GAN variants; the aae baseline trains in float32"
+            )
         if self.faces.source == "embeddings" and self.face_embedder.kind == "eigenfaces":
             raise ConfigError(
                 "face_embedder.kind: eigenfaces are fitted on face images and faces.source 'embeddings' has none; "

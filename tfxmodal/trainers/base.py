@@ -17,13 +17,20 @@ lives here, written once:
 - the gradient norm of every update (`grad_norm_<optimizer>`), which tells a
   saturated critic (vanishing generator gradients) from an exploding one;
 - `trackables()`: what a checkpoint saves (networks under their names, each
-  optimizer as `<name>_optimizer`), and the step counter.
+  optimizer as `<name>_optimizer`), and the step counter;
+- loss scaling for networks that compute in float16 (`train.precision:
+  mixed_float16`, `tfxmodal/utils/precision.py`): `compile` wraps each
+  optimizer in a `keras.optimizers.LossScaleOptimizer` and `gradients`
+  differentiates each loss times its optimizer's scale (the optimizer
+  unscales, and skips a step whose gradients overflowed).
 
 Subclasses keep only their losses and `train_step`.
 """
 
 import keras
 import tensorflow as tf
+
+from tfxmodal.utils.precision import uses_loss_scaling
 
 
 def num_replicas():
@@ -88,6 +95,13 @@ class GANTrainer(keras.Model):
                 f"{type(self).__name__}.compile: expected optimizers {sorted(targets)}, got {sorted(optimizers)}"
             )
         self._named_optimizers = {name: optimizers[name] for name in targets}
+        if uses_loss_scaling(self.networks().values()):
+            self._named_optimizers = {
+                name: optimizer
+                if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(optimizer, name=f"{name}_loss_scale")
+                for name, optimizer in self._named_optimizers.items()
+            }
         for name, variables in targets.items():
             self._named_optimizers[name].build(variables)
         names = list(self.loss_names()) + [f"grad_norm_{name}" for name in targets]
@@ -121,14 +135,40 @@ class GANTrainer(keras.Model):
         """Records a per-replica value that was scaled by 1/replicas (as `average` scales)."""
         self.trackers[name].update_state(replica_value * num_replicas())
 
+    def loss_scale(self, name):
+        """Optimizer `name`'s current loss scale: a float32 scalar, or None without loss scaling."""
+        optimizer = self._named_optimizers[name]
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return tf.convert_to_tensor(optimizer.dynamic_scale, tf.float32)
+        return None
+
+    def gradients(self, tape, losses, variables):
+        """∂(Σ losses)/∂variables from a finished tape, `losses` `{optimizer name: float32 scalar loss}`.
+
+        Each loss is scaled by its optimizer's loss scale (one backward
+        pass: the scales are the output gradients), so every variable's
+        gradient comes scaled by the scale of the optimizer that applies
+        it, as long as each optimizer's variables get gradients from its
+        own loss only.
+        """
+        names = list(losses)
+        scales = [self.loss_scale(name) for name in names]
+        targets = [losses[name] for name in names]  # a list of targets: the gradient of their sum
+        if all(scale is None for scale in scales):
+            return tape.gradient(targets, variables)
+        output_gradients = [tf.ones([]) if scale is None else scale for scale in scales]
+        return tape.gradient(targets, variables, output_gradients=output_gradients)
+
     def apply(self, name, gradients, variables):
-        """Applies `gradients` with optimizer `name` and records their norm."""
+        """Applies `gradients` with optimizer `name` and records their (unscaled) norm."""
         self._named_optimizers[name].apply_gradients(zip(gradients, variables))
-        self.track(f"grad_norm_{name}", tf.linalg.global_norm(gradients))
+        norm = tf.linalg.global_norm(gradients)
+        scale = self.loss_scale(name)
+        self.track(f"grad_norm_{name}", norm if scale is None else norm / scale)
 
     def apply_gradients(self, name, tape, loss, variables):
-        """`apply(name, ∂loss/∂variables, variables)` from a finished tape."""
-        self.apply(name, tape.gradient(loss, variables), variables)
+        """`apply(name, ∂loss/∂variables, variables)` from a finished tape (loss-scaled where needed)."""
+        self.apply(name, self.gradients(tape, {name: loss}, variables), variables)
 
     def results(self):
         """The epoch-so-far mean of every tracked value (what `train_step` returns)."""

@@ -126,16 +126,18 @@ class Face2MusicGAN(GANTrainer):
         d1_variables = self.discriminator.trainable_variables
         d2_variables = self.aux_discriminator.trainable_variables if self.aux_discriminator is not None else []
         with tf.GradientTape() as tape:
-            real_scores = self.discriminator(real, pitch, training=True)
-            fake_scores = self.discriminator(fake, pitch, training=True)
+            # The losses in float32 whatever the networks compute in (train.precision).
+            real_scores = tf.cast(self.discriminator(real, pitch, training=True), tf.float32)
+            fake_scores = tf.cast(self.discriminator(fake, pitch, training=True), tf.float32)
             d_loss = average(hinge_discriminator_loss(real_scores, fake_scores))
-            total = d_loss
             if self.aux_discriminator is not None:
-                aux_real = self.aux_discriminator(phi_real, training=True)
-                aux_fake = self.aux_discriminator(phi_fake, training=True)
+                aux_real = tf.cast(self.aux_discriminator(phi_real, training=True), tf.float32)
+                aux_fake = tf.cast(self.aux_discriminator(phi_fake, training=True), tf.float32)
                 aux_loss = average(hinge_discriminator_loss(aux_real, aux_fake))
-                total = total + aux_loss
-        gradients = tape.gradient(total, d1_variables + d2_variables)
+        losses = (
+            {"discriminator": d_loss} if self.aux_discriminator is None else {"discriminator": d_loss, "aux": aux_loss}
+        )
+        gradients = self.gradients(tape, losses, d1_variables + d2_variables)
         self.apply("discriminator", gradients[: len(d1_variables)], d1_variables)
         # Updated once per critic step: the reported values are their means.
         self.track("d_loss", d_loss)
@@ -150,7 +152,9 @@ class Face2MusicGAN(GANTrainer):
     def _generator_step(self, pitch, embedding):
         with tf.GradientTape() as tape:
             fake = self.generator(embedding, pitch, training=True)
-            adversarial = average(hinge_generator_loss(self.discriminator(fake, pitch, training=True)))
+            adversarial = average(
+                hinge_generator_loss(tf.cast(self.discriminator(fake, pitch, training=True), tf.float32))
+            )
             g_loss = adversarial
             if uses_metric_loss(self.variant):
                 phi_fake = self.audio_metric(fake)
@@ -169,7 +173,9 @@ class Face2MusicGAN(GANTrainer):
                 )
                 g_loss = g_loss + self.metric_weight * metric_loss
             if self.aux_discriminator is not None:
-                aux_adversarial = average(hinge_generator_loss(self.aux_discriminator(phi_fake, training=True)))
+                aux_adversarial = average(
+                    hinge_generator_loss(tf.cast(self.aux_discriminator(phi_fake, training=True), tf.float32))
+                )
                 g_loss = g_loss + aux_adversarial
         self.apply_gradients("generator", tape, g_loss, self.generator.trainable_variables)
         self.track("g_loss", g_loss)
