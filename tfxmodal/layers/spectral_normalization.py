@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from tfxmodal.layers.transposed_conv1d import layer_conv_transpose
+
 _SUPPORTED = (
     keras.layers.Dense,
     keras.layers.Conv1D,
@@ -199,15 +201,7 @@ class SpectralNormalization(keras.layers.Wrapper):
             outputs = layer.transposed_convolution_op(inputs, kernel)
             channel_axis_last = layer.data_format == "channels_last"
         elif isinstance(layer, _TRANSPOSED_CONVS):
-            outputs = ops.conv_transpose(
-                inputs,
-                kernel,
-                strides=list(layer.strides),
-                padding=layer.padding,
-                output_padding=layer.output_padding,
-                dilation_rate=layer.dilation_rate,
-                data_format=layer.data_format,
-            )
+            outputs = layer_conv_transpose(layer, inputs, kernel)
             channel_axis_last = layer.data_format == "channels_last"
         else:
             outputs = layer.convolution_op(inputs, kernel)

@@ -60,6 +60,19 @@ def matmul_conv1d_transpose(inputs, kernel, stride, padding):
     return outputs[:, start : start + output_length]
 
 
+def layer_conv_transpose(layer, inputs, kernel):
+    """`ops.conv_transpose` of `inputs` with `kernel` under a Keras transposed-convolution layer's settings."""
+    return ops.conv_transpose(
+        inputs,
+        kernel,
+        strides=list(layer.strides),
+        padding=layer.padding,
+        output_padding=layer.output_padding,
+        dilation_rate=layer.dilation_rate,
+        data_format=layer.data_format,
+    )
+
+
 @keras.saving.register_keras_serializable(package="tfxmodal")
 class MatmulConv1DTranspose(keras.layers.Conv1DTranspose):
     """`keras.layers.Conv1DTranspose`, computed by `matmul_conv1d_transpose`.
@@ -99,15 +112,7 @@ class MatmulConv1DTranspose(keras.layers.Conv1DTranspose):
         """The transposed convolution of `inputs` with `kernel` (no bias, no activation)."""
         if self.uses_matmul(inputs.shape):
             return matmul_conv1d_transpose(inputs, kernel, self.strides[0], self.padding)
-        return ops.conv_transpose(
-            inputs,
-            kernel,
-            strides=list(self.strides),
-            padding=self.padding,
-            output_padding=self.output_padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
+        return layer_conv_transpose(self, inputs, kernel)
 
     def call(self, inputs):
         if not self.uses_matmul(inputs.shape):
