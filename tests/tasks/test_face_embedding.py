@@ -97,3 +97,14 @@ def test_progress_reports_rate_and_eta():
     progress.update(740)
     assert lines[0] == "[#####               ] 250/1,000 faces (25%), 25.0 faces/s, ETA 00:00:30"
     assert len(lines) == 2 and lines[1].startswith("[####################] 1,000/1,000 faces (100%)")
+
+
+def test_progress_is_reported_per_batch_not_per_shard(tree_and_embedder, tmp_path):
+    root, fitted = tree_and_embedder
+    selection = face_selection.select("identity_folders", None, seed=0, root=str(root))
+    messages = []
+    embed_selection(fitted, selection, tmp_path / "shards", shard_size=100, batch_size=10, log=messages.append)
+    bars = [m for m in messages if m.startswith("[")]
+    assert bars[0].startswith("[########            ] 10/25 faces (40%)") and bars[-1].startswith(
+        "[####################] 25/25"
+    )

@@ -87,7 +87,7 @@ def _write_shard(path, embedding, paths, identities):
             )
 
 
-def _embed_shard(embedder, selection, start, stop, augment_copies, seed, shard_index, batch_size):
+def _embed_shard(embedder, selection, start, stop, augment_copies, seed, shard_index, batch_size, progress):
     size = int(embedder.image_size)
     views = [[] for _ in range(augment_copies + 1)]
     paths, identities = [], []
@@ -102,6 +102,7 @@ def _embed_shard(embedder, selection, start, stop, augment_copies, seed, shard_i
             views[copy].append(np.asarray(embedder(augmented, training=False)))
         paths.extend(p.decode() for p in batch["path"].numpy())
         identities.extend(int(i) for i in batch["identity"].numpy())
+        progress.update(int(images.shape[0]))
     if len(paths) != stop - start:
         raise RuntimeError(
             f"faces {start}:{stop} of {selection.source}: read {len(paths)} faces, expected {stop - start}"
@@ -163,10 +164,9 @@ def embed_selection(
     for j in todo:
         start, stop = ranges[j]
         embedding, paths, identities = _embed_shard(
-            embedder, selection, start, stop, augment_copies, seed, j, batch_size
+            embedder, selection, start, stop, augment_copies, seed, j, batch_size, progress
         )
         _write_shard(names[j], embedding, paths, identities)
-        progress.update(stop - start)
     if workers > 1:
         _exchange_shards(strategy, names, ranges, augment_copies + 1, worker, workers)
     shards = [read_shard(name) for name in names]
