@@ -263,6 +263,7 @@ def rehearse_size(name, size, work, config, log=print):
     views = 1  # the paper config embeds each face once (faces.augment_copies 0)
     result.update(
         stage_seconds=stages,
+        stage_peak_memory_mb=summary.get("stage_peak_memory_mb"),
         faces_embedded=size["max_faces"] * views,
         faces_per_second=round(size["max_faces"] * views / stages["source_embeddings"], 2),
         target_notes=summary["target_notes"],

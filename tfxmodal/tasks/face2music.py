@@ -438,6 +438,7 @@ class Face2MusicRun(TrainingRun):
             if os.path.exists(self.path("curve.json")):
                 summary["curve"] = self.path("curve.json")
             summary["stage_seconds"] = dict(self.stage_seconds)
+            summary["stage_peak_memory_mb"] = dict(self.stage_peak_memory_mb)
             summary["target_notes"] = int(num_target)
             save_json(self.path("run_summary.json"), summary)
         return summary

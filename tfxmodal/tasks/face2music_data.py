@@ -50,7 +50,9 @@ def face_source(faces):
 
 def face_batches(selection, image_size, batch_size=64):
     """The drawn faces as `(b, S, S, 3)` float32 batches in [0, 255], in drawn order (one batch in memory)."""
-    for batch in selection.images(0, len(selection), image_size).batch(batch_size).prefetch(pipeline_lib.AUTOTUNE):
+    # One batch ahead, not AUTOTUNE: the embedder is far slower than JPEG decoding, and an autotuned
+    # buffer grows with the source (the rehearsal's peak grew 1.3x for 4x the faces).
+    for batch in selection.images(0, len(selection), image_size).batch(batch_size).prefetch(1):
         yield batch["image"]
 
 

@@ -91,7 +91,8 @@ def _embed_shard(embedder, selection, start, stop, augment_copies, seed, shard_i
     size = int(embedder.image_size)
     views = [[] for _ in range(augment_copies + 1)]
     paths, identities = [], []
-    batches = selection.images(start, stop, size).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    # One batch ahead: an autotuned buffer of decoded faces grows while the embedder lags.
+    batches = selection.images(start, stop, size).batch(batch_size).prefetch(1)
     for batch_index, batch in enumerate(batches):
         images = batch["image"]
         views[0].append(np.asarray(embedder(images, training=False)))

@@ -52,14 +52,23 @@ class TrainingRun:
 
     @contextlib.contextmanager
     def timed(self, stage):
-        """Adds the wall seconds of the `with` body to `self.stage_seconds[stage]` (kept in the run summary)."""
+        """Adds the wall seconds of the `with` body to `self.stage_seconds[stage]` (kept in the run summary).
+
+        Also records the process's peak resident memory so far when the stage
+        ends (`self.stage_peak_memory_mb[stage]`, MiB): the first stage whose
+        value jumps is where the peak was reached.
+        """
+        import resource
+
         if not hasattr(self, "stage_seconds"):
-            self.stage_seconds = {}
+            self.stage_seconds, self.stage_peak_memory_mb = {}, {}
         started = time.perf_counter()
         try:
             yield
         finally:
             self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started, 2)
+            # ru_maxrss is in KiB on Linux.
+            self.stage_peak_memory_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     @property
     def strategy_name(self):
