@@ -337,3 +337,25 @@ def test_source_kind_detection():
     assert nsynth.is_tfrecord_source("data/*.tfrecord*")
     assert not nsynth.is_tfrecord_source("nsynth/gansynth_subset")
     assert not nsynth.is_tfrecord_source("mini_nsynth")
+
+
+def test_a_cached_clip_does_not_keep_its_whole_note_alive(tmp_path):
+    """8192 of a note's 64000 samples are kept; a slice would share (and pin) the parsed note's buffer."""
+    rng = np.random.default_rng(0)
+    path = write_records(
+        tmp_path / "nsynth-train.tfrecord",
+        [magenta_example(0, 0, 1, 40 + i % 40, 50, audio=rng.uniform(-0.5, 0.5, 64000)) for i in range(400)],
+    )
+    clips = nsynth.read(path, "train", paper_filter=True).map(lambda e: e["audio"])
+    assert sum(1 for _ in clips) == 400  # warm-up: the pipeline's own allocations
+
+    def resident_mib():
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    cached = clips.cache()
+    before = resident_mib()
+    assert sum(1 for _ in cached) == 400
+    grown = resident_mib() - before
+    # 400 clips of 32 KiB are 12.5 MiB; pinned notes would be 400 x 250 KiB = 98 MiB.
+    assert grown < 50, f"caching 400 clips grew the process by {grown:.0f} MiB"

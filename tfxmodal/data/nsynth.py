@@ -209,7 +209,9 @@ def _audio_parser(note_samples, num_samples):
             [path, ": a record's audio has", tf.size(audio), f"samples, expected {note_samples}"],
         )
         with tf.control_dependencies([check]):
-            audio = tf.identity(audio[:num_samples])
+            # A gather, not a slice: TF's slice of a prefix shares the parsed note's buffer, so every
+            # cached or shuffled 8192-sample clip kept its whole 64000-sample note alive (252 KiB, not 32).
+            audio = tf.gather(audio, tf.range(num_samples))
         return dict(labels_, audio=tf.ensure_shape(audio, [num_samples]))
 
     return parse
