@@ -53,20 +53,20 @@ def test_the_faces_drawn_are_a_seeded_sample_and_the_manifest_names_them(tmp_pat
     from tests.data.test_faces import uneven_tree
     from tfxmodal.data import faces as faces_data
     from tfxmodal.tasks.face2music_config import FaceData
-    from tfxmodal.tasks.face2music_data import drawn_faces, face_batches, face_source
+    from tfxmodal.tasks.face2music_data import face_batches, face_source, manifest
 
     root = uneven_tree(tmp_path / "faces", [12] + [1] * 12)
     faces = FaceData(source="vggface2_dir", path=str(root), max_faces=8)
-    manifest = drawn_faces(faces, faces.max_faces, seed=4)
+    drawn = manifest(face_source(faces).sample(faces.max_faces, 4))
     index = faces_data.index_identity_folders(root)
-    assert manifest["paths"] == index.sample(8, 4).paths and manifest["drawn"] == 8 and manifest["of"] == 24
-    assert manifest["identities"] == len({path.split("/")[-2] for path in manifest["paths"]}) > 1
+    assert drawn["paths"] == index.sample(8, 4).paths and drawn["drawn"] == 8 and drawn["of"] == 24
+    assert drawn["identities"] == len({path.split("/")[-2] for path in drawn["paths"]}) > 1
     source = face_source(faces)
     images = np.concatenate([b.numpy() for b in face_batches(source.sample(8, 4), 16, batch_size=3)])
     by_path = {p: i for i, p in enumerate(index.paths)}
     everything = np.concatenate([b.numpy() for b in face_batches(source.sample(None), 16)])
-    np.testing.assert_array_equal(images, everything[[by_path[p] for p in manifest["paths"]]])
-    balanced = drawn_faces(FaceData(source="vggface2_dir", path=str(root), balance_identities=True), 13, 0)
+    np.testing.assert_array_equal(images, everything[[by_path[p] for p in drawn["paths"]]])
+    balanced = manifest(face_source(FaceData(source="vggface2_dir", path=str(root))).sample(13, 0, True))
     assert balanced["identities"] == 13
 
 
@@ -95,7 +95,7 @@ def test_a_corrupt_jpeg_in_a_large_tree_is_skipped_and_counted_when_asked(tmp_pa
     from tests.data.test_images import corrupt_entropy_copy, noise, save
     from tfxmodal.data.images import ImageFileError
     from tfxmodal.tasks.face2music_config import FaceData
-    from tfxmodal.tasks.face2music_data import drawn_faces, face_source
+    from tfxmodal.tasks.face2music_data import face_source, manifest
 
     root = uneven_tree(tmp_path / "faces", [4, 4, 4])
     source = save(tmp_path / "big.jpg", noise(64, 64), quality=90)  # enough entropy data to corrupt
@@ -105,9 +105,9 @@ def test_a_corrupt_jpeg_in_a_large_tree_is_skipped_and_counted_when_asked(tmp_pa
         face_source(strict)
     lenient = FaceData(source="vggface2_dir", path=str(root), validation="full", skip_bad_files=True, max_faces=20)
     assert len(face_source(lenient).sample(20, 0)) == 12
-    manifest = drawn_faces(lenient, 20, 0)
-    assert manifest["drawn"] == 12 and bad not in manifest["paths"]
-    assert [path for path, _ in manifest["skipped"]] == [bad] and "Corrupt JPEG data" in manifest["skipped"][0][1]
+    drawn = manifest(face_source(lenient).sample(20, 0))
+    assert drawn["drawn"] == 12 and bad not in drawn["paths"]
+    assert [path for path, _ in drawn["skipped"]] == [bad] and "Corrupt JPEG data" in drawn["skipped"][0][1]
 
 
 def test_magenta_named_files_are_taken_by_split(tmp_path):

@@ -65,7 +65,7 @@ def source_faces(run, limit, seed, thumbnail_size=THUMBNAIL_SIZE):
     for images in data.face_batches(selection, int(run.face_embedder.image_size)):
         embeddings.append(np.asarray(run.face_embedder(images, training=False), np.float32))
         thumbnails.append(_thumbnails(images, thumbnail_size))
-    return np.concatenate(embeddings), np.concatenate(thumbnails), data.manifest(selection)
+    return np.concatenate(embeddings), np.concatenate(thumbnails), data.manifest(selection, source=faces.source)
 
 
 def _thumbnails(images, size):

@@ -56,9 +56,10 @@ def face_batches(selection, image_size, batch_size=64):
         yield batch["image"]
 
 
-def manifest(selection, paths=None):
+def manifest(selection, paths=None, source=None):
     """What a sample drew, JSON-able: `{"source", "drawn", "of", "identities", "paths", "skipped"}`.
 
+    `source` is the config's `faces.source` name (default: the loader's).
     `identities` counts the distinct identities among the drawn faces (None
     when the source has none); `paths` are in drawn order (for TFDS sources,
     the `file_name`s read while embedding, given as `paths`); `skipped` is
@@ -68,19 +69,13 @@ def manifest(selection, paths=None):
     paths = selection.paths if paths is None else paths
     names = {i for i in (selection.identities or []) if i >= 0}
     return {
-        "source": selection.source,
+        "source": source or selection.source,
         "drawn": len(selection),
         "of": selection.total,
         "identities": len(names) if selection.identity_names else None,
         "paths": list(paths) if paths is not None else None,
         "skipped": [[path, reason] for path, reason in selection.skipped],
     }
-
-
-def drawn_faces(faces, limit, seed, source=None):
-    """`manifest` of the sample `faces` draws with `limit` and `seed` (`source`: an open `face_source`)."""
-    selection = (source or face_source(faces)).sample(limit, seed, faces.balance_identities)
-    return manifest(selection)
 
 
 def make_face_embedder(spec):
@@ -207,6 +202,8 @@ def embed_source_faces(embedder, faces, seed, num_fixed, shard_dir, strategy=Non
         }
     size = int(embedder.image_size)
     selection = (source or face_source(faces)).sample(faces.max_faces, seed, faces.balance_identities)
+    if len(selection) < 2:
+        raise ValueError(f"faces ({faces.source}): need at least 2 faces, found {len(selection)}")
     result = embed_selection(
         embedder,
         selection,
@@ -225,7 +222,7 @@ def embed_source_faces(embedder, faces, seed, num_fixed, shard_dir, strategy=Non
         "fixed_images": fixed.astype(np.float32),
         "paths": result["paths"],
         "identities": result["identities"],
-        "manifest": manifest(selection, result["paths"]),
+        "manifest": manifest(selection, result["paths"], faces.source),
     }
 
 
