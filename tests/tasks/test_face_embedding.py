@@ -7,21 +7,23 @@ from tests.data.test_faces import uneven_tree
 from tfxmodal.data import face_selection
 from tfxmodal.data import faces as faces_data
 from tfxmodal.models import EigenfaceEmbedder
+from tfxmodal.models.face_embedder import embed
+from tfxmodal.tasks import face_embedding
 from tfxmodal.tasks.face_embedding import Progress, embed_selection, read_shard, shard_name
 
 
-class CountingEmbedder:
-    """An eigenface embedder that records each batch size and can die after some calls (a killed run)."""
+class EmbedCalls:
+    """Records the batch of every embedder call the stage makes; can die after some calls (a killed run)."""
 
-    def __init__(self, fitted, die_after=None):
-        self.fitted, self.image_size, self.die_after = fitted, fitted.image_size, die_after
-        self.batch_sizes = []
+    def __init__(self, monkeypatch, die_after=None):
+        self.batch_sizes, self.die_after = [], die_after
+        monkeypatch.setattr(face_embedding, "embed", self.embed)
 
-    def __call__(self, images, training=False):
+    def embed(self, model, images):
         if self.die_after is not None and len(self.batch_sizes) >= self.die_after:
             raise KeyboardInterrupt("killed")
         self.batch_sizes.append(int(images.shape[0]))
-        return self.fitted(images, training=training)
+        return embed(model, images)
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +35,15 @@ def tree_and_embedder(tmp_path_factory):
     return root, embedder
 
 
-def test_shards_hold_every_drawn_face_with_its_path_identity_and_views(tree_and_embedder, tmp_path):
+def test_shards_hold_every_drawn_face_with_its_path_identity_and_views(tree_and_embedder, tmp_path, monkeypatch):
     root, fitted = tree_and_embedder
     selection = face_selection.select("identity_folders", 20, seed=3, root=str(root))
-    embedder = CountingEmbedder(fitted)
+    calls = EmbedCalls(monkeypatch)
     result = embed_selection(
-        embedder, selection, tmp_path / "shards", augment_copies=1, seed=3, shard_size=6, batch_size=4
+        fitted, selection, tmp_path / "shards", augment_copies=1, seed=3, shard_size=6, batch_size=4
     )
     assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [shard_name(j, 4) for j in range(4)]
-    assert max(embedder.batch_sizes) <= 4  # never more than a batch of images at once
+    assert max(calls.batch_sizes) <= 4  # never more than a batch of images at once
     assert result["paths"] == selection.paths and list(result["identities"]) == selection.identities
     assert result["embeddings"].shape == (40, 512)  # 20 plain, then 20 augmented
     # Independent reference: the plain view is the embedder applied to the drawn files decoded in one go.
@@ -58,19 +60,20 @@ def test_shards_hold_every_drawn_face_with_its_path_identity_and_views(tree_and_
     assert shard["embedding"].shape == (2, 2, 512) and list(shard["path"]) == selection.paths[18:]
 
 
-def test_a_killed_embedding_resumes_from_its_last_complete_shard(tree_and_embedder, tmp_path):
+def test_a_killed_embedding_resumes_from_its_last_complete_shard(tree_and_embedder, tmp_path, monkeypatch):
     root, fitted = tree_and_embedder
     selection = face_selection.select("identity_folders", None, seed=0, root=str(root))
     reference = embed_selection(
         fitted, selection, tmp_path / "whole", augment_copies=1, seed=5, shard_size=5, batch_size=5
     )
     with pytest.raises(KeyboardInterrupt):
-        embed_selection(CountingEmbedder(fitted, die_after=5), selection, tmp_path / "killed", 1, 5, 5, 5)
+        EmbedCalls(monkeypatch, die_after=5)
+        embed_selection(fitted, selection, tmp_path / "killed", 1, 5, 5, 5)
     done = sorted(p.name for p in (tmp_path / "killed").iterdir())
     assert done == [shard_name(0, 5), shard_name(1, 5)]  # 2 views per shard: shard 2 died half-way, not written
     messages = []
-    again = CountingEmbedder(fitted)
-    resumed = embed_selection(again, selection, tmp_path / "killed", 1, 5, 5, 5, log=messages.append)
+    again = EmbedCalls(monkeypatch)
+    resumed = embed_selection(fitted, selection, tmp_path / "killed", 1, 5, 5, 5, log=messages.append)
     assert resumed["resumed"] == 2 and resumed["embedded_here"] == 3 and len(again.batch_sizes) == 6
     assert any("2 of 5 shard(s) already complete" in m for m in messages)
     np.testing.assert_array_equal(resumed["embeddings"], reference["embeddings"])  # augmentation seeds per shard

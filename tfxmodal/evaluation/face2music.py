@@ -32,6 +32,7 @@ from tfxmodal.metrics import (
     pairwise_distance_correlation,
     silhouette_value,
 )
+from tfxmodal.models.face_embedder import embed
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music import classifier_spec, default_classifiers_dir, load_trained
 from tfxmodal.utils.files import read_json, save_json
@@ -63,7 +64,7 @@ def source_faces(run, limit, seed, thumbnail_size=THUMBNAIL_SIZE):
     selection = data.face_source(faces).sample(limit, seed, faces.balance_identities)
     embeddings, thumbnails = [], []
     for images in data.face_batches(selection, int(run.face_embedder.image_size)):
-        embeddings.append(np.asarray(run.face_embedder(images, training=False), np.float32))
+        embeddings.append(embed(run.face_embedder, images))
         thumbnails.append(_thumbnails(images, thumbnail_size))
     return np.concatenate(embeddings), np.concatenate(thumbnails), data.manifest(selection, source=faces.source)
 

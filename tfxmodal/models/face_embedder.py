@@ -16,6 +16,7 @@ RGB images in [0, 255]):
 """
 
 import os
+import weakref
 
 import keras
 import numpy as np
@@ -136,6 +137,38 @@ def load_vggface_weights(backbone, path):
     return loaded
 
 
+# One traced function per embedder, kept outside the model: a tf.function attribute would be
+# saved with every SavedModel that tracks the embedder.
+_TRACED = weakref.WeakKeyDictionary()
+
+
+def traced(model, method="call"):
+    """`model.<method>(images)` as one traced graph, reused across batches (and batch sizes).
+
+    Eager Keras calls of a 224² ResNet-50 let the allocator grow: 64 faces at a
+    time peaked at 10.2 GB resident, traced at 1.8 GB and 1.2× faster
+    (README, "Full-size rehearsal"). Returns a callable `images → tensor`.
+    """
+    import tensorflow as tf
+
+    functions = _TRACED.setdefault(model, {})
+    if not model.built:
+        # Variables are created eagerly, not inside the trace.
+        model.build(None)
+    if method not in functions:
+        bound = getattr(model, method)
+        if method == "call":
+            functions[method] = tf.function(lambda images: bound(images, training=False), reduce_retracing=True)
+        else:
+            functions[method] = tf.function(bound, reduce_retracing=True)
+    return functions[method]
+
+
+def embed(model, images):
+    """Face embeddings `(b, 512)` float32 NumPy of `(b, s, s, 3)` RGB [0, 255] images, traced."""
+    return np.asarray(traced(model)(images), np.float32)
+
+
 def _l2_normalize(x):
     return x * ops.rsqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
 
@@ -170,7 +203,8 @@ class FaceEmbedder(keras.Model):
 
     def build(self, images_shape=None):
         # The functional backbone is built at construction; only the head is left.
-        self.projection.build((None, 2048))
+        if not self.projection.built:
+            self.projection.build((None, 2048))
         self.built = True
 
     @staticmethod
@@ -205,7 +239,7 @@ class FaceEmbedder(keras.Model):
         """
         pca = StreamingPCA(2048)
         for images in batches:
-            pca.add(np.asarray(self.pooled_features(images)))
+            pca.add(np.asarray(traced(self, "pooled_features")(images)))
         mean, components, _ = pca.fit(self.embedding_dim)
         if not self.built:
             self.build()
@@ -348,7 +382,7 @@ class EigenfaceEmbedder(keras.Model):
         """`fit_faces` over an iterable of `(b, H, W, 3)` face batches (never all in memory)."""
         pca = StreamingPCA(self.image_size * self.image_size)
         for images in batches:
-            pca.add(np.asarray(self.flatten_grey(images)))
+            pca.add(np.asarray(traced(self, "flatten_grey")(images)))
         if pca.count <= self.num_components:
             raise ValueError(
                 f"EigenfaceEmbedder.fit_faces: {pca.count} faces cannot give {self.num_components} components"

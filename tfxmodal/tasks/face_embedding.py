@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from tfxmodal.data import faces as faces_lib
 from tfxmodal.domain import FACE_EMBEDDING_DIM
+from tfxmodal.models.face_embedder import embed
 from tfxmodal.trainers.distribute import sum_over_workers, worker_position
 from tfxmodal.utils.files import atomic_path
 
@@ -95,12 +96,12 @@ def _embed_shard(embedder, selection, start, stop, augment_copies, seed, shard_i
     batches = selection.images(start, stop, size).batch(batch_size).prefetch(1)
     for batch_index, batch in enumerate(batches):
         images = batch["image"]
-        views[0].append(np.asarray(embedder(images, training=False)))
+        views[0].append(embed(embedder, images))
         for copy in range(1, augment_copies + 1):
             # Stateless seeds from (seed, copy, shard, batch): a resumed shard is augmented as before.
             batch_seed = tf.constant([seed * 1009 + copy, shard_index * 100003 + batch_index], tf.int64)
             augmented = faces_lib.augment_faces(images, batch_seed)
-            views[copy].append(np.asarray(embedder(augmented, training=False)))
+            views[copy].append(embed(embedder, augmented))
         paths.extend(p.decode() for p in batch["path"].numpy())
         identities.extend(int(i) for i in batch["identity"].numpy())
         progress.update(int(images.shape[0]))
