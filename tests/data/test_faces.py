@@ -308,20 +308,13 @@ def test_samples_are_seeded_uniform_draws_over_the_whole_source_not_prefixes(tmp
     assert index.sample(1000, seed=0).paths == [index.paths[i] for i in faces.sample_positions(70, 70, 0)]
 
 
-def test_the_pipeline_reads_only_the_sample(tmp_path):
-    root = uneven_tree(tmp_path / "faces", [6, 6, 6])
-    dataset = faces.pipeline(
-        "identity_folders", batch_size=4, training=False, image_size=16, root=str(root), sample=(5, 3, True)
-    )
-    identities = np.concatenate([batch["identity"].numpy() for batch in dataset])
-    expected = faces.index_identity_folders(root).sample(5, 3, True).identities
-    assert identities.tolist() == expected and sorted(np.bincount(identities).tolist()) == [1, 2, 2]
-    lfw = faces.pipeline("lfw", batch_size=64, training=False, image_size=25, augment=False, sample=(10, 0, False))
-    images = np.concatenate([batch["image"].numpy() for batch in lfw])
+def test_lfw_reads_the_given_positions_in_their_order():
+    positions = faces.sample_positions(100, 10, 0)
+    images = np.stack([e["image"].numpy() for e in faces.lfw_faces(25, positions=positions)])
     everything = np.concatenate(
         [
             b["image"].numpy()
             for b in faces.pipeline("lfw", batch_size=100, training=False, image_size=25, augment=False)
         ]
     )
-    np.testing.assert_array_equal(images, everything[faces.sample_positions(100, 10, 0)])
+    np.testing.assert_array_equal(images, everything[positions])

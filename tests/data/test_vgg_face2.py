@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.data.test_images import noise, save, truncated_copy
-from tfxmodal.data import faces, vgg_face2
+from tfxmodal.data import face_selection, faces, vgg_face2
 from tfxmodal.data.images import DatasetLayoutError, ImageFileError
 
 TRAIN = {"n000002": (200, 40, 40), "n000005": (40, 200, 40), "n000009": (40, 40, 200)}
@@ -101,13 +101,14 @@ def test_read_back_through_the_faces_loader(prepared):
     assert batch["image"].shape == (4, 16, 16, 3) and batch["identity"].shape == (4,)
 
 
-def test_a_sample_of_the_tfds_split_is_the_drawn_records(prepared):
-    everything = [int(e["identity"]) for e in faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"])]
-    sampled = faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"], sample=(3, 7, False))
-    positions = sorted(faces.sample_positions(len(everything), 3, 7))
-    assert [int(e["identity"]) for e in sampled] == [everything[i] for i in positions]
+def test_given_positions_of_the_tfds_split_are_read_in_record_order_with_their_paths(prepared):
+    everything = list(faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"], with_paths=True))
+    positions = faces.sample_positions(len(everything), 3, 7)
+    picked = list(faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"], positions=positions))
+    assert [int(e["identity"]) for e in picked] == [int(everything[i]["identity"]) for i in sorted(positions)]
+    assert "path" not in picked[0] and all(e["path"].numpy().decode().endswith(".jpg") for e in everything)
     with pytest.raises(ValueError, match="balance_identities: not available"):
-        faces.vgg_face2("train", image_size=8, data_dir=prepared["data_dir"], sample=(3, 7, True))
+        face_selection.select("vgg_face2", 3, 7, balance_identities=True, data_dir=prepared["data_dir"])
 
 
 def test_list_file_selects_images_and_unprepared_dataset_explains(tmp_path):

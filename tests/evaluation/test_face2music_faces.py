@@ -7,8 +7,8 @@ from PIL import Image
 
 from tests.data.test_faces import uneven_tree
 from tfxmodal.data import faces as faces_data
+from tfxmodal.data.faces import save_npz_embeddings
 from tfxmodal.evaluation.face2music import source_faces
-from tfxmodal.tasks.face2music import save_face_embeddings
 from tfxmodal.tasks.face2music_config import FaceData
 
 
@@ -16,7 +16,7 @@ def test_a_run_from_precomputed_embeddings_shows_the_faces_its_npz_names(tmp_pat
     index = faces_data.index_identity_folders(uneven_tree(tmp_path / "faces", [3, 2, 4]))
     rows = np.random.default_rng(0).normal(size=(len(index.paths), 512))
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    save_face_embeddings(tmp_path / "emb.npz", rows, index.identities, index.paths)
+    save_npz_embeddings(tmp_path / "emb.npz", rows, index.identities, index.paths)
     run = types.SimpleNamespace(
         config=types.SimpleNamespace(faces=FaceData(source="embeddings", path=str(tmp_path / "emb.npz"))),
         face_embedder=None,
@@ -33,7 +33,7 @@ def test_a_run_from_precomputed_embeddings_shows_the_faces_its_npz_names(tmp_pat
 
 def test_without_paths_there_are_no_thumbnails(tmp_path):
     rows = np.eye(3, 512)
-    save_face_embeddings(tmp_path / "emb.npz", rows, [-1, -1, -1], None)
+    save_npz_embeddings(tmp_path / "emb.npz", rows, [-1, -1, -1], None)
     run = types.SimpleNamespace(
         config=types.SimpleNamespace(faces=FaceData(source="embeddings", path=str(tmp_path / "emb.npz"))),
         face_embedder=None,

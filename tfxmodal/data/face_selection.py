@@ -14,7 +14,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfxmodal.data import faces as faces_lib
-from tfxmodal.data import pipeline as pipeline_lib
 
 
 @dataclasses.dataclass
@@ -136,41 +135,23 @@ def _folder_reader(index):
 
 def _lfw_reader(positions, paths):
     def read(start, stop, image_size):
-        from skimage.data import lfw_subset
-
-        grey = (lfw_subset()[: faces_lib.LFW_NUM_FACES] * 255.0).astype(np.float32)[..., None]
-        dataset = tf.data.Dataset.from_tensor_slices(grey[np.asarray(positions[start:stop], np.int64)])
-        dataset = dataset.map(
-            lambda image: faces_lib.image_example(tf.image.grayscale_to_rgb(image), -1, image_size),
-            num_parallel_calls=pipeline_lib.AUTOTUNE,
-        )
-        return _with_path(dataset, paths[start:stop])
+        return _with_path(faces_lib.lfw_faces(image_size, positions=positions[start:stop]), paths[start:stop])
 
     return read
 
 
 def _select_vgg_face2(count, seed, source_kwargs):
-    import tensorflow_datasets as tfds
-
     split = source_kwargs.get("split", "train")
-    builder = faces_lib.vgg_face2_builder(source_kwargs.get("data_dir"), source_kwargs.get("manual_dir"))
+    data_dir, manual_dir = source_kwargs.get("data_dir"), source_kwargs.get("manual_dir")
+    builder = faces_lib.vgg_face2_builder(data_dir, manual_dir)
     total = builder.info.splits[split].num_examples
     # Drawn faces are taken in record order, so any slice of them is one
     # filtered pass over the split's records (JPEGs decoded only when drawn).
     positions = np.sort(np.asarray(faces_lib.sample_positions(total, count, seed), np.int64))
 
     def read(start, stop, image_size):
-        chosen = np.zeros(total, bool)
-        chosen[positions[start:stop]] = True
-        mask = tf.constant(chosen)  # one byte per record: 3.3 MB for VGGFace2's train split
-        records = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()}, shuffle_files=False)
-        picked = records.enumerate().filter(lambda position, _: tf.gather(mask, position))
-        return picked.map(
-            lambda _, ex: {
-                **faces_lib.image_example(faces_lib.decode_image(ex["image"]), ex["label"], image_size),
-                "path": ex["file_name"],
-            },
-            num_parallel_calls=pipeline_lib.AUTOTUNE,
+        return faces_lib.vgg_face2(
+            split, image_size, data_dir, manual_dir, positions=positions[start:stop], with_paths=True
         )
 
     return FaceSelection("vgg_face2", len(positions), total, reader=read)

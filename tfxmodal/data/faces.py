@@ -54,6 +54,7 @@ from tfxmodal.data.images import (
     resize_image,
 )
 from tfxmodal.data.pipeline import measure_throughput
+from tfxmodal.utils.files import save_npz
 
 logger = logging.getLogger(__name__)
 
@@ -234,14 +235,14 @@ def _bytes_perimage_example(image_size):
     return image_size * image_size * 3 * 4 + 4
 
 
-def lfw_faces(image_size=64, input_context=None, sample=None):
+def lfw_faces(image_size=64, input_context=None, positions=None):
     """The 100 embedded LFW faces (scikit-image), unbatched, no augmentation.
 
     Args:
         image_size: output side in pixels (upsampled from 25×25).
         input_context: `tf.distribute.InputContext` to shard by.
-        sample: optional `(count, seed, balance_identities)`: a seeded uniform
-            sample (`sample_positions`; LFW's faces carry no identity).
+        positions: optional face positions (0..99) to read, in this order
+            (a drawn sample, `sample_positions`; LFW's faces carry no identity).
 
     Returns:
         `tf.data.Dataset` of ``{"image": float32 (S, S, 3) in [0, 255],
@@ -251,8 +252,8 @@ def lfw_faces(image_size=64, input_context=None, sample=None):
 
     faces = lfw_subset()[:LFW_NUM_FACES]  # float64 in [0, 1]; the rest are non-faces
     images = (faces * 255.0).astype(np.float32)[..., None]
-    if sample is not None:
-        images = images[sample_positions(len(images), sample[0], sample[1])]
+    if positions is not None:
+        images = images[np.asarray(positions, np.int64)]
     dataset = tf.data.Dataset.from_tensor_slices(images)
     dataset = pipeline_lib.shard(dataset, input_context)
 
@@ -312,7 +313,9 @@ def vgg_face2_builder(data_dir, manual_dir):
     return builder
 
 
-def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, input_context=None, sample=None):
+def vgg_face2(
+    split="train", image_size=224, data_dir=None, manual_dir=None, input_context=None, positions=None, with_paths=False
+):
     """Faces from the TFDS `vgg_face2` dataset.
 
     Args:
@@ -323,10 +326,11 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
             when it is not prepared yet.
         input_context: `tf.distribute.InputContext` to shard by (records are
             sharded before JPEG decoding).
-        sample: optional `(count, seed, balance_identities)`: a seeded uniform
-            sample over the whole split (positions drawn from its record
-            count, records selected before decoding; balancing by identity
-            is not available for TFDS sources).
+        positions: optional record positions of the split to read (a drawn
+            sample, `sample_positions`). They come in record order whatever
+            the order given: one filtered pass over the records, JPEGs
+            decoded only when chosen.
+        with_paths: add ``"path"``, the record's `file_name`.
 
     Returns:
         unbatched `tf.data.Dataset` in the image format; identity = `label`.
@@ -335,20 +339,19 @@ def vgg_face2(split="train", image_size=224, data_dir=None, manual_dir=None, inp
 
     builder = vgg_face2_builder(data_dir, manual_dir)
     dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()}, shuffle_files=False)
-    if sample is not None:
-        if sample[2]:
-            raise ValueError("faces.balance_identities: not available for the vgg_face2 TFDS source")
-        total = builder.info.splits[split].num_examples
-        chosen = np.zeros(total, bool)
-        chosen[sample_positions(total, sample[0], sample[1])] = True
+    if positions is not None:
+        chosen = np.zeros(builder.info.splits[split].num_examples, bool)
+        chosen[np.asarray(positions, np.int64)] = True
         mask = tf.constant(chosen)  # one byte per record: 3.3 MB for VGGFace2's train split
         dataset = dataset.enumerate().filter(lambda position, example: tf.gather(mask, position))
         dataset = dataset.map(lambda position, example: example)
     dataset = pipeline_lib.shard(dataset, input_context)
-    return dataset.map(
-        lambda ex: image_example(decode_image(ex["image"]), ex["label"], image_size),
-        num_parallel_calls=pipeline_lib.AUTOTUNE,
-    )
+
+    def convert(example):
+        converted = image_example(decode_image(example["image"]), example["label"], image_size)
+        return {**converted, "path": example["file_name"]} if with_paths else converted
+
+    return dataset.map(convert, num_parallel_calls=pipeline_lib.AUTOTUNE)
 
 
 # --- precomputed embeddings -------------------------------------------------
@@ -412,6 +415,21 @@ def _npy_embeddings(path, identities):
 
     dataset = tf.data.Dataset.range(0, count, _EMBEDDING_CHUNK).map(load).unbatch()
     return dataset, count, dim
+
+
+def save_npz_embeddings(path, embeddings, identities=None, paths=None):
+    """Writes embeddings in the layout `read_npz_embeddings` reads, atomically.
+
+    `embeddings` `(N, D)` (or `(views, N, D)` for the embedding stage's
+    shards) float32, optional `identities` `(N,)` int32 and `paths` `(N,)`
+    str, the image each row came from.
+    """
+    arrays = {"embedding": np.asarray(embeddings, np.float32)}
+    if identities is not None:
+        arrays["identity"] = np.asarray(identities, np.int32)
+    if paths is not None:
+        arrays["path"] = np.asarray(paths, dtype=str)
+    save_npz(path, **arrays)
 
 
 def read_npz_embeddings(path):
@@ -646,21 +664,13 @@ def _source(source, image_size, input_context, source_kwargs):
     pipelines = 1 if input_context is None else max(1, input_context.num_input_pipelines)
     image_bytes = _bytes_perimage_example(image_size)
     if source == "lfw":
-        sample = source_kwargs.get("sample")
-        return (
-            lfw_faces(image_size, input_context, **source_kwargs),
-            (LFW_NUM_FACES if sample is None else min(LFW_NUM_FACES, sample[0])) // pipelines,
-            image_bytes,
-        )
+        return lfw_faces(image_size, input_context, **source_kwargs), LFW_NUM_FACES // pipelines, image_bytes
     if source in ("identity_folders", "image_folder"):
         kwargs = dict(source_kwargs)
         root = kwargs.pop("root")
-        sample = kwargs.pop("sample", None)
         indexer = index_identity_folders if source == "identity_folders" else index_image_folder
         index = indexer(root, **kwargs)
         report_skipped(index, root)
-        if sample is not None:
-            index = index.sample(*sample)
         return (
             files_dataset(index, image_size, input_context),
             len(index.paths) // pipelines,
@@ -671,8 +681,6 @@ def _source(source, image_size, input_context, source_kwargs):
         split = kwargs.get("split", "train")
         builder = vgg_face2_builder(kwargs.get("data_dir"), kwargs.get("manual_dir"))
         count = builder.info.splits[split].num_examples
-        if kwargs.get("sample") is not None:
-            count = min(count, int(kwargs["sample"][0]))
         return (
             vgg_face2(image_size=image_size, input_context=input_context, **kwargs),
             count // pipelines,
@@ -716,9 +724,8 @@ def pipeline(
             shard fits in `images.CACHE_BUDGET_BYTES` (1 GiB); or a bool.
         **source_kwargs: for the source: `root`, `validate`,
             `skip_bad_files` (folders); `split`, `data_dir`, `manual_dir`
-            (vgg_face2); `path`, `identities` (embeddings); and for image
-            sources `sample=(count, seed, balance_identities)`: only a seeded
-            uniform sample of the source (`sample_positions`), in drawn order.
+            (vgg_face2); `path`, `identities` (embeddings). A seeded sample of
+            a source, read in slices, is `face_selection.FaceSource`'s.
 
     Returns:
         batched `tf.data.Dataset` of the source's format with a leading

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from tfxmodal.config import ConfigError
+from tfxmodal.data.faces import save_npz_embeddings
 from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, NUM_PITCHES, SAMPLE_RATE, midi_pitch
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music_config import Face2MusicConfig
@@ -41,7 +42,7 @@ from tfxmodal.tasks.run_directory import read_run_config
 from tfxmodal.tasks.task import Artifact, Task
 from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import is_chief
-from tfxmodal.utils.files import atomic_path, read_json, save_json, save_npy, save_weights
+from tfxmodal.utils.files import read_json, save_json, save_npy, save_weights
 from tfxmodal.utils.precision import precision_scope
 
 FACE_SHARDS = "face_embedding_shards"
@@ -137,7 +138,7 @@ class Face2MusicRun(TrainingRun):
                 save_json(self.path("faces_manifest.json"), drawn)
             plain = len(result["identities"])
             # The faces the GAN translates, reusable as `faces.source: embeddings` with their image paths.
-            save_face_embeddings(
+            save_npz_embeddings(
                 self.path("face_embeddings.npz"), result["embeddings"][:plain], result["identities"], result["paths"]
             )
             arrays = (result["embeddings"], result["fixed_embeddings"], result["fixed_images"])
@@ -442,16 +443,6 @@ class Face2MusicRun(TrainingRun):
             summary["target_notes"] = int(num_target)
             save_json(self.path("run_summary.json"), summary)
         return summary
-
-
-def save_face_embeddings(path, embeddings, identities, paths):
-    """Writes `(n, 512)` embeddings with their identities and image paths as a `.npz`, atomically."""
-    arrays = {"embedding": np.asarray(embeddings, np.float32), "identity": np.asarray(identities, np.int32)}
-    if paths is not None:
-        arrays["path"] = np.asarray(paths, dtype=str)
-    with atomic_path(path) as temp:
-        with open(temp, "wb") as handle:
-            np.savez(handle, **arrays)
 
 
 def classifier_spec(config):

@@ -26,7 +26,6 @@ from tfxmodal.data import faces as faces_lib
 from tfxmodal.domain import FACE_EMBEDDING_DIM
 from tfxmodal.models.face_embedder import embed
 from tfxmodal.trainers.distribute import sum_over_workers, worker_position
-from tfxmodal.utils.files import atomic_path
 
 # Longest path kept when shards are exchanged between workers (UTF-8 bytes).
 _MAX_PATH_BYTES = 512
@@ -75,17 +74,6 @@ def read_shard(path):
     """`{"embedding": (views, n, 512), "path": (n,) str, "identity": (n,) int32}` of one shard file."""
     with np.load(path, allow_pickle=False) as shard:
         return {key: shard[key] for key in ("embedding", "path", "identity")}
-
-
-def _write_shard(path, embedding, paths, identities):
-    with atomic_path(path) as temp:
-        with open(temp, "wb") as handle:
-            np.savez(
-                handle,
-                embedding=np.asarray(embedding, np.float32),
-                path=np.asarray(paths, dtype=str),
-                identity=np.asarray(identities, np.int32),
-            )
 
 
 def _embed_shard(embedder, selection, start, stop, augment_copies, seed, shard_index, batch_size, progress):
@@ -168,7 +156,7 @@ def embed_selection(
         embedding, paths, identities = _embed_shard(
             embedder, selection, start, stop, augment_copies, seed, j, batch_size, progress
         )
-        _write_shard(names[j], embedding, paths, identities)
+        faces_lib.save_npz_embeddings(names[j], embedding, identities, paths)
     if workers > 1:
         _exchange_shards(strategy, names, ranges, augment_copies + 1, worker, workers)
     shards = [read_shard(name) for name in names]
@@ -202,4 +190,4 @@ def _exchange_shards(strategy, names, ranges, views, worker, workers):
         identity = sum_over_workers(strategy, identity)
         if not owner and not os.path.exists(names[j]):
             paths = [bytes(row[row > 0].astype(np.uint8)).decode() for row in path_bytes]
-            _write_shard(names[j], embedding, paths, identity.astype(np.int32))
+            faces_lib.save_npz_embeddings(names[j], embedding, identity.astype(np.int32), paths)

@@ -43,6 +43,7 @@ class TrainingRun:
     def __init__(self, config, out_dir):
         self.config = config
         self.out_dir = out_dir
+        self.stage_seconds, self.stage_peak_memory_mb = {}, {}
 
     def path(self, *parts):
         return os.path.join(self.out_dir, *parts)
@@ -60,8 +61,6 @@ class TrainingRun:
         """
         import resource
 
-        if not hasattr(self, "stage_seconds"):
-            self.stage_seconds, self.stage_peak_memory_mb = {}, {}
         started = time.perf_counter()
         try:
             yield

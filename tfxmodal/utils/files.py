@@ -84,6 +84,15 @@ def save_npy(path, array):
             np.save(handle, array)
 
 
+def save_npz(path, **arrays):
+    """`np.savez(**arrays)` to `path` atomically (no pickled objects: arrays of numbers or strings)."""
+    import numpy as np
+
+    with atomic_path(path) as temp:
+        with open(temp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
 def save_weights(model, path):
     """`model.save_weights(path)` atomically (`path` must end in `.weights.h5`)."""
     if not str(path).endswith(".weights.h5"):
