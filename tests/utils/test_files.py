@@ -86,3 +86,14 @@ def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
     with atomic_path(tmp_path / "1", directory=True) as temp:
         open(os.path.join(temp, "saved_model.pb"), "w").close()
     assert os.listdir(tmp_path) == ["1"]
+
+
+def test_save_npz_writes_atomically_and_takes_any_array_name(tmp_path):
+    import numpy as np
+
+    from tfxmodal.utils.files import save_npz
+
+    save_npz(tmp_path / "a.npz", path=np.array(["x.jpg"]), embedding=np.ones((1, 2), np.float32))
+    with np.load(tmp_path / "a.npz") as stored:
+        assert list(stored["path"]) == ["x.jpg"] and stored["embedding"].shape == (1, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz"]

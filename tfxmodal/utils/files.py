@@ -84,11 +84,11 @@ def save_npy(path, array):
             np.save(handle, array)
 
 
-def save_npz(path, **arrays):
-    """`np.savez(**arrays)` to `path` atomically (no pickled objects: arrays of numbers or strings)."""
+def save_npz(destination, /, **arrays):
+    """`np.savez(**arrays)` to `destination` atomically (arrays of numbers or strings; any names, `path` too)."""
     import numpy as np
 
-    with atomic_path(path) as temp:
+    with atomic_path(destination) as temp:
         with open(temp, "wb") as handle:
             np.savez(handle, **arrays)
 
