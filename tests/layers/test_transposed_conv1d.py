@@ -1,4 +1,8 @@
-"""MatmulConv1DTranspose is keras.layers.Conv1DTranspose: values, gradients, variables and weights files."""
+"""MatmulConv1DTranspose is keras.layers.Conv1DTranspose: values, gradients, variables and weights files.
+
+Both of its computations are checked: the matrix product (short inputs) and the polyphase
+convolution (inputs from `polyphase_from_length` positions on).
+"""
 
 import keras
 import numpy as np
@@ -38,14 +42,19 @@ def numpy_reference(x, kernel, bias, stride, padding):
     return full[:, start : start + size] + bias
 
 
-def pair(stride, taps, shape, padding, seed=0):
+# MatmulConv1DTranspose's polyphase_from_length: never (the product) or from 1 position (the convolution).
+METHODS = {"matmul": None, "polyphase": 1}
+
+
+def pair(stride, taps, shape, padding, seed=0, method="matmul"):
     """A Keras layer and a MatmulConv1DTranspose with the same random kernel and bias."""
     rng = np.random.default_rng(seed)
-    layers = []
-    for cls in (keras.layers.Conv1DTranspose, MatmulConv1DTranspose):
-        layer = cls(5, taps, strides=stride, padding=padding)
+    layers = [
+        keras.layers.Conv1DTranspose(5, taps, strides=stride, padding=padding),
+        MatmulConv1DTranspose(5, taps, strides=stride, padding=padding, polyphase_from_length=METHODS[method]),
+    ]
+    for layer in layers:
         layer.build(shape)
-        layers.append(layer)
     kernel = rng.normal(size=layers[0].kernel.shape).astype("float32")
     bias = rng.normal(size=layers[0].bias.shape).astype("float32")
     for layer in layers:
@@ -54,10 +63,11 @@ def pair(stride, taps, shape, padding, seed=0):
     return layers, kernel, bias
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("stride, taps, length, padding", CASES)
-def test_equals_keras_conv1d_transpose_and_the_definition(stride, taps, length, padding):
+def test_equals_keras_conv1d_transpose_and_the_definition(stride, taps, length, padding, method):
     shape = (3, length, 6)
-    (reference, layer), kernel, bias = pair(stride, taps, shape, padding)
+    (reference, layer), kernel, bias = pair(stride, taps, shape, padding, method=method)
     x = np.random.default_rng(1).normal(size=shape).astype("float32")
     expected = reference(x).numpy()
     assert tuple(layer.compute_output_shape(shape)) == expected.shape
@@ -66,10 +76,11 @@ def test_equals_keras_conv1d_transpose_and_the_definition(stride, taps, length, 
     np.testing.assert_allclose(tf.function(layer)(x).numpy(), expected, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("stride, taps, length, padding", CASES[:5])
-def test_gradients_equal_keras_w_r_t_inputs_kernel_and_bias(stride, taps, length, padding):
+def test_gradients_equal_keras_w_r_t_inputs_kernel_and_bias(stride, taps, length, padding, method):
     shape = (2, length, 4)
-    layers, _, _ = pair(stride, taps, shape, padding, seed=2)
+    layers, _, _ = pair(stride, taps, shape, padding, seed=2, method=method)
     x = tf.constant(np.random.default_rng(3).normal(size=shape).astype("float32"))
     cotangent = None
     gradients = []
@@ -99,10 +110,18 @@ def test_unsupported_configurations_fall_back_to_keras():
         np.testing.assert_allclose(layer(x).numpy(), reference(x).numpy(), atol=1e-5)
 
 
-def test_standard_layer_checks():
+@pytest.mark.parametrize("method", METHODS)
+def test_standard_layer_checks(method):
     run_layer_test(
         MatmulConv1DTranspose,
-        {"filters": 4, "kernel_size": 25, "strides": 4, "padding": "same", "activation": "tanh"},
+        {
+            "filters": 4,
+            "kernel_size": 25,
+            "strides": 4,
+            "padding": "same",
+            "activation": "tanh",
+            "polyphase_from_length": METHODS[method],
+        },
         np.random.default_rng(6).normal(size=(2, 8, 3)).astype("float32"),
         expected_output_shape=(2, 32, 4),
         expected_num_trainable_weights=2,
@@ -124,9 +143,9 @@ def test_spectral_normalization_uses_the_matmul_op():
         np.testing.assert_allclose(wrapped[1](x, training=training), wrapped[0](x, training=training), atol=1e-5)
 
 
-def test_generator_weights_written_with_keras_layers_load_into_matmul_layers(tmp_path):
+def test_generator_weights_written_with_keras_layers_load_into_matmul_and_polyphase_layers(tmp_path):
     generators = {}
-    for name in ("keras", "matmul"):
+    for name in ("keras", "matmul", "polyphase"):
         generator = WaveGANGenerator(
             2, spectral_norm=True, output_batch_norm=False, transposed_conv=name, name="generator"
         )
@@ -140,11 +159,23 @@ def test_generator_weights_written_with_keras_layers_load_into_matmul_layers(tmp
     generators["keras"](z, pitch, training=True)  # move u and the batch-norm statistics off their initial values
     path = str(tmp_path / "generator.weights.h5")
     generators["keras"].save_weights(path)
-    generators["matmul"].load_weights(path)
-    np.testing.assert_allclose(
-        generators["matmul"](z, pitch, training=False).numpy(),
-        generators["keras"](z, pitch, training=False).numpy(),
-        atol=1e-5,
-    )
+    expected = generators["keras"](z, pitch, training=False).numpy()
+    for name in ("matmul", "polyphase"):
+        generators[name].load_weights(path)
+        np.testing.assert_allclose(generators[name](z, pitch, training=False).numpy(), expected, atol=1e-5)
     with pytest.raises(ValueError, match="transposed_conv"):
-        WaveGANGenerator(2, transposed_conv="polyphase")
+        WaveGANGenerator(2, transposed_conv="winograd")
+
+
+def test_auto_takes_the_product_for_short_inputs_and_the_polyphase_convolution_for_the_last_two_layers():
+    """At d >= 32 (upconv inputs of 16, 64, 256, 1,024 and 4,096 positions); Keras's op at d = 8."""
+    wide = WaveGANGenerator(32, spectral_norm=True)
+    wide.build((None, 512))
+    lengths = [16 * 4**index for index in range(5)]
+    chosen = [
+        sn.layer.computation((None, length, sn.layer.kernel.shape[2])) for sn, length in zip(wide.upconvs, lengths)
+    ]
+    assert chosen == ["matmul", "matmul", "matmul", "polyphase", "polyphase"]
+    narrow = WaveGANGenerator(8, spectral_norm=False)
+    assert all(type(layer) is keras.layers.Conv1DTranspose for layer in narrow.upconvs)
+    assert MatmulConv1DTranspose(4, 3, strides=2, output_padding=1).computation((None, 4096, 3)) == "keras"

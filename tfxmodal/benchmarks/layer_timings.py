@@ -27,7 +27,7 @@ import numpy as np
 from tfxmodal.benchmarks.flops import matmul_flops
 from tfxmodal.domain import FACE_EMBEDDING_DIM, NUM_PITCHES
 
-IMPLEMENTATIONS = ("keras", "matmul")
+IMPLEMENTATIONS = ("keras", "matmul", "polyphase")
 
 
 def _cpuinfo():
