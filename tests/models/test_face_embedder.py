@@ -6,7 +6,8 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 
 from tfxmodal.models import EigenfaceEmbedder, FaceEmbedder
-from tfxmodal.models.face_embedder import WeightsFileError, embed, keras_layer_name, read_vggface_h5, traced
+from tfxmodal.models.face_embedder import WeightsFileError, embed, keras_layer_name, read_vggface_h5
+from tfxmodal.utils.tracing import traced
 
 
 def lfw_faces_rgb():

@@ -36,6 +36,7 @@ from tfxmodal.models.face_embedder import embed
 from tfxmodal.tasks import face2music_data as data
 from tfxmodal.tasks.face2music import classifier_spec, default_classifiers_dir, load_trained
 from tfxmodal.utils.files import read_json, save_json
+from tfxmodal.utils.tracing import infer
 
 REPORT_SAMPLES = 30
 SPECTROGRAMS = 6
@@ -88,7 +89,7 @@ def _thumbnails_of_paths(paths, size):
 def translate(run, embeddings, pitch_classes):
     """Waveforms `(n, 8192)` of the generator for embeddings and pitch classes."""
     outputs = [
-        np.asarray(run.generator(embeddings[i : i + 128], pitch_classes[i : i + 128], training=False))[..., 0]
+        infer(run.generator, embeddings[i : i + 128], pitch_classes[i : i + 128])[..., 0]
         for i in range(0, len(embeddings), 128)
     ]
     return np.concatenate(outputs)

@@ -28,6 +28,7 @@ from tfxmodal.domain import midi_pitch
 from tfxmodal.evaluation import plots
 from tfxmodal.evaluation.classifiers import features_and_probabilities
 from tfxmodal.metrics import frechet_distance, inception_score, pairwise_distance_correlation
+from tfxmodal.utils.tracing import infer
 
 PANELS = (
     ("pitch_accuracy", "pitch accuracy of translations (chance 1/61)", False),
@@ -55,7 +56,7 @@ def cbn_pitch_spread(generator):
 def translate(generator, embeddings, pitch_classes, batch_size=128):
     """Waveforms `(n, samples)` of the generator (inference mode) for embeddings and pitch classes."""
     outputs = [
-        np.asarray(generator(embeddings[i : i + batch_size], pitch_classes[i : i + batch_size], training=False))[..., 0]
+        infer(generator, embeddings[i : i + batch_size], pitch_classes[i : i + batch_size])[..., 0]
         for i in range(0, len(embeddings), batch_size)
     ]
     return np.concatenate(outputs)

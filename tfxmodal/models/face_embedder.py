@@ -16,11 +16,12 @@ RGB images in [0, 255]):
 """
 
 import os
-import weakref
 
 import keras
 import numpy as np
 from keras import ops
+
+from tfxmodal.utils.tracing import infer, traced
 
 # keras-vggface "version 2" (VGGFace2 ResNet-50 / SENet-50) preprocessing:
 # RGB → BGR, then subtract these per-channel means (B, G, R).
@@ -137,36 +138,9 @@ def load_vggface_weights(backbone, path):
     return loaded
 
 
-# One traced function per embedder, kept outside the model: a tf.function attribute would be
-# saved with every SavedModel that tracks the embedder.
-_TRACED = weakref.WeakKeyDictionary()
-
-
-def traced(model, method="call"):
-    """`model.<method>(images)` as one traced graph, reused across batches (and batch sizes).
-
-    Eager Keras calls of a 224² ResNet-50 let the allocator grow: 64 faces at a
-    time peaked at 10.2 GB resident, traced at 1.8 GB and 1.2× faster
-    (README, "Full-size rehearsal"). Returns a callable `images → tensor`.
-    """
-    import tensorflow as tf
-
-    functions = _TRACED.setdefault(model, {})
-    if not model.built:
-        # Variables are created eagerly, not inside the trace.
-        model.build(None)
-    if method not in functions:
-        bound = getattr(model, method)
-        if method == "call":
-            functions[method] = tf.function(lambda images: bound(images, training=False), reduce_retracing=True)
-        else:
-            functions[method] = tf.function(bound, reduce_retracing=True)
-    return functions[method]
-
-
 def embed(model, images):
-    """Face embeddings `(b, 512)` float32 NumPy of `(b, s, s, 3)` RGB [0, 255] images, traced."""
-    return np.asarray(traced(model)(images), np.float32)
+    """Face embeddings `(b, 512)` float32 NumPy of `(b, s, s, 3)` RGB [0, 255] images, traced (`utils.tracing`)."""
+    return infer(model, images)
 
 
 def _l2_normalize(x):

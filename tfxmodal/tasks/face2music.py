@@ -44,6 +44,7 @@ from tfxmodal.tasks.training_run import TrainingRun
 from tfxmodal.trainers.distribute import is_chief
 from tfxmodal.utils.files import read_json, save_json, save_npy, save_weights
 from tfxmodal.utils.precision import precision_scope
+from tfxmodal.utils.tracing import infer
 
 FACE_SHARDS = "face_embedding_shards"
 
@@ -386,7 +387,7 @@ class Face2MusicRun(TrainingRun):
     def write_samples(self, generator, fixed_embeddings, fixed_pitches):
         from tfxmodal.audio.wav import write_wav
 
-        waveforms = np.asarray(generator(fixed_embeddings, fixed_pitches, training=False))[..., 0]
+        waveforms = infer(generator, fixed_embeddings, fixed_pitches)[..., 0]
         paths = []
         for index, (waveform, pitch) in enumerate(zip(waveforms, fixed_pitches)):
             path = self.path("samples", f"face{index:02d}_pitch{midi_pitch(int(pitch))}.wav")

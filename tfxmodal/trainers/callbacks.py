@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfxmodal.trainers.distribute import average_replica_local_variables
+from tfxmodal.utils.tracing import infer
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -156,7 +157,7 @@ class TrainingSummaries(GANSummaries):
         self.sample_rate = sample_rate
 
     def write_samples(self, step):
-        audio = self.generator(self.fixed_embeddings, self.fixed_pitches, training=False)
+        audio = infer(self.generator, self.fixed_embeddings, self.fixed_pitches)
         tf.summary.audio("fixed_faces", audio, self.sample_rate, step=step, max_outputs=len(audio))
 
 

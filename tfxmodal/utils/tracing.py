@@ -1,0 +1,42 @@
+"""Inference of a Keras model as one traced graph, reused across batches.
+
+Eager Keras calls of large convolutional networks let the CPU allocator
+grow: 64 faces of 224² through the ResNet-50 face embedder peaked at
+10.2 GB resident eager and 1.8 GB traced (1.2× faster); the d = 64 WaveGAN
+generator at batch 128 at 6.3 GB eager and 5.0 GB traced (README,
+"Full-size rehearsal"). The traced functions are kept outside the model: a
+`tf.function` attribute would be saved with every SavedModel that tracks it.
+"""
+
+import weakref
+
+import numpy as np
+
+_TRACED = weakref.WeakKeyDictionary()
+
+
+def traced(model, method="call"):
+    """`model.<method>(*inputs)` as a `tf.function` (`training=False` for `call`), made once per model.
+
+    `reduce_retracing`: a last, smaller batch traces once more, then every
+    batch size reuses that graph. A model not yet built is built first with
+    `model.build(None)` (models whose weights do not depend on the input
+    shape), so that no variable is created inside the trace.
+    """
+    import tensorflow as tf
+
+    functions = _TRACED.setdefault(model, {})
+    if not model.built:
+        model.build(None)
+    if method not in functions:
+        bound = getattr(model, method)
+        if method == "call":
+            functions[method] = tf.function(lambda *inputs: bound(*inputs, training=False), reduce_retracing=True)
+        else:
+            functions[method] = tf.function(bound, reduce_retracing=True)
+    return functions[method]
+
+
+def infer(model, *inputs):
+    """`model(*inputs, training=False)` through `traced(model)`, as a float32 NumPy array."""
+    return np.asarray(traced(model)(*inputs), np.float32)
