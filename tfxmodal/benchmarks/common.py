@@ -1,6 +1,8 @@
 """What every benchmark section shares: timing a training step, counting parameters, memory."""
 
+import json
 import resource
+import subprocess
 import sys
 import time
 
@@ -53,3 +55,45 @@ def meminfo_mb(field):
     except OSError:
         pass
     return None
+
+
+def own_peak_memory_mb():
+    """Peak resident memory of this process's own program, in MiB.
+
+    Linux's `VmHWM` (`/proc/self/status`) counts only what the process
+    touched since its `exec`; `ru_maxrss` also keeps the parent's peak from
+    before it (`exec` carries the old address space's high-water mark over),
+    so a child started by a large parent would report the parent's size.
+    Falls back to `peak_memory_mb` where there is no `/proc`.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return peak_memory_mb()
+
+
+def in_own_process(module, function, **kwargs):
+    """`module.function(**kwargs)` (a dict) in a fresh Python process, plus that process's own peak memory.
+
+    Peak resident memory never falls within a process, so entries measured
+    one after another in one process would each report the largest so far;
+    here each gets `peak_memory_mb` of its own (`own_peak_memory_mb`, read
+    in the child). A failure raises with the child's last lines of stderr.
+    """
+    code = (
+        "import json, sys\n"
+        "from tfxmodal.benchmarks.common import own_peak_memory_mb\n"
+        f"from {module} import {function} as function\n"
+        "result = dict(function(**json.loads(sys.argv[1])))\n"
+        "result['peak_memory_mb'] = own_peak_memory_mb()\n"
+        "print('\\n' + json.dumps(result))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code, json.dumps(kwargs)], capture_output=True, text=True)
+    if completed.returncode != 0:
+        tail = "".join(completed.stderr.splitlines(keepends=True)[-10:])
+        raise RuntimeError(f"{module}.{function}({kwargs}) exited with {completed.returncode}:\n{tail}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
