@@ -13,6 +13,9 @@ import weakref
 import numpy as np
 
 _TRACED = weakref.WeakKeyDictionary()
+# `infer` traces models from this many weights on; smaller ones (the demo's and the tests') run eagerly,
+# where the allocator's growth is small and a trace (seconds per model) would cost more than it saves.
+TRACE_FROM_PARAMETERS = 5_000_000
 
 
 def traced(model, method="call"):
@@ -38,5 +41,8 @@ def traced(model, method="call"):
 
 
 def infer(model, *inputs):
-    """`model(*inputs, training=False)` through `traced(model)`, as a float32 NumPy array."""
-    return np.asarray(traced(model)(*inputs), np.float32)
+    """`model(*inputs, training=False)` as a float32 NumPy array: traced (`traced`) for models of
+    `TRACE_FROM_PARAMETERS` weights or more (the paper's ResNet-50 and d = 64 generator), eager below."""
+    if model.built and model.count_params() >= TRACE_FROM_PARAMETERS:
+        return np.asarray(traced(model)(*inputs), np.float32)
+    return np.asarray(model(*inputs, training=False), np.float32)
