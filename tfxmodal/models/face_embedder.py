@@ -139,7 +139,8 @@ def load_vggface_weights(backbone, path):
 
 
 def embed(model, images):
-    """Face embeddings `(b, 512)` float32 NumPy of `(b, s, s, 3)` RGB [0, 255] images, traced (`utils.tracing`)."""
+    """Face embeddings `(b, 512)` float32 NumPy of `(b, s, s, 3)` RGB [0, 255] images (`utils.tracing.infer`:
+    traced for the ResNet-50, eager for the small eigenface model)."""
     return infer(model, images)
 
 
