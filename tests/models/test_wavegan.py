@@ -136,3 +136,88 @@ def test_the_spectrally_normalized_generator_of_sec_3_2_1():
     assert sum("vector_u" in v.path for v in generator.non_trainable_variables) == 6
     config = generator.get_config()
     assert config["spectral_norm"] is True and WaveGANGenerator.from_config(config).get_config() == config
+
+
+def test_nearest_upsampling_repeats_then_convolves_with_the_same_weights_count():
+    """WaveGAN's `nn` upsampling: each block is np.repeat by the stride, then a 'same' stride-1 convolution."""
+    d = 2
+    nearest = WaveGANGenerator(width=d, output_batch_norm=False, upsample="nearest")
+    nearest.build((None, 512))
+    assert trainable_count(nearest) == expected_generator_params(d) - 2 * NUM_PITCHES
+    conv = nearest.upconvs[0]
+    x = np.random.RandomState(4).normal(size=(2, 16, 32 * d)).astype("float32")
+    repeated = np.repeat(x, 4, axis=1)
+    kernel, bias = (np.asarray(w) for w in conv.weights)
+    padded = np.pad(repeated, ((0, 0), (12, 12), (0, 0)))
+    reference = np.stack([np.einsum("bkc,kcf->bf", padded[:, t : t + 25], kernel) for t in range(64)], axis=1) + bias
+    np.testing.assert_allclose(conv(repeated), reference, rtol=1e-4, atol=1e-5)
+    z = np.random.RandomState(5).normal(size=(3, 512)).astype("float32")
+    waveform = np.asarray(nearest(z, np.array([0, 30, 60]), training=True))
+    assert waveform.shape == (3, 8192, 1) and np.all(np.abs(waveform) < 1)
+    config = nearest.get_config()
+    assert config["upsample"] == "nearest" and WaveGANGenerator.from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        WaveGANGenerator(width=2, upsample="linear")
+
+
+def test_nearest_upsampling_leaves_less_energy_at_the_transposed_convolutions_images():
+    from tfxmodal.evaluation.face2music_probe import generator_image_frequencies
+    from tfxmodal.metrics.spectral_peaks import image_energy_share
+
+    z = np.random.RandomState(6).normal(size=(8, 512)).astype("float32")
+    pitch = np.arange(8, dtype="int32")
+    shares = {}
+    for upsample in ("transposed", "nearest"):
+        keras.utils.set_random_seed(0)
+        generator = WaveGANGenerator(width=4, output_batch_norm=False, upsample=upsample)
+        waveform = np.asarray(generator(z, pitch, training=True))[..., 0]
+        shares[upsample] = image_energy_share(waveform, generator_image_frequencies())
+    # Untrained: zero-stuffing's images hold several times the energy that repetition leaves there.
+    assert shares["transposed"] > 3 * shares["nearest"], shares
+
+
+def test_pitch_input_feeds_the_one_hot_pitch_to_the_dense_layer():
+    """GANSynth's conditioning: [z, one_hot(pitch)] into the dense layer, beside the CBNs."""
+    d = 2
+    plain = WaveGANGenerator(width=d, output_batch_norm=False)
+    with_pitch = WaveGANGenerator(width=d, output_batch_norm=False, pitch_input=True)
+    plain.build((None, 512))
+    with_pitch.build((None, 512))
+    assert trainable_count(with_pitch) == trainable_count(plain) + NUM_PITCHES * 16 * 32 * d
+    z = np.random.RandomState(7).normal(size=(2, 512)).astype("float32")
+    # Untrained CBN tables are the same for every pitch: only the input can tell pitches apart.
+    assert np.allclose(plain(z, np.array([0, 0]), training=False), plain(z, np.array([40, 40]), training=False))
+    assert not np.allclose(
+        with_pitch(z, np.array([0, 0]), training=False), with_pitch(z, np.array([40, 40]), training=False)
+    )
+    # With the one-hot rows of the dense kernel zeroed it is the plain generator with the same weights.
+    kernel = np.asarray(with_pitch.project.kernel)
+    with_pitch.project.kernel.assign(np.concatenate([np.asarray(plain.project.kernel), np.zeros_like(kernel[512:])]))
+    for source, target in zip(plain.weights, with_pitch.weights):
+        if source.path.endswith("project/kernel"):
+            continue
+        target.assign(source)
+    np.testing.assert_allclose(
+        with_pitch(z, np.array([3, 50]), training=False), plain(z, np.array([3, 50]), training=False), atol=1e-6
+    )
+    assert WaveGANGenerator.from_config(with_pitch.get_config()).pitch_input is True
+
+
+def test_the_auxiliary_pitch_classifier_reads_the_critics_pooled_features():
+    d = 2
+    discriminator = WaveGANDiscriminator(width=d, batch_norm=False, pitch_classifier=True, phase_shuffle_radius=0)
+    plain = WaveGANDiscriminator(width=d, batch_norm=False)
+    discriminator.build((None, 8192, 1))
+    plain.build((None, 8192, 1))
+    assert trainable_count(discriminator) == trainable_count(plain) + 16 * d * NUM_PITCHES + NUM_PITCHES
+    waveform = np.random.RandomState(8).normal(size=(3, 8192, 1)).astype("float32") * 0.1
+    pitch = np.array([0, 5, 60])
+    score, logits = discriminator.score_and_pitch_logits(waveform, pitch, training=False)
+    assert logits.shape == (3, NUM_PITCHES)
+    np.testing.assert_allclose(score, discriminator(waveform, pitch, training=False), rtol=1e-5)
+    np.testing.assert_allclose(
+        logits, discriminator.pitch_logits(discriminator.features(waveform, training=False)), rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="pitch_classifier=False"):
+        plain.score_and_pitch_logits(waveform, pitch)
+    assert WaveGANDiscriminator.from_config(discriminator.get_config()).pitch_classifier is True

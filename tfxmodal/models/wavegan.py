@@ -28,9 +28,21 @@ LEAKY_SLOPE = 0.2
 # The generator's `transposed_conv` choices: the same operator and variables, computed three ways.
 # "matmul" and "polyphase" are MatmulConv1DTranspose with polyphase_from_length never / from 1 position.
 TRANSPOSED_CONVS = ("auto", "matmul", "polyphase", "keras")
+# The generator's `upsample` choices: WaveGAN's `--wavegan_genr_upsample` (`zeros`: transposed
+# convolution, the paper's; `nn`: nearest-neighbour upsampling, then a stride-1 convolution).
+UPSAMPLES = ("transposed", "nearest")
 # transposed_conv="auto" takes MatmulConv1DTranspose from this width d on (the product for inputs
 # shorter than its polyphase_from_length, 1,024 positions, the polyphase convolution from there).
 MATMUL_FROM_WIDTH = 32
+
+
+def upsampling_input_rates(sample_rate):
+    """Sample rate in Hz of each of the generator's five upsampling layers' inputs, output at `sample_rate`."""
+    rates, length = [], INITIAL_STEPS
+    for stride in STRIDES:
+        rates.append(sample_rate * length / NUM_SAMPLES)
+        length *= stride
+    return rates
 
 
 def transposed_conv_layer(implementation, width, filters, **kwargs):
@@ -78,6 +90,23 @@ class WaveGANGenerator(keras.Model):
     6.5 GB with Keras's op); below it Keras's op. All have the same
     variables, so weights saved with one load into the others.
 
+    `upsample="nearest"` replaces each transposed convolution by
+    nearest-neighbour upsampling (each sample repeated `stride` times) and
+    a stride-1 convolution of the same kernel length, WaveGAN's `nn`
+    option (Donahue et al. 2019, Sec. 3.3 and its code's
+    `--wavegan_genr_upsample nn`; Odena et al. 2016, "Deconvolution and
+    checkerboard artifacts"). A transposed convolution of stride s
+    zero-stuffs its input and so leaves images of the input's spectrum
+    at multiples of the input's rate (for the last two blocks 2 and 8 kHz
+    at 16 kHz), a comb a critic can key on; repetition attenuates them.
+    It costs s× the multiply-adds of the transposed convolution.
+
+    `pitch_input=True` also concatenates the one-hot pitch class to the
+    embedding before the dense layer, as GANSynth conditions its generator
+    ("a one-hot representation of musical pitch" appended to the latent
+    vector, Engel et al. 2019, Sec. 3.1), so the first feature map already
+    depends on the pitch; the conditional batch norms stay.
+
     Args:
         width: `d`, the channel multiplier.
         num_pitches: pitch classes (61 for MIDI pitches 24–84).
@@ -86,6 +115,8 @@ class WaveGANGenerator(keras.Model):
         spectral_norm: spectrally normalized weights (Sec. 3.2.1).
         power_iterations: spectral-norm power iterations per training call.
         transposed_conv: `"auto"`, `"matmul"`, `"polyphase"` or `"keras"`.
+        upsample: `"transposed"` (Table 3) or `"nearest"`.
+        pitch_input: one-hot pitch concatenated to the embedding.
 
     Call arguments:
         embedding: float `(batch, latent_dim)`.
@@ -109,9 +140,15 @@ class WaveGANGenerator(keras.Model):
         spectral_norm=False,
         power_iterations=1,
         transposed_conv="auto",
+        upsample="transposed",
+        pitch_input=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if upsample not in UPSAMPLES:
+            raise ValueError(f"WaveGANGenerator: upsample must be one of {list(UPSAMPLES)}, got {upsample!r}")
+        self.upsample = upsample
+        self.pitch_input = bool(pitch_input)
         if transposed_conv not in TRANSPOSED_CONVS:
             raise ValueError(
                 f"WaveGANGenerator: transposed_conv must be one of {list(TRANSPOSED_CONVS)}, got {transposed_conv!r}"
@@ -140,17 +177,7 @@ class WaveGANGenerator(keras.Model):
         self.reshape = keras.layers.Reshape((INITIAL_STEPS, channels[0]), dtype=policy)
         self.project_norm = ConditionalBatchNorm(self.num_pitches, dtype=policy, name="project_cbn")
         self.upconvs = [
-            normalized(
-                transposed_conv_layer(
-                    transposed_conv,
-                    self.width,
-                    filters,
-                    strides=stride,
-                    padding="same",
-                    dtype=policy,
-                    name=f"upconv{index}",
-                )
-            )
+            normalized(self._upsampling_conv(filters, stride, policy, f"upconv{index}"))
             for index, (filters, stride) in enumerate(zip(channels[1:], STRIDES), start=1)
         ]
         normalized = len(STRIDES) if self.output_batch_norm else len(STRIDES) - 1
@@ -159,16 +186,28 @@ class WaveGANGenerator(keras.Model):
             for index in range(1, normalized + 1)
         ]
 
+    def _upsampling_conv(self, filters, stride, policy, name):
+        if self.upsample == "nearest":
+            # Repeating each sample `stride` times then filtering has no zeros between samples, so no
+            # spectral images of the input at multiples of its rate (WaveGAN's `nn` upsampling).
+            return keras.layers.Conv1D(filters, KERNEL_SIZE, padding="same", dtype=policy, name=name)
+        return transposed_conv_layer(
+            self.transposed_conv, self.width, filters, strides=stride, padding="same", dtype=policy, name=name
+        )
+
     def build(self, embedding_shape, pitch_shape=None):
         if embedding_shape[-1] != self.latent_dim:
             raise ValueError(
                 f"WaveGANGenerator: embedding has {embedding_shape[-1]} features, expected latent_dim={self.latent_dim}"
             )
         batch = embedding_shape[0]
-        self.project.build(embedding_shape)
+        projected_features = self.latent_dim + (self.num_pitches if self.pitch_input else 0)
+        self.project.build((batch, projected_features))
         shape = (batch, INITIAL_STEPS, 32 * self.width)
         self.project_norm.build(shape)
-        for index, conv in enumerate(self.upconvs):
+        for index, (conv, stride) in enumerate(zip(self.upconvs, STRIDES)):
+            if self.upsample == "nearest":
+                shape = (shape[0], shape[1] * stride, shape[2])
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
             if index < len(self.norms):
@@ -176,10 +215,15 @@ class WaveGANGenerator(keras.Model):
         self.built = True
 
     def call(self, embedding, pitch, training=None):
+        if self.pitch_input:
+            one_hot = ops.one_hot(ops.reshape(pitch, (-1,)), self.num_pitches, dtype=embedding.dtype)
+            embedding = ops.concatenate([embedding, one_hot], axis=-1)
         x = self.reshape(self.project(embedding, training=training))
         x = ops.leaky_relu(self.project_norm(x, pitch, training=training), LEAKY_SLOPE)
         last = len(self.upconvs) - 1
-        for index, conv in enumerate(self.upconvs):
+        for index, (conv, stride) in enumerate(zip(self.upconvs, STRIDES)):
+            if self.upsample == "nearest":
+                x = ops.repeat(x, stride, axis=1)
             x = conv(x, training=training)
             if index < len(self.norms):
                 x = self.norms[index](x, pitch, training=training)
@@ -201,6 +245,8 @@ class WaveGANGenerator(keras.Model):
                 "spectral_norm": self.spectral_norm,
                 "power_iterations": self.power_iterations,
                 "transposed_conv": self.transposed_conv,
+                "upsample": self.upsample,
+                "pitch_input": self.pitch_input,
             }
         )
         return config
@@ -228,6 +274,12 @@ class WaveGANDiscriminator(keras.Model):
     does not learn even a single sine tone in 600 steps where without them
     it does (measured; see the README).
 
+    `pitch_classifier=True` adds an auxiliary classifier (AC-GAN, Odena et
+    al. 2017), a spectrally normalized `Dense(num_pitches)` on the same
+    pooled features, read by `score_and_pitch_logits`: GANSynth (Engel et
+    al. 2019, Sec. 3.1) adds one to its critic "to predict the pitch label"
+    because a critic that only scores realness need not learn pitch.
+
     Args:
         width: `d`, the channel multiplier (paper: 64).
         num_pitches: pitch classes.
@@ -235,6 +287,7 @@ class WaveGANDiscriminator(keras.Model):
         power_iterations: spectral-norm power iterations per training call.
         seed: optional seed of the phase shuffles.
         batch_norm: batch norm after each convolution (Table 4).
+        pitch_classifier: the auxiliary pitch classifier head.
 
     Call arguments:
         waveform: float `(batch, 8192, 1)`.
@@ -253,9 +306,11 @@ class WaveGANDiscriminator(keras.Model):
         power_iterations=1,
         seed=None,
         batch_norm=True,
+        pitch_classifier=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.pitch_classifier = bool(pitch_classifier)
         self.width = int(width)
         self.num_pitches = int(num_pitches)
         self.phase_shuffle_radius = int(phase_shuffle_radius)
@@ -288,6 +343,15 @@ class WaveGANDiscriminator(keras.Model):
             power_iterations=self.power_iterations,
             name="projection",
         )
+        self.pitch_logits = (
+            SpectralNormalization(
+                keras.layers.Dense(self.num_pitches, name="pitch_logits"),
+                power_iterations=self.power_iterations,
+                name="sn_pitch_logits",
+            )
+            if self.pitch_classifier
+            else None
+        )
 
     def build(self, waveform_shape, pitch_shape=None):
         if tuple(waveform_shape[1:]) != (NUM_SAMPLES, 1):
@@ -304,6 +368,8 @@ class WaveGANDiscriminator(keras.Model):
             if index < len(self.shuffles):
                 self.shuffles[index].build(shape)
         self.head.build((shape[0], shape[-1]))
+        if self.pitch_logits is not None:
+            self.pitch_logits.build((shape[0], shape[-1]))
         self.built = True
 
     def features(self, waveform, training=None):
@@ -321,6 +387,16 @@ class WaveGANDiscriminator(keras.Model):
     def call(self, waveform, pitch, training=None):
         return self.head(self.features(waveform, training=training), pitch, training=training)
 
+    def score_and_pitch_logits(self, waveform, pitch, training=None):
+        """`(score (batch, 1), pitch logits (batch, num_pitches))` from one pass of the trunk.
+
+        Needs `pitch_classifier=True`.
+        """
+        if self.pitch_logits is None:
+            raise ValueError("WaveGANDiscriminator.score_and_pitch_logits: built with pitch_classifier=False")
+        features = self.features(waveform, training=training)
+        return self.head(features, pitch, training=training), self.pitch_logits(features, training=training)
+
     def compute_output_shape(self, waveform_shape, pitch_shape=None):
         return (waveform_shape[0], 1)
 
@@ -334,6 +410,7 @@ class WaveGANDiscriminator(keras.Model):
                 "power_iterations": self.power_iterations,
                 "seed": self.seed,
                 "batch_norm": self.batch_norm,
+                "pitch_classifier": self.pitch_classifier,
             }
         )
         return config
