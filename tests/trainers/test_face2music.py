@@ -148,3 +148,84 @@ def test_the_metric_loss_pairs_the_global_batch_on_any_number_of_replicas(two_cp
     expected = float(metric_preservation_loss(embedding, embedding @ weight, *stats))
     assert one_loss == pytest.approx(expected, rel=1e-5) and two_loss == pytest.approx(expected, rel=1e-5)
     np.testing.assert_allclose(two_gradient, one_gradient, rtol=1e-4, atol=1e-7)
+
+
+def test_the_pitch_classifier_adds_the_cross_entropies_of_ac_gan():
+    """D1's pitch cross-entropy on real notes, G's on its fakes at the asked pitch: values against NumPy."""
+    keras.utils.set_random_seed(0)
+    generator = WaveGANGenerator(width=2, output_batch_norm=False)
+    discriminator = WaveGANDiscriminator(width=2, batch_norm=False, phase_shuffle_radius=0, pitch_classifier=True)
+    generator.build((None, 512))
+    discriminator.build((None, 8192, 1))
+    gan = Face2MusicGAN(generator, discriminator, "baseline", critic_steps=1, pitch_classifier_weight=2.0)
+    # A learning rate of 0: the step reports the losses of the weights as they are.
+    gan.compile({name: keras.optimizers.SGD(0.0) for name in ("generator", "discriminator")})
+    rows = synthetic_rows(4, seed=3)
+    real = tf.constant(rows["audio"][:, 0, :, None])
+    pitch = tf.constant(rows["pitch"][:, 0])
+    embedding = tf.constant(rows["embedding"][:, 1])
+    for _ in range(40):  # settle spectral norm's power iteration, as training does
+        discriminator.score_and_pitch_logits(real, pitch, training=True)
+        discriminator(generator(embedding, pitch, training=True), pitch, training=True)
+    batch = {key: tf.constant(value[:, :2] if key == "embedding" else value[:, :1]) for key, value in rows.items()}
+    logs = {name: float(value) for name, value in gan.train_step(batch).items()}
+
+    def cross_entropy(logits, labels):
+        logits = np.asarray(logits, np.float64)
+        log_softmax = logits - logits.max(1, keepdims=True)
+        log_softmax -= np.log(np.exp(log_softmax).sum(1, keepdims=True))
+        return float(-np.mean(log_softmax[np.arange(len(labels)), labels]))
+
+    real_scores, real_logits = discriminator.score_and_pitch_logits(real, pitch, training=False)
+    # Critic step k's fakes come from embedding column k, the generator step's from the last column.
+    critic_fake = generator(tf.constant(rows["embedding"][:, 0]), pitch, training=True)
+    critic_fake_scores = discriminator(critic_fake, pitch, training=False)
+    fake = generator(embedding, pitch, training=True)
+    fake_scores, fake_logits = discriminator.score_and_pitch_logits(fake, pitch, training=False)
+    hinge = np.mean(np.maximum(0, 1 - np.asarray(real_scores)) + np.maximum(0, 1 + np.asarray(critic_fake_scores)))
+    labels = np.asarray(pitch)
+    assert logs["d_pitch_loss"] == pytest.approx(cross_entropy(real_logits, labels), rel=1e-3)
+    assert logs["g_pitch_loss"] == pytest.approx(cross_entropy(fake_logits, labels), rel=1e-3)
+    assert logs["d_pitch_accuracy"] == pytest.approx(np.mean(np.argmax(real_logits, 1) == labels))
+    # d_loss stays the hinge (the saturation diagnostic); G's loss adds weight x its cross-entropy.
+    assert logs["d_loss"] == pytest.approx(hinge, rel=1e-3)
+    assert logs["g_loss"] == pytest.approx(-float(np.mean(fake_scores)) + 2.0 * logs["g_pitch_loss"], rel=1e-3)
+
+
+def test_the_pitch_classifier_learns_the_pitch_of_real_notes():
+    """The cross-entropy reaches D1's trunk: 60 critic steps on sines of 4 pitches and it names them."""
+    keras.utils.set_random_seed(1)
+    generator = WaveGANGenerator(width=2, output_batch_norm=False)
+    discriminator = WaveGANDiscriminator(width=4, batch_norm=False, pitch_classifier=True, seed=0)
+    generator.build((None, 512))
+    discriminator.build((None, 8192, 1))
+    gan = Face2MusicGAN(generator, discriminator, "baseline", critic_steps=1, pitch_classifier_weight=1.0)
+    gan.compile({name: keras.optimizers.Adam(2e-3, beta_1=0.5) for name in ("generator", "discriminator")})
+    rng = np.random.RandomState(2)
+    t = np.arange(8192) / 16000
+    classes = np.array([0, 20, 40, 60])
+    step = tf.function(gan.train_step)
+    for _ in range(60):
+        pitch = rng.choice(classes, size=(8, 1)).astype("int32")
+        f0 = 440 * 2 ** ((pitch + 24 - 69) / 12)
+        audio = 0.3 * np.sin(2 * np.pi * f0[..., None] * t + rng.uniform(0, 6, (8, 1, 1)))
+        logs = step(
+            {
+                "audio": audio.astype("float32"),
+                "pitch": pitch,
+                "embedding": rng.normal(size=(8, 2, 512)).astype("float32"),
+            }
+        )
+    pitch = np.repeat(classes, 4).astype("int32")
+    f0 = 440 * 2 ** ((pitch + 24 - 69) / 12)
+    audio = (0.3 * np.sin(2 * np.pi * f0[:, None] * t + rng.uniform(0, 6, (16, 1))))[..., None].astype("float32")
+    _, logits = discriminator.score_and_pitch_logits(audio, pitch, training=False)
+    assert float(logs["d_pitch_loss"]) < np.log(61) - 1.0
+    assert np.mean(np.argmax(logits, 1) == pitch) >= 0.75
+
+
+def test_a_pitch_classifier_weight_needs_the_head():
+    generator = WaveGANGenerator(width=2)
+    discriminator = WaveGANDiscriminator(width=2)
+    with pytest.raises(ValueError, match="pitch_classifier=True"):
+        Face2MusicGAN(generator, discriminator, "baseline", pitch_classifier_weight=1.0)

@@ -18,6 +18,7 @@ update, and the share of the generator's loss that is the metric term.
 import tensorflow as tf
 
 from tfxmodal.losses import hinge_discriminator_loss, hinge_generator_loss, metric_preservation_loss
+from tfxmodal.losses.conditional_gan import label_cross_entropy
 from tfxmodal.trainers.base import GANTrainer, average, num_replicas
 
 VARIANTS = ("baseline", "metric", "aux")
@@ -51,6 +52,11 @@ class Face2MusicGAN(GANTrainer):
         metric_weight: λ of Eq. 5 (10).
         source_stats: `(μx, σx)` of pairwise face-embedding distances.
         target_stats: `(μy, σy)` of pairwise φ distances of real audio.
+        pitch_classifier_weight: weight of the auxiliary pitch classifier
+            (AC-GAN, Odena et al. 2017; GANSynth): D1 also minimises the
+            cross-entropy of its pitch logits on real notes, G that of its
+            translations at the requested pitch. 0 (the paper): off; > 0
+            needs a discriminator built with `pitch_classifier=True`.
 
     Optimizers (`compile`): `generator`, `discriminator` and, for `aux`,
     `aux` (D2). D1 and D2 are updated from one tape per critic step.
@@ -75,9 +81,15 @@ class Face2MusicGAN(GANTrainer):
         metric_weight=10.0,
         source_stats=(0.0, 1.0),
         target_stats=(0.0, 1.0),
+        pitch_classifier_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if pitch_classifier_weight > 0 and not getattr(discriminator, "pitch_classifier", False):
+            raise ValueError(
+                "Face2MusicGAN: pitch_classifier_weight > 0 needs a discriminator with pitch_classifier=True"
+            )
+        self.pitch_classifier_weight = float(pitch_classifier_weight)
         if variant not in VARIANTS:
             raise ValueError(f"Face2MusicGAN: variant must be one of {VARIANTS}, got {variant!r}")
         if uses_metric_loss(variant) and audio_metric is None:
@@ -115,7 +127,17 @@ class Face2MusicGAN(GANTrainer):
             names += ["metric_loss", "metric_share"]
         if self.aux_discriminator is not None:
             names += ["aux_d_loss", "aux_d_accuracy", "aux_g_adversarial"]
+        if self.pitch_classifier_weight > 0:
+            names += ["d_pitch_loss", "d_pitch_accuracy", "g_pitch_loss", "g_pitch_accuracy"]
         return names
+
+    def _score(self, waveform, pitch):
+        """D1's float32 score `(batch, 1)` and, with the pitch classifier, its pitch cross-entropy and hits."""
+        if self.pitch_classifier_weight <= 0:
+            return tf.cast(self.discriminator(waveform, pitch, training=True), tf.float32), None, None
+        score, logits = self.discriminator.score_and_pitch_logits(waveform, pitch, training=True)
+        hits = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), tf.cast(pitch, tf.int32)), tf.float32)
+        return tf.cast(score, tf.float32), average(label_cross_entropy(pitch, logits)), average(hits)
 
     def _critic_step(self, real, pitch, embedding):
         fake = self.generator(embedding, pitch, training=True)
@@ -127,15 +149,19 @@ class Face2MusicGAN(GANTrainer):
         d2_variables = self.aux_discriminator.trainable_variables if self.aux_discriminator is not None else []
         with tf.GradientTape() as tape:
             # The losses in float32 whatever the networks compute in (train.precision).
-            real_scores = tf.cast(self.discriminator(real, pitch, training=True), tf.float32)
+            real_scores, pitch_loss, pitch_hits = self._score(real, pitch)
             fake_scores = tf.cast(self.discriminator(fake, pitch, training=True), tf.float32)
             d_loss = average(hinge_discriminator_loss(real_scores, fake_scores))
+            # `d_loss` reports the hinge alone (its saturation at 0 is the diagnostic); D1 minimises the sum.
+            d_total = d_loss if pitch_loss is None else d_loss + self.pitch_classifier_weight * pitch_loss
             if self.aux_discriminator is not None:
                 aux_real = tf.cast(self.aux_discriminator(phi_real, training=True), tf.float32)
                 aux_fake = tf.cast(self.aux_discriminator(phi_fake, training=True), tf.float32)
                 aux_loss = average(hinge_discriminator_loss(aux_real, aux_fake))
         losses = (
-            {"discriminator": d_loss} if self.aux_discriminator is None else {"discriminator": d_loss, "aux": aux_loss}
+            {"discriminator": d_total}
+            if self.aux_discriminator is None
+            else {"discriminator": d_total, "aux": aux_loss}
         )
         gradients = self.gradients(tape, losses, d1_variables + d2_variables)
         self.apply("discriminator", gradients[: len(d1_variables)], d1_variables)
@@ -144,6 +170,9 @@ class Face2MusicGAN(GANTrainer):
         self.track("d_real", average(tf.reshape(real_scores, [-1])))
         self.track("d_fake", average(tf.reshape(fake_scores, [-1])))
         self.track("d_accuracy", average(sign_accuracy(real_scores, fake_scores)))
+        if pitch_loss is not None:
+            self.track("d_pitch_loss", pitch_loss)
+            self.track("d_pitch_accuracy", pitch_hits)
         if self.aux_discriminator is not None:
             self.apply("aux", gradients[len(d1_variables) :], d2_variables)
             self.track("aux_d_loss", aux_loss)
@@ -152,10 +181,11 @@ class Face2MusicGAN(GANTrainer):
     def _generator_step(self, pitch, embedding):
         with tf.GradientTape() as tape:
             fake = self.generator(embedding, pitch, training=True)
-            adversarial = average(
-                hinge_generator_loss(tf.cast(self.discriminator(fake, pitch, training=True), tf.float32))
-            )
+            fake_scores, pitch_loss, pitch_hits = self._score(fake, pitch)
+            adversarial = average(hinge_generator_loss(fake_scores))
             g_loss = adversarial
+            if pitch_loss is not None:
+                g_loss = g_loss + self.pitch_classifier_weight * pitch_loss
             if uses_metric_loss(self.variant):
                 phi_fake = self.audio_metric(fake)
                 # Eq. 4 pairs every two examples of the *global* batch, whatever the
@@ -180,6 +210,9 @@ class Face2MusicGAN(GANTrainer):
         self.apply_gradients("generator", tape, g_loss, self.generator.trainable_variables)
         self.track("g_loss", g_loss)
         self.track("g_adversarial", adversarial)
+        if pitch_loss is not None:
+            self.track("g_pitch_loss", pitch_loss)
+            self.track("g_pitch_accuracy", pitch_hits)
         if uses_metric_loss(self.variant):
             self.track("metric_loss", metric_loss)
             # |λ·L_metric| over the sum of the magnitudes of G's loss terms.
