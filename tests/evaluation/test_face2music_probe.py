@@ -6,7 +6,7 @@ import pytest
 from tfxmodal.evaluation.classifiers import features_and_probabilities
 from tfxmodal.evaluation.face2music_probe import Face2MusicProbe, translate
 from tfxmodal.metrics import frechet_distance
-from tfxmodal.models import AudioClassifier, AudioEmbedder, AudioMetric, WaveGANGenerator
+from tfxmodal.models import AudioClassifier, AudioEmbedder, AudioMetric, WaveGANDiscriminator, WaveGANGenerator
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +61,26 @@ def test_the_probe_scores_what_its_metrics_say(networks):
         "pc",
         "rms",
         "cbn_pitch_spread",
+        "image_energy",
+        "f0_hits",
+        "distinct_peaks",
+        "peak_pitch_corr",
     }
     assert metrics["cbn_pitch_spread"] == 0.0  # untrained: every pitch row of every γ table is 1
     assert -1 <= metrics["pc"] <= 1
     # The references: real notes' level and the test notes' FID against them.
     assert probe.references["rms"] == pytest.approx(np.sqrt(np.mean(real**2)))
     assert probe.references["fid_pitch"] >= 0 and probe.references["fid_family"] >= 0
+    # The real notes are sines at 60 + 20 i Hz: 8 distinct peaks; the 80 Hz sine is asked as pitch class 10
+    # (MIDI 34, 58.3 Hz) and so misses, 60 Hz at class 0 (MIDI 24, 32.7 Hz) too: the hits are counted per note.
+    midi = real_pitches + 24
+    hits = np.abs(69 + 12 * np.log2((60 + 20 * np.arange(8)) / 440) - midi) < 0.5
+    assert probe.references["f0_hits"] == pytest.approx(hits.mean())
+    assert probe.references["distinct_peaks"] == 8
+    assert probe.references["peak_pitch_corr"] == pytest.approx(
+        np.corrcoef(69 + 12 * np.log2((60 + 20 * np.arange(8)) / 440), midi)[0, 1], abs=0.02
+    )
+    assert 0 <= metrics["image_energy"] <= 1 and 1 <= metrics["distinct_peaks"] <= 12
     # Spectrograms only for faces asked for a pitch the real notes have: rows 0, 1, 2 (pitches 0, 10, 20).
     rows, notes = probe.spectrogram_rows
     assert rows.tolist() == [0, 1, 2] and notes.shape == (3, 8192)
@@ -91,3 +105,38 @@ def test_the_cbn_spread_measures_how_far_the_pitch_rows_moved_apart(networks):
     # One of the 5 tables now has std 61**0.5 * sqrt(60) / 61 per channel; the others 0.
     expected = (61**0.5 * np.sqrt(60) / 61) / 5
     assert cbn_pitch_spread(generator) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_probe_scores_the_critic_on_train_and_held_out_reals(networks):
+    generator, classifiers, _ = networks
+    discriminator = WaveGANDiscriminator(2, batch_norm=False, seed=0)
+    discriminator.build((None, 8192, 1))
+    rng = np.random.default_rng(1)
+    faces = rng.normal(size=(4, 512)).astype("float32")
+    pitches = np.array([0, 1, 2, 3], np.int32)
+    real = (0.1 * rng.normal(size=(5, 8192))).astype("float32")
+    held_out = (0.3 * rng.normal(size=(3, 8192))).astype("float32")
+    probe = Face2MusicProbe(
+        generator,
+        classifiers,
+        faces,
+        pitches,
+        real,
+        np.arange(5, dtype=np.int32),
+        spectrograms=0,
+        test_notes=held_out,
+        discriminator=discriminator,
+        test_pitch_classes=np.array([7, 8, 9], np.int32),
+    )
+    metrics, _ = probe()
+
+    def mean_score(notes, labels):
+        return float(np.mean(discriminator(notes[..., None], labels, training=False)))
+
+    assert metrics["d_real_train"] == pytest.approx(mean_score(real, np.arange(5)), rel=1e-5)
+    assert metrics["d_real_heldout"] == pytest.approx(mean_score(held_out, np.array([7, 8, 9])), rel=1e-5)
+    assert metrics["d_fake"] == pytest.approx(mean_score(translate(generator, faces, pitches), pitches), rel=1e-5)
+    with pytest.raises(ValueError, match="test_pitch_classes"):
+        Face2MusicProbe(
+            generator, classifiers, faces, pitches, real, np.arange(5), test_notes=held_out, discriminator=discriminator
+        )

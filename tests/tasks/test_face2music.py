@@ -15,6 +15,9 @@ import yaml
 from tests.conftest import ROOT, subprocess_env
 from tests.conftest import TINY_FACE2MUSIC as TINY
 from tests.training_runs import first_logged_losses, kill_once_checkpointed
+from tfxmodal.config import ConfigError, parse
+from tfxmodal.tasks.face2music import load_trained
+from tfxmodal.tasks.face2music_config import Face2MusicConfig
 
 pytestmark = pytest.mark.slow  # complete face2music runs as subprocesses
 
@@ -304,11 +307,24 @@ def test_the_learning_curve_is_scored_at_every_interval_and_logged(completed_run
     for point in curve["points"]:
         assert 0.0 <= point["pitch_accuracy"] <= 1.0 and point["fid_pitch"] >= 0 and point["fid_family"] >= 0
         assert -1.0 <= point["pc"] <= 1.0 and point["rms"] > 0 and point["eval_seconds"] > 0
+        # The diagnostics that move before pitch accuracy does, and the critic on train vs held-out reals.
+        assert 0.0 <= point["f0_hits"] <= 1.0 and 1 <= point["distinct_peaks"] <= 8
+        assert -1.0 <= point["peak_pitch_corr"] <= 1.0 and 0.0 <= point["image_energy"] <= 1.0
+        assert all(np.isfinite(point[key]) for key in ("d_real_train", "d_real_heldout", "d_fake"))
     assert curve["references"]["fid_pitch"] >= 0 and curve["references"]["rms"] > 0
+    assert 0 < curve["references"]["image_energy"] < 1 and curve["references"]["distinct_peaks"] >= 1
     assert (run / "curve.png").stat().st_size > 1000
     assert (tmp / "classifiers" / "classifiers.json").exists()  # shared with `python -m tfxmodal.evaluate`
     tags = event_tags(str(run / "logs"))
-    for tag in ("eval/pitch_accuracy", "eval/fid_pitch", "eval/fid_family", "eval/pc", "eval/spectrograms"):
+    for tag in (
+        "eval/pitch_accuracy",
+        "eval/fid_pitch",
+        "eval/fid_family",
+        "eval/pc",
+        "eval/spectrograms",
+        "eval/peak_pitch_corr",
+        "eval/d_real_heldout",
+    ):
         assert sorted(set(tags[tag])) == [0, 2, 4], (tag, tags.get(tag))
     assert "curve at step 4: " in result.stdout
     assert json.loads((run / "run_summary.json").read_text())["curve"].endswith("curve.json")
@@ -344,3 +360,25 @@ def test_a_run_whose_checkpoints_are_all_damaged_says_so_and_how_to_start_over(c
     assert f"input error: no checkpoint in {run / 'checkpoints'} can be read" in result.stderr
     assert f"delete {run / 'checkpoints'} to train again from the start" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_run_with_the_conditioning_switches_trains_logs_and_translates(tmp_path, mini_nsynth_tiny_dir):
+    """The AC-GAN pitch classifier, the one-hot pitch input and nearest upsampling, through the real CLI."""
+    model = dict(TINY["model"], pitch_classifier_weight=10.0, generator_pitch_input=True, generator_upsample="nearest")
+    config = write_config(tmp_path, mini_nsynth_tiny_dir, tmp_path / "export", model=model)
+    result = run_training(config, tmp_path / "run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tags = event_tags(str(tmp_path / "run" / "logs"))
+    for tag in ("losses/d_pitch_loss", "losses/d_pitch_accuracy", "losses/g_pitch_loss", "losses/g_pitch_accuracy"):
+        assert sorted(set(tags[tag])) == [2, 4], (tag, sorted(tags))
+    trained = load_trained(str(tmp_path / "run"))
+    assert trained.generator.pitch_input and trained.generator.upsample == "nearest"
+    waveform = np.asarray(trained.generator(np.zeros((2, 512), "float32"), np.array([0, 60]), training=False))
+    assert waveform.shape == (2, 8192, 1) and np.all(np.isfinite(waveform))
+
+
+def test_the_pitch_classifier_is_refused_for_the_aae_baseline():
+    config = json.loads(json.dumps(TINY))
+    config["model"].update(variant="aae", pitch_classifier_weight=1.0)
+    with pytest.raises(ConfigError, match="model.pitch_classifier_weight: the auxiliary pitch classifier"):
+        parse(Face2MusicConfig, config).validate()

@@ -15,7 +15,21 @@ with the already-trained pitch and family classifiers of Table 1:
 - `cbn_pitch_spread`: how far the generator's pitch-conditional batch norms
   have moved apart — the mean over its CBN layers and channels of the
   standard deviation of γ across the pitch rows (0 at the start, when every
-  pitch has γ = 1; the generator can only follow the pitch as this grows).
+  pitch has γ = 1; the generator can only follow the pitch as this grows);
+- `f0_hits`, `distinct_peaks`, `peak_pitch_corr` (`metrics.spectral_peaks`):
+  how often the strongest spectral peak is at the requested f0, on how many
+  semitones the peaks of the batch fall, and the correlation of the peak's
+  pitch with the requested one; the real notes' values are the references
+  (their strongest peak is often a harmonic, so their f0 hits are < 1);
+- `image_energy`: the share of the translations' energy within ±10 Hz of
+  the frequencies where the last three transposed convolutions leave images
+  (multiples of 500, 2,000 and 8,000 Hz below Nyquist), real notes as the
+  reference;
+- with a discriminator: D1's mean score on the reference notes
+  (`d_real_train`, notes it trains on), on held-out notes of the test split
+  (`d_real_heldout`) and on the translations (`d_fake`). A critic that
+  memorises scores train reals far above held-out ones; one that finds a
+  real difference scores held-out reals like train reals, above fakes.
 
 It also draws spectrograms of real notes beside translations at the same
 pitch. Measured cost at d = 8 with 512 translations: a few seconds
@@ -24,10 +38,11 @@ pitch. Measured cost at d = 8 with 512 translations: a few seconds
 
 import numpy as np
 
-from tfxmodal.domain import midi_pitch
+from tfxmodal.domain import LOWEST_PITCH, SAMPLE_RATE, midi_pitch
 from tfxmodal.evaluation import plots
 from tfxmodal.evaluation.classifiers import features_and_probabilities
-from tfxmodal.metrics import frechet_distance, inception_score, pairwise_distance_correlation
+from tfxmodal.metrics import frechet_distance, inception_score, pairwise_distance_correlation, spectral_peaks
+from tfxmodal.models.wavegan import STRIDES, upsampling_input_rates
 from tfxmodal.utils.tracing import infer
 
 PANELS = (
@@ -38,7 +53,16 @@ PANELS = (
     ("pc", "PC (face vs φ distances)", False),
     ("rms", "RMS level of translations", False),
     ("cbn_pitch_spread", "spread of the CBN gammas across pitches", False),
+    ("f0_hits", "strongest peak at the requested f0", False),
+    ("distinct_peaks", "distinct peak semitones in the batch", False),
+    ("peak_pitch_corr", "corr(peak pitch, requested pitch)", False),
+    ("image_energy", "energy share at the upsampling images", False),
+    ("d_real_train", "D1 score: train reals", False),
+    ("d_real_heldout", "D1 score: held-out reals", False),
+    ("d_fake", "D1 score: translations", False),
 )
+# The last three upsampling layers' images (500, 2,000, 8,000 Hz inputs): above the lowest partials.
+IMAGE_LAYERS = 3
 
 
 def cbn_pitch_spread(generator):
@@ -51,6 +75,33 @@ def cbn_pitch_spread(generator):
     if not tables:
         return None
     return float(np.mean([np.std(np.asarray(gamma), axis=0).mean() for gamma in tables]))
+
+
+def peak_metrics(waveforms, pitch_classes):
+    """`f0_hits`, `distinct_peaks`, `peak_pitch_corr` of clips `(n, samples)` asked for `pitch_classes`."""
+    midi = np.asarray(pitch_classes, np.int64) + LOWEST_PITCH
+    return {
+        "f0_hits": spectral_peaks.f0_hit_rate(waveforms, midi),
+        "distinct_peaks": spectral_peaks.distinct_peaks(waveforms),
+        "peak_pitch_corr": spectral_peaks.peak_pitch_correlation(waveforms, midi),
+    }
+
+
+def generator_image_frequencies():
+    """Hz where the WaveGAN generator's last `IMAGE_LAYERS` transposed convolutions leave images."""
+    rates = upsampling_input_rates(SAMPLE_RATE)[-IMAGE_LAYERS:]
+    return spectral_peaks.image_frequencies(rates, STRIDES[-IMAGE_LAYERS:], SAMPLE_RATE)
+
+
+def discriminator_scores(discriminator, waveforms, pitch_classes, batch_size=128):
+    """D1's mean score (inference mode) on clips `(n, samples)` at `pitch_classes`."""
+    scores = [
+        np.asarray(
+            infer(discriminator, waveforms[i : i + batch_size, :, None], pitch_classes[i : i + batch_size])
+        ).reshape(-1)
+        for i in range(0, len(waveforms), batch_size)
+    ]
+    return float(np.mean(np.concatenate(scores)))
 
 
 def translate(generator, embeddings, pitch_classes, batch_size=128):
@@ -78,6 +129,10 @@ class Face2MusicProbe:
             against `real_notes` are the curve's reference lines.
         distinct_faces: `pc` is computed on the first this many rows (the
             evaluation set may repeat a face at other pitches); None: all.
+        discriminator: D1, for `d_real_train`, `d_real_heldout`, `d_fake`;
+            None: not scored.
+        test_pitch_classes: `(k,)` the test notes' pitch classes (needed
+            with a discriminator and test notes).
     """
 
     panels = PANELS
@@ -94,8 +149,11 @@ class Face2MusicProbe:
         spectrograms=6,
         test_notes=None,
         distinct_faces=None,
+        discriminator=None,
+        test_pitch_classes=None,
     ):
         self.generator = generator
+        self.discriminator = discriminator
         self.classifiers = dict(classifiers)
         self.embeddings = np.asarray(embeddings, np.float32)
         self.pitch_classes = np.asarray(pitch_classes, np.int32)
@@ -110,7 +168,18 @@ class Face2MusicProbe:
             kind: features_and_probabilities(model, real_notes)[0] for kind, model in self.classifiers.items()
         }
         self.distinct_faces = distinct_faces
-        self.references = {"rms": float(np.sqrt(np.mean(real_notes**2)))}
+        self.real_notes = real_notes
+        self.real_pitch_classes = np.asarray(real_pitch_classes, np.int32)
+        self.image_frequencies = generator_image_frequencies()
+        self.references = {
+            "rms": float(np.sqrt(np.mean(real_notes**2))),
+            "image_energy": spectral_peaks.image_energy_share(real_notes, self.image_frequencies),
+            **peak_metrics(real_notes, self.real_pitch_classes),
+        }
+        self.test_notes = None if test_notes is None else np.asarray(test_notes, np.float32)
+        self.test_pitch_classes = None if test_pitch_classes is None else np.asarray(test_pitch_classes, np.int32)
+        if discriminator is not None and self.test_notes is not None and self.test_pitch_classes is None:
+            raise ValueError("Face2MusicProbe: a discriminator with test_notes needs their test_pitch_classes")
         if test_notes is not None:
             for kind, model in self.classifiers.items():
                 test_features = features_and_probabilities(model, np.asarray(test_notes, np.float32))[0]
@@ -130,7 +199,18 @@ class Face2MusicProbe:
     def __call__(self):
         """`(metrics, images)` of the generator now (see the module docstring)."""
         waveforms = translate(self.generator, self.embeddings, self.pitch_classes)
-        metrics = {"rms": float(np.sqrt(np.mean(waveforms**2)))}
+        metrics = {
+            "rms": float(np.sqrt(np.mean(waveforms**2))),
+            "image_energy": spectral_peaks.image_energy_share(waveforms, self.image_frequencies),
+            **peak_metrics(waveforms, self.pitch_classes),
+        }
+        if self.discriminator is not None:
+            metrics["d_real_train"] = discriminator_scores(self.discriminator, self.real_notes, self.real_pitch_classes)
+            metrics["d_fake"] = discriminator_scores(self.discriminator, waveforms, self.pitch_classes)
+            if self.test_notes is not None:
+                metrics["d_real_heldout"] = discriminator_scores(
+                    self.discriminator, self.test_notes, self.test_pitch_classes
+                )
         spread = cbn_pitch_spread(self.generator)
         if spread is not None:
             metrics["cbn_pitch_spread"] = spread

@@ -267,6 +267,7 @@ class Face2MusicRun(TrainingRun):
             metric_weight=train.metric_weight,
             source_stats=(stats["source_mean"], stats["source_std"]),
             target_stats=(stats["target_mean"], stats["target_std"]),
+            pitch_classifier_weight=model.pitch_classifier_weight,
         )
         gan.compile(optimizers, jit_compile=train.jit_compile)
         return gan
@@ -315,7 +316,13 @@ class Face2MusicRun(TrainingRun):
         if evaluation is not None:
             from tfxmodal.evaluation.curve import LearningCurve, LearningCurveCallback
 
-            probe = self.probe(generator, evaluation[0], source_embeddings, getattr(gan, "audio_metric", None))
+            probe = self.probe(
+                generator,
+                evaluation[0],
+                source_embeddings,
+                getattr(gan, "audio_metric", None),
+                gan.networks().get("discriminator"),
+            )
             curve = LearningCurve(
                 self.path("curve.json"),
                 self.path("curve.png"),
@@ -329,7 +336,7 @@ class Face2MusicRun(TrainingRun):
             )
         return callbacks
 
-    def probe(self, generator, classifiers, source_embeddings, audio_metric):
+    def probe(self, generator, classifiers, source_embeddings, audio_metric, discriminator=None):
         """The learning curve's fixed evaluation set: unaugmented faces at seeded pitches, real notes."""
         import dataclasses
 
@@ -337,7 +344,7 @@ class Face2MusicRun(TrainingRun):
 
         spec, seed = self.config.evaluation, self.config.seed
         real, real_pitch = data.target_subset(self.config.audio, spec.examples, seed)
-        test, _ = data.target_subset(
+        test, test_pitch = data.target_subset(
             dataclasses.replace(self.config.audio, split=classifier_spec(self.config).test_split), spec.examples, seed
         )
         # source_embeddings holds every face once unaugmented, then the augmented copies.
@@ -356,6 +363,8 @@ class Face2MusicRun(TrainingRun):
             spectrograms=spec.spectrograms,
             test_notes=test,
             distinct_faces=min(len(plain), spec.examples),
+            discriminator=discriminator,
+            test_pitch_classes=test_pitch,
         )
 
     def train_gan(self, strategy, gan, source_embeddings, fixed_embeddings, fixed_pitches, config_text, evaluation):
@@ -471,6 +480,8 @@ def build_wavegan(config):
         output_batch_norm=model.generator_output_batch_norm,
         spectral_norm=model.generator_spectral_norm,
         power_iterations=model.power_iterations,
+        upsample=model.generator_upsample,
+        pitch_input=model.generator_pitch_input,
         name="generator",
     )
     discriminator = WaveGANDiscriminator(
@@ -480,6 +491,7 @@ def build_wavegan(config):
         power_iterations=model.power_iterations,
         seed=config.seed,
         batch_norm=model.discriminator_batch_norm,
+        pitch_classifier=model.pitch_classifier_weight > 0,
         name="discriminator",
     )
     generator.build((None, FACE_EMBEDDING_DIM))

@@ -112,6 +112,15 @@ class Model:
     discriminator_batch_norm: bool = False
     generator_spectral_norm: bool = True  # Sec. 3.2.1: the generator's dense and deconvolution weights too
     reconstruction_weight: float = bounded(10.0, at_least=0)  # aae: weight of the mean absolute waveform error
+    # Departures that make the GAN follow the pitch at CPU scale (docs: "Learning the conditioning"), all off
+    # in the paper's recipe. AC-GAN (Odena et al. 2017; GANSynth): weight of D1's pitch cross-entropy on
+    # real notes and of G's on its translations; 0: off.
+    pitch_classifier_weight: float = bounded(0.0, at_least=0)
+    # WaveGAN's --wavegan_genr_upsample: transposed (zero-stuffing transposed convolutions, Table 3) or
+    # nearest (repeat, then a stride-1 convolution: no images of each layer's input rate).
+    generator_upsample: Literal["transposed", "nearest"] = "transposed"
+    # GANSynth: the one-hot pitch concatenated to the generator's input as well as the CBNs'.
+    generator_pitch_input: bool = False
 
 
 @dataclasses.dataclass
@@ -198,6 +207,11 @@ class Face2MusicConfig:
         if self.train.precision != "float32" and self.model.variant == "aae":
             raise ConfigError(
                 f"train.precision: {self.train.precision} is for the GAN variants; the aae baseline trains in float32"
+            )
+        if self.model.pitch_classifier_weight > 0 and self.model.variant == "aae":
+            raise ConfigError(
+                "model.pitch_classifier_weight: the auxiliary pitch classifier is for the GAN variants; "
+                "the aae baseline has no conditional critic to put it on (set it to 0)"
             )
         if self.faces.source == "embeddings" and self.face_embedder.kind == "eigenfaces":
             raise ConfigError(
