@@ -32,14 +32,13 @@ import tensorflow as tf
 
 from tfxmodal.data import faces as faces_data
 from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, LOWEST_PITCH, NUM_PITCHES, SAMPLE_RATE
+from tfxmodal.evaluation.face2music_probe import generator_image_frequencies
+from tfxmodal.metrics import spectral_peaks
 from tfxmodal.models import EigenfaceEmbedder, WaveGANDiscriminator, WaveGANGenerator
 from tfxmodal.trainers.face2music import Face2MusicGAN
 
 AMPLITUDE = 0.3
-
-
-def f0_of(pitch_classes):
-    return 440.0 * 2.0 ** ((np.asarray(pitch_classes, np.float64) + LOWEST_PITCH - 69) / 12.0)
+IMAGE_FREQUENCIES = generator_image_frequencies()
 
 
 def targets(pitch_classes, kind):
@@ -63,12 +62,14 @@ def face_embeddings():
     return np.asarray(embedder(images, training=False), np.float32)
 
 
-def f0_hits(waveforms, pitch_classes, kind):
-    spectrum = np.abs(np.fft.rfft(waveforms * np.hanning(CLIP_SAMPLES), axis=1))
-    peak = spectrum[:, 10:].argmax(axis=1) + 10
-    f0 = np.full(len(pitch_classes), 440.0) if kind == "sine440" else f0_of(pitch_classes)
-    wanted = f0 * CLIP_SAMPLES / SAMPLE_RATE
-    return float(np.mean(np.abs(12 * np.log2(peak / wanted)) < 0.5))
+def peak_diagnostics(waveforms, pitch_classes, kind):
+    """f0 hits, distinct peaks and peak/pitch correlation of a batch of translations (`metrics.spectral_peaks`)."""
+    requested = np.full(len(pitch_classes), 69) if kind == "sine440" else np.asarray(pitch_classes) + LOWEST_PITCH
+    return {
+        "f0_hits": spectral_peaks.f0_hit_rate(waveforms, requested),
+        "distinct_peaks": spectral_peaks.distinct_peaks(waveforms),
+        "peak_pitch_corr": round(spectral_peaks.peak_pitch_correlation(waveforms, np.asarray(pitch_classes)), 3),
+    }
 
 
 def main(argv=None):
@@ -86,6 +87,11 @@ def main(argv=None):
         "--no-generator-spectral-norm", action="store_true", help="a generator without Sec. 3.2.1's spectral norm"
     )
     parser.add_argument("--supervised", action="store_true", help="no critic: fit the targets' STFT magnitudes")
+    parser.add_argument(
+        "--pitch-classifier-weight", type=float, default=0.0, help="AC-GAN pitch classifier on the critic (0: off)"
+    )
+    parser.add_argument("--upsample", choices=("transposed", "nearest"), default="transposed")
+    parser.add_argument("--pitch-input", action="store_true", help="one-hot pitch concatenated to G's input")
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
     faces = face_embeddings()
@@ -94,6 +100,8 @@ def main(argv=None):
         NUM_PITCHES,
         output_batch_norm=args.generator_output_batch_norm,
         spectral_norm=not args.no_generator_spectral_norm,
+        upsample=args.upsample,
+        pitch_input=args.pitch_input,
     )
     generator.build((None, FACE_EMBEDDING_DIM))
     optimizer = keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999)
@@ -119,9 +127,21 @@ def main(argv=None):
             return {"stft_loss": loss}
 
     else:
-        discriminator = WaveGANDiscriminator(args.width, NUM_PITCHES, seed=0, batch_norm=args.discriminator_batch_norm)
+        discriminator = WaveGANDiscriminator(
+            args.width,
+            NUM_PITCHES,
+            seed=0,
+            batch_norm=args.discriminator_batch_norm,
+            pitch_classifier=args.pitch_classifier_weight > 0,
+        )
         discriminator.build((None, CLIP_SAMPLES, 1))
-        gan = Face2MusicGAN(generator, discriminator, variant="baseline", critic_steps=args.critic_steps)
+        gan = Face2MusicGAN(
+            generator,
+            discriminator,
+            variant="baseline",
+            critic_steps=args.critic_steps,
+            pitch_classifier_weight=args.pitch_classifier_weight,
+        )
         gan.compile(
             {
                 "generator": optimizer,
@@ -150,10 +170,20 @@ def main(argv=None):
             record = {
                 "step": number,
                 "seconds": round(time.time() - started, 1),
-                "f0_hits": f0_hits(waveforms, evaluation_pitches, args.target),
+                **peak_diagnostics(waveforms, evaluation_pitches, args.target),
                 "rms": round(float(np.sqrt(np.mean(waveforms**2))), 4),
+                "image_energy": round(spectral_peaks.image_energy_share(waveforms, IMAGE_FREQUENCIES), 4),
                 **{key: round(float(value), 4) for key, value in logs.items()},
             }
+            if not args.supervised:
+                # Fresh sines the critic never saw beside the translations, in inference mode.
+                held_out = targets(tf.constant(evaluation_pitches), args.target)[..., None]
+                record["d_real_heldout"] = round(
+                    float(np.mean(discriminator(held_out, evaluation_pitches, training=False))), 4
+                )
+                record["d_fake_eval"] = round(
+                    float(np.mean(discriminator(waveforms[..., None], evaluation_pitches, training=False))), 4
+                )
             print(json.dumps(record), flush=True)
 
 
