@@ -1,6 +1,7 @@
 """Keras 3 layers of the two papers: spectral norm, conditioning, phase shuffle, attention, transposed 1-D convolution."""
 
 from tfxmodal.layers.conditional_batch_norm import ConditionalBatchNorm
+from tfxmodal.layers.diff_augment import DiffAugment as DiffAugment
 from tfxmodal.layers.phase_shuffle import PhaseShuffle
 from tfxmodal.layers.projection_head import ProjectionHead
 from tfxmodal.layers.self_attention import SelfAttention2D
