@@ -250,3 +250,25 @@ def test_tf_checkpoints_hold_every_weight(kind, tmp_path):
     assert RunCheckpoints(str(tmp_path), model=target).restore_latest() == path
     for a, b in zip(source.weights, target.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+
+
+def test_the_projection_discriminator_adds_the_label_embedding_dot_pooled_features():
+    """Miyato & Koyama 2018: logits(x, y) = logits(x) + <V y, mean_patches(h(x))>, checked in NumPy."""
+    keras.utils.set_random_seed(0)
+    discriminator = PatchGANDiscriminator(base_filters=2, seed=3, projection_classes=NUM_CLASSES)
+    discriminator.build((None, 32, 32, 1), (None, 32, 32, 3))
+    rng = np.random.default_rng(0)
+    lms = rng.normal(size=(2, 32, 32, 1)).astype("float32")
+    image = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    onehot = np.eye(NUM_CLASSES, dtype="float32")[[4, 9]]
+    logits = discriminator(lms, image, class_label=onehot, training=False).numpy()
+    hidden = discriminator.features(lms, image, training=False).numpy()
+    unconditioned = discriminator.output_conv(discriminator.pad(hidden)).numpy()
+    embedding = discriminator.projection.kernel.numpy()  # (K, channels): V
+    expected = unconditioned + np.sum(onehot @ embedding * hidden.mean(axis=(1, 2)), axis=-1)[:, None, None, None]
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
+    other = discriminator(lms, image, class_label=np.roll(onehot, 1, axis=1), training=False).numpy()
+    assert not np.allclose(logits, other)  # the label changes the verdict
+    with pytest.raises(ValueError, match="pass class_label="):
+        discriminator(lms, image, training=False)
+    assert discriminator.get_config()["projection_classes"] == NUM_CLASSES

@@ -73,3 +73,27 @@ def test_the_switches_reach_the_networks():
     assert (
         plain.g2.weights[0].shape[-2] == 3 + NUM_CLASSES and plain_d.label_channels == 0 and not plain_d.bounded_output
     )
+
+
+def test_the_conditioning_departures_default_to_the_paper_and_reach_the_trainer():
+    """train.diff_augment (Zhao et al. 2020) and model.discriminator_projection (Miyato & Koyama 2018): off by default."""
+    from tfxmodal.config import ConfigError
+    from tfxmodal.tasks.car_gan import NUM_CLASSES, build_networks, make_classifier
+
+    defaults = parse(CARGANConfig, {"task": "car_gan"})
+    assert defaults.train.diff_augment == "" and not defaults.model.discriminator_projection
+    with open(CONFIGS / "car_gan_paper.yaml", encoding="utf-8") as handle:
+        paper = yaml.safe_load(handle)
+    assert "diff_augment" not in paper["train"] and "discriminator_projection" not in paper["model"]
+    raw = {
+        "task": "car_gan",
+        "data": {"source": "mini_urmp", "image_size": 32},
+        "model": {"generator_filters": 2, "discriminator_filters": 2, "discriminator_projection": True},
+        "train": {"diff_augment": "translation,cutout"},
+    }
+    config = parse(CARGANConfig, raw)
+    config.validate()
+    _, discriminator = build_networks(config, make_classifier(config))
+    assert discriminator.projection_classes == NUM_CLASSES
+    with pytest.raises(ConfigError, match="train.diff_augment"):
+        parse(CARGANConfig, dict(raw, train={"diff_augment": "flip"})).validate()

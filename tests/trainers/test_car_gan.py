@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfxmodal.layers import DiffAugment
+from tfxmodal.layers.diff_augment import translate
 from tfxmodal.models import CARGenerator, PatchGANDiscriminator, UNetGenerator
 from tfxmodal.tasks.car_gan import ABLATIONS
 from tfxmodal.trainers.car_gan import CARGANTrainer, LossWeights
@@ -68,6 +70,7 @@ def build_trainer(
     bounded_output=False,
     real_once=False,
     discriminator_first=False,
+    augment="",
 ):
     def generator(seed):
         return UNetGenerator(base_filters=2, num_downs=5, attention=attention, dropout=dropout, seed=seed)
@@ -90,7 +93,9 @@ def build_trainer(
     )
     discriminator.build((None, SIZE, SIZE, 1), (None, SIZE, SIZE, 3))
     weights = LossWeights(classification=classification, discriminator_real_once=real_once)
-    trainer = CARGANTrainer(cascade, discriminator, weights, discriminator_first=discriminator_first)
+    trainer = CARGANTrainer(
+        cascade, discriminator, weights, discriminator_first=discriminator_first, augment=augment, augment_seed=7
+    )
     trainer.compile({name: keras.optimizers.Adam(8e-4, beta_1=0.9) for name in ("generator", "discriminator")})
     return trainer
 
@@ -264,3 +269,36 @@ def test_a_label_conditioned_bounded_discriminator_and_a_stage2_that_sees_the_lm
     assert float(tf.reduce_max(tf.abs(tape.gradient(stage2, lms_variable)))) > 0
     logs = trainer.train_step({"lms": tf.constant(lms), "image": tf.constant(real), "label": tf.constant(labels)})
     assert all(np.isfinite(float(value)) for value in logs.values())
+
+
+def test_diff_augment_feeds_d_the_translated_pairs_in_its_step():
+    """train.diff_augment (Zhao et al. 2020): D's loss is that of the pairs shifted by the drawn amounts."""
+    trainer = build_trainer(True, True, True, 1.0, augment="translation")
+    lms, real, labels = one_batch()
+    outputs = trainer.cascade(lms, labels, training=True)
+    # The same seed draws the same shifts in the same order: the real pair, then the fakes of stages 1 and 2.
+    replica = DiffAugment("translation", seed=7)
+    shifted = []
+    for image in (real, outputs["stage1"].numpy(), outputs["stage2"].numpy()):
+        # round(32 / 8) = 4: shifts drawn in [-4, 4], rows first.
+        shift_y = replica.generator.uniform([GLOBAL_BATCH], -4, 5, dtype=tf.int32)
+        shift_x = replica.generator.uniform([GLOBAL_BATCH], -4, 5, dtype=tf.int32)
+        pair = np.concatenate([lms, image], axis=-1)
+        moved_pair = translate(tf.constant(pair), shift_y, shift_x).numpy()
+        assert np.any(shift_y.numpy() != 0) or np.any(shift_x.numpy() != 0)
+        shifted.append(trainer.discriminator(moved_pair[..., :1], moved_pair[..., 1:], training=True).numpy())
+    trainer.discriminator_step(tf.constant(lms), tf.constant(real), tf.constant(labels), outputs)
+
+    def per_example(values):
+        return values.reshape(GLOBAL_BATCH, -1).mean(axis=1)
+
+    real_term = per_example(softplus(-shifted[0]))
+    expected = 0.5 * sum(real_term + per_example(softplus(fake)) for fake in shifted[1:])
+    assert float(trainer.results()["d_loss"]) == pytest.approx(float(expected.mean()), rel=1e-5)
+    # Without augmentation the loss differs: the shifts changed what D saw.
+    plain = 0.5 * sum(
+        per_example(softplus(-trainer.discriminator(lms, real, training=True).numpy()))
+        + per_example(softplus(trainer.discriminator(lms, outputs[key], training=True).numpy()))
+        for key in ("stage1", "stage2")
+    )
+    assert abs(float(plain.mean()) - float(expected.mean())) > 1e-4

@@ -43,11 +43,19 @@ class PatchGANDiscriminator(keras.Model):
             the image (the authors' code; the paper's D sees (A, I) only).
         bounded_output: tanh on the logits (the authors' code), so they lie
             in (−1, 1).
+        projection_classes: K > 0 adds a projection discriminator's label
+            term (Miyato & Koyama 2018, "cGANs with Projection
+            Discriminator"): each patch logit gets `⟨V y, mean_patches(h)⟩`,
+            h the trunk's last hidden map (`features`), y the class vector
+            (`class_label`), V a learnt `(K, channels)` embedding — not in
+            the paper, whose D sees (A, I) only.
 
     Call arguments:
         lms: float32 `(batch, S, S, 1)`.
         image: float32 `(batch, S, S, 3)` in [−1, 1].
         label: float32 `(batch, K)`, required with `label_channels` K > 0.
+        class_label: float32 `(batch, K)` (one-hot instrument), required with
+            `projection_classes` K > 0.
         training: bool (batch statistics).
 
     Returns:
@@ -65,9 +73,11 @@ class PatchGANDiscriminator(keras.Model):
         seed=None,
         label_channels=0,
         bounded_output=False,
+        projection_classes=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.projection_classes = int(projection_classes)
         self.label_channels = int(label_channels)
         self.bounded_output = bool(bounded_output)
         self.base_filters = int(base_filters)
@@ -115,6 +125,14 @@ class PatchGANDiscriminator(keras.Model):
                     name=f"conv{n}_attention",
                 )
         self.output_conv = conv(1, 1, "logits", use_bias=True)
+        # V of the projection term: y (batch, K) -> (batch, channels), no bias (Miyato & Koyama 2018, Eq. 3).
+        self.projection = (
+            keras.layers.Dense(
+                filters(self.num_layers), use_bias=False, kernel_initializer=kernel_init, name="projection"
+            )
+            if self.projection_classes
+            else None
+        )
         self.pad = keras.layers.ZeroPadding2D(1)  # PyTorch padding=1 of the stride-1 convolutions
 
     @property
@@ -142,11 +160,18 @@ class PatchGANDiscriminator(keras.Model):
                 self.norms[index - 1].build(shape)
             if 1 <= index <= len(self.attention_blocks):
                 self.attention_blocks[index - 1].build(shape)
+        if self.projection is not None:
+            self.projection.build((lms_shape[0], self.projection_classes))
         shape = self.pad.compute_output_shape(shape)
         self.output_conv.build(shape)
         self.built = True
 
-    def call(self, lms, image, label=None, training=None):
+    def features(self, lms, image, label=None, training=None):
+        """The trunk: the last hidden map before the logits convolution.
+
+        Same arguments as `call`. Returns `(batch, P + 2, P + 2, ndf · min(2^num_layers, 8))`
+        (LeakyReLU activations), P the side of `call`'s logits map.
+        """
         parts = [lms, ops.cast(image, lms.dtype)]
         if self.label_channels:
             if label is None:
@@ -161,7 +186,17 @@ class PatchGANDiscriminator(keras.Model):
             if 1 <= index <= len(self.attention_blocks):
                 x = self.attention_blocks[index - 1](x)
             x = ops.leaky_relu(x, LEAKY_SLOPE)
-        logits = self.output_conv(self.pad(x))
+        return x
+
+    def call(self, lms, image, label=None, class_label=None, training=None):
+        hidden = self.features(lms, image, label=label, training=training)
+        logits = self.output_conv(self.pad(hidden))
+        if self.projection is not None:
+            if class_label is None:
+                raise ValueError(f"{self.name}: a projection discriminator; pass class_label=")
+            embedded = self.projection(ops.cast(class_label, hidden.dtype))  # (batch, channels)
+            pooled = ops.mean(hidden, axis=(1, 2))
+            logits = logits + ops.sum(embedded * pooled, axis=-1)[:, None, None, None]
         # float32 under a mixed-precision policy too (train.precision): the losses read it.
         logits = ops.cast(logits, "float32")
         return ops.tanh(logits) if self.bounded_output else logits
@@ -183,6 +218,7 @@ class PatchGANDiscriminator(keras.Model):
                 "seed": self.seed,
                 "label_channels": self.label_channels,
                 "bounded_output": self.bounded_output,
+                "projection_classes": self.projection_classes,
             }
         )
         return config

@@ -160,6 +160,7 @@ def build_networks(config, classifier):
         seed=config.seed + 200,
         label_channels=NUM_CLASSES if model.discriminator_labels else 0,
         bounded_output=model.discriminator_tanh,
+        projection_classes=NUM_CLASSES if model.discriminator_projection else 0,
         name="discriminator",
     )
     discriminator.build((None, size, size, lms_channels), (None, size, size, 3))
@@ -347,7 +348,14 @@ class CARGANRun(TrainingRun):
         with strategy.scope():
             with precision_scope(train.precision):  # G1, G2 and D; C (built already) stays float32
                 cascade, discriminator = build_networks(self.config, classifier)
-            gan = CARGANTrainer(cascade, discriminator, self.config.loss, discriminator_first=train.discriminator_first)
+            gan = CARGANTrainer(
+                cascade,
+                discriminator,
+                self.config.loss,
+                discriminator_first=train.discriminator_first,
+                augment=train.diff_augment,
+                augment_seed=self.config.seed + 300,
+            )
 
             def adam():
                 return keras.optimizers.Adam(learning_rate, beta_1=train.beta_1, beta_2=train.beta_2)
@@ -370,7 +378,13 @@ class CARGANRun(TrainingRun):
             from tfxmodal.evaluation.car_gan_probe import CARGANProbe
             from tfxmodal.evaluation.curve import LearningCurve, LearningCurveCallback
 
-            probe = CARGANProbe(gan.cascade, self.config, "test", self.config.evaluation.curve_examples)
+            probe = CARGANProbe(
+                gan.cascade,
+                self.config,
+                "test",
+                self.config.evaluation.curve_examples,
+                discriminator=gan.discriminator,
+            )
             curve = LearningCurve(
                 self.path("curve.json"),
                 self.path("curve.png"),

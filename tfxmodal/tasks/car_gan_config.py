@@ -14,6 +14,7 @@ from typing import Literal, Optional
 
 from tfxmodal.config import ConfigError, bounded
 from tfxmodal.domain import SAMPLE_RATE
+from tfxmodal.layers.diff_augment import parse_policy
 from tfxmodal.trainers.car_gan import LossWeights
 from tfxmodal.trainers.distribute import STRATEGIES
 
@@ -70,6 +71,9 @@ class Model:
     stage2_sees_lms: bool = False  # G2 also gets A: G2([I', A, L_r])
     discriminator_labels: bool = False  # D also sees tiled labels (L_r in D's step, L_a in G's)
     discriminator_tanh: bool = False  # tanh on D's logits (bounded output)
+    # Not the paper (docs/car_gan_conditioning.md): a projection discriminator (Miyato & Koyama 2018, "cGANs
+    # with Projection Discriminator"): each patch logit + <V L_a, pooled trunk features>; false (the paper): D sees (A, I)
+    discriminator_projection: bool = False
 
 
 @dataclasses.dataclass
@@ -82,6 +86,10 @@ class Train:
     )  # steps; null: once per data epoch. Also the TensorBoard epoch
     decay_epochs: float = bounded(0.0, at_least=0)  # then this many epochs, rate decayed linearly (authors: 100)
     discriminator_first: bool = False  # update D before G in each step (authors' code; the paper: G first)
+    # Not the paper (docs/car_gan_conditioning.md): DiffAugment (Zhao et al. 2020, "Differentiable Augmentation
+    # for Data-Efficient GAN Training") of every (LMS, image) pair D sees, real and fake, in D's and G's steps:
+    # a comma-separated subset of "color,translation,cutout"; "" (the paper): off
+    diff_augment: str = ""
     learning_rate: float = bounded(8e-4, above=0)
     beta_1: float = bounded(0.9, at_least=0, below=1)
     beta_2: float = bounded(0.999, at_least=0, below=1)
@@ -146,6 +154,10 @@ class CARGANConfig:
             )
         if self.train.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy: expected one of {list(STRATEGIES)}, got {self.train.strategy!r}")
+        try:
+            parse_policy(self.train.diff_augment)
+        except ValueError as error:
+            raise ConfigError(f"train.diff_augment: {error}") from None
         if not self.classifier.train_splits:
             raise ConfigError("classifier.train_splits: list at least one of train, test")
         for index, split in enumerate(self.classifier.train_splits):

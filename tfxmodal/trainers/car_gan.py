@@ -33,6 +33,15 @@ Switches for the authors' released code (tuffr5/CAR-GAN,
   stage-II condition (L_r; L_a in models C and D), in G's step L_a — the
   authors' `cat_input(…, 2)` and `cat_input(…, 1)`.
 
+A departure from the paper, off by default (`docs/car_gan_conditioning.md`):
+
+- `augment`: a `layers.DiffAugment` (Zhao et al. 2020) applied to every
+  (A, image) pair D sees — real and fake, in D's step and in G's — freshly
+  drawn per call, the same geometric transform on both halves of a pair;
+- a D built with `projection_classes` (Miyato & Koyama 2018) gets the
+  audio's one-hot label L_a as its class vector in both steps, for real
+  and fake pairs alike.
+
 Losses are averaged over the global batch (`tf.nn.compute_average_loss`);
 reported values are unscaled (×replicas of the per-replica share).
 """
@@ -42,6 +51,7 @@ import dataclasses
 import tensorflow as tf
 
 from tfxmodal.config import bounded
+from tfxmodal.layers.diff_augment import DiffAugment
 from tfxmodal.losses.conditional_gan import (
     fake_log_loss,
     generator_log_loss,
@@ -81,6 +91,9 @@ class CARGANTrainer(GANTrainer):
         weights: `LossWeights` (the config's `loss` section).
         discriminator_first: update D before G in each step (the authors'
             order; the paper's is G first).
+        augment: DiffAugment policy of D's inputs ("" off, the paper;
+            e.g. "translation,cutout"), see the module docstring.
+        augment_seed: seed of its random generator.
 
     Optimizers (`compile`): `generator` (one Adam over G1 and G2, as the
     authors' code) and `discriminator`.
@@ -90,12 +103,16 @@ class CARGANTrainer(GANTrainer):
         (other keys are ignored).
     """
 
-    def __init__(self, cascade, discriminator, weights=None, discriminator_first=False, **kwargs):
+    def __init__(
+        self, cascade, discriminator, weights=None, discriminator_first=False, augment="", augment_seed=0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.cascade = cascade
         self.discriminator = discriminator
         self.loss_weights = weights or LossWeights()
         self.discriminator_first = bool(discriminator_first)
+        # Made here, in the strategy scope, as its random generator must be.
+        self.augment = DiffAugment(augment, seed=augment_seed)
 
     def networks(self):
         networks = {"g1": self.cascade.g1}
@@ -128,10 +145,15 @@ class CARGANTrainer(GANTrainer):
             stages.append(("2", "stage2", w.stage2_adversarial, w.stage2_classification))
         return stages
 
-    def _discriminate(self, lms, image, label):
+    def _discriminate(self, lms, image, label, class_label=None):
+        if self.augment:
+            lms, image = self.augment(lms, image)
+        kwargs = {}
         if self.discriminator.label_channels:
-            return self.discriminator(lms, image, label=label, training=True)
-        return self.discriminator(lms, image, training=True)
+            kwargs["label"] = label
+        if self.discriminator.projection_classes:
+            kwargs["class_label"] = class_label
+        return self.discriminator(lms, image, training=True, **kwargs)
 
     def generator_loss(self, lms, real, labels, outputs):
         """Eq. 2 + 5 + 6 for the generators, D fixed (its batch statistics still see the fakes, as in pix2pix)."""
@@ -141,7 +163,7 @@ class CARGANTrainer(GANTrainer):
         g_loss = 0.0
         for index, key, adversarial_weight, ce_weight in self._stages():
             fake = outputs[key]
-            stage_adversarial = average(generator_log_loss(self._discriminate(lms, fake, onehot)))
+            stage_adversarial = average(generator_log_loss(self._discriminate(lms, fake, onehot, onehot)))
             l1 = average(l1_distance(real, fake))
             ce = average(label_cross_entropy(labels, outputs[f"{key}_logits"]))
             adversarial += adversarial_weight * stage_adversarial
@@ -164,12 +186,13 @@ class CARGANTrainer(GANTrainer):
         if condition is None:
             condition = tf.one_hot(labels, self.cascade.num_classes, dtype=lms.dtype)
         condition = tf.stop_gradient(condition)
+        onehot = tf.one_hot(labels, self.cascade.num_classes, dtype=lms.dtype)  # the projection's y: L_a
         with tf.GradientTape() as tape:
-            real_logits = self._discriminate(lms, real, condition)
+            real_logits = self._discriminate(lms, real, condition, onehot)
             real_term = real_log_loss(real_logits)
             per_example = real_term if w.discriminator_real_once else 0.0
             for index, key, adversarial_weight, _ in self._stages():
-                fake_logits = self._discriminate(lms, tf.stop_gradient(outputs[key]), condition)
+                fake_logits = self._discriminate(lms, tf.stop_gradient(outputs[key]), condition, onehot)
                 fake_term = fake_log_loss(fake_logits)
                 if w.discriminator_real_once:
                     per_example += adversarial_weight * fake_term
