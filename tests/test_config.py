@@ -1,9 +1,13 @@
 import dataclasses
+import os
 from typing import Literal, Optional
 
 import pytest
 
+from tests.conftest import ROOT
+from tfxmodal import registry
 from tfxmodal.config import ConfigError, apply_overrides, dump_yaml, parse, read_yaml
+from tfxmodal.tasks.face2music_config import Face2MusicConfig
 
 
 @dataclasses.dataclass
@@ -117,3 +121,13 @@ def test_bounded_fields_reject_values_outside_their_range_naming_the_key():
     ]:
         with pytest.raises(ConfigError, match=message):
             parse(Section, values, "s")
+
+
+def test_parsed_config_reads_a_file_with_overrides_into_its_tasks_schema():
+    config = registry.parsed_config(
+        os.path.join(ROOT, "configs", "face2music_cpu_hour.yaml"), ["model.pitch_classifier_weight=2.5"]
+    )
+    assert isinstance(config, Face2MusicConfig)
+    assert config.model.pitch_classifier_weight == 2.5 and config.model.generator_pitch_input is True
+    with pytest.raises(ConfigError, match="train.steps: 5 is not a multiple"):
+        registry.parsed_config(os.path.join(ROOT, "configs", "car_gan_cpu_hour.yaml"), ["train.steps=5"])

@@ -9,7 +9,7 @@ import os
 
 import yaml
 
-from tfxmodal.config import ConfigError
+from tfxmodal.config import ConfigError, apply_overrides, parse, read_yaml
 
 TASK_MODULES = {
     "face2music": "tfxmodal.tasks.face2music",
@@ -28,6 +28,12 @@ def get_task(name, where="config"):
     if name not in TASK_MODULES:
         raise ConfigError(f"{where}: unknown task {name!r} (known: {', '.join(names())})")
     return importlib.import_module(TASK_MODULES[name]).TASK
+
+
+def parsed_config(path, overrides=()):
+    """The config file `path` with `KEY=VALUE` `overrides`, parsed into its task's schema."""
+    raw = apply_overrides(read_yaml(path), list(overrides))
+    return parse(get_task(raw.get("task"), where=path).schema, raw)
 
 
 def all_tasks():

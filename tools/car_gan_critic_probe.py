@@ -16,7 +16,6 @@ import json
 import time
 
 from tfxmodal import registry
-from tfxmodal.config import apply_overrides, parse, read_yaml
 from tfxmodal.evaluation.car_gan_probe import PROBE_INPUTS, patchgan_trunk_label_probe, split_arrays
 
 
@@ -29,8 +28,7 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--inputs", nargs="+", choices=PROBE_INPUTS, default=list(PROBE_INPUTS))
     args = parser.parse_args(argv)
-    raw = apply_overrides(read_yaml(args.config), args.overrides)
-    config = parse(registry.get_task(raw.get("task")).schema, raw)
+    config = registry.parsed_config(args.config, args.overrides)
     started = time.time()
     train, test = split_arrays(config, "train"), split_arrays(config, "test")
     result = {

@@ -15,7 +15,6 @@ import json
 import time
 
 from tfxmodal import registry
-from tfxmodal.config import apply_overrides, parse, read_yaml
 from tfxmodal.evaluation.critic_probe import wavegan_critic_pitch_probe
 from tfxmodal.tasks.face2music_data import target_subset
 
@@ -29,8 +28,7 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--examples", type=int, default=4000, help="at most this many train notes")
     args = parser.parse_args(argv)
-    raw = apply_overrides(read_yaml(args.config), args.overrides)
-    config = parse(registry.get_task(raw.get("task")).schema, raw)
+    config = registry.parsed_config(args.config, args.overrides)
     started = time.time()
     train = target_subset(config.audio, args.examples, config.seed)
     test = target_subset(dataclasses.replace(config.audio, split="test"), args.examples, config.seed)

@@ -270,12 +270,7 @@ def patchgan_trunk_label_probe(config, train, test, steps, inputs="pair", batch_
     model, size = config.model, config.data.image_size
     lms_channels = train["lms"].shape[-1]
     critic = PatchGANDiscriminator(
-        base_filters=model.discriminator_filters,
-        num_layers=model.discriminator_layers,
-        attention=model.attention,
-        key_channels_divisor=model.key_channels_divisor,
-        downsample_keys=model.downsample_keys,
-        init_stddev=model.init_stddev,
+        **model.trunk_arguments(),
         seed=seed,
         name="critic_probe",
     )

@@ -151,12 +151,7 @@ def build_networks(config, classifier):
     lms_channels = data.lms_channels(config.data)  # 1 from audio; 3 from the authors' spectrogram pictures
     cascade.build((None, size, size, lms_channels))
     discriminator = PatchGANDiscriminator(
-        base_filters=model.discriminator_filters,
-        num_layers=model.discriminator_layers,
-        attention=model.attention,
-        key_channels_divisor=model.key_channels_divisor,
-        downsample_keys=model.downsample_keys,
-        init_stddev=model.init_stddev,
+        **model.trunk_arguments(),
         seed=config.seed + 200,
         label_channels=NUM_CLASSES if model.discriminator_labels else 0,
         bounded_output=model.discriminator_tanh,

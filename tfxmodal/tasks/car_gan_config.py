@@ -75,6 +75,17 @@ class Model:
     # with Projection Discriminator"): each patch logit + <V L_a, pooled trunk features>; false (the paper): D sees (A, I)
     discriminator_projection: bool = False
 
+    def trunk_arguments(self):
+        """The `PatchGANDiscriminator` arguments that shape its trunk (the run's D and the critic-trunk probe)."""
+        return {
+            "base_filters": self.discriminator_filters,
+            "num_layers": self.discriminator_layers,
+            "attention": self.attention,
+            "key_channels_divisor": self.key_channels_divisor,
+            "downsample_keys": self.downsample_keys,
+            "init_stddev": self.init_stddev,
+        }
+
 
 @dataclasses.dataclass
 class Train:
