@@ -40,6 +40,14 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=file_rank)  # stable: the order within each file is kept
 
 
+@pytest.fixture(autouse=True)
+def seeded():
+    """Every test starts from seed 0 (Python, NumPy, TF and Keras): unseeded initialisers are a flake."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+
+
 @pytest.fixture
 def chromium():
     """Debian's headless Chromium for the report's browser tests (`TFXMODAL_REQUIRE_CHROMIUM=1`: required)."""
