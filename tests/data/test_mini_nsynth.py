@@ -22,13 +22,14 @@ import sys
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+import yaml
 
 from tfxmodal.audio import soundfont
 from tfxmodal.audio.soundfont import NoteRenderer, SoundfontError
 from tfxmodal.config import ConfigError, parse
 from tfxmodal.data import mini_nsynth, nsynth
 from tfxmodal.data import nsynth_families as labels
-from tfxmodal.tasks.face2music_config import Face2MusicConfig
+from tfxmodal.tasks.face2music_config import AudioData, Face2MusicConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -195,6 +196,43 @@ def test_held_out_plan_shares_no_instrument_between_splits(plans):
     assert {n.pitch for n in plan["train"]} == set(range(24, 85))
 
 
+def test_every_note_of_every_config_is_finite_and_within_range_after_its_preset_gain(plans):
+    """NSynth's audio is in [-1, 1] and G ends in tanh: no planned note may leave that range.
+
+    Renders the union of every registered config's notes (default and
+    held_out_instruments hold the same notes) from the real soundfonts. In
+    2.0.0's build the loudest notes were instrument 179's (Merlin "Synth
+    Strings 2", 2.58) and 39's (TimGM6mb "Synth Bass 2", 1.19): exactly
+    those two get a gain below 1.
+    """
+    fonts = mini_nsynth.load_soundfonts()
+
+    def all_ids(name):
+        return set().union(*note_ids(plans[name][0]).values())
+
+    assert all_ids("default") == all_ids("held_out_instruments")
+    union = {note for plan, _ in plans.values() for notes in plan.values() for note in notes}
+    peaks = mini_nsynth.note_peaks({"all": sorted(union, key=lambda note: labels.note_str(*note))}, fonts)
+    assert all(np.isfinite(peak) for peak in peaks.values())
+    gains = mini_nsynth.preset_gains(peaks)
+    reduced = {label: gain for label, gain in gains.items() if gain < 1.0}
+    assert sorted(reduced) == [39, 179]
+    assert reduced[179] == pytest.approx(0.99 / 2.5823, rel=1e-3)
+    assert reduced[39] == pytest.approx(0.99 / 1.1859, rel=1e-3)
+    for note, peak in peaks.items():
+        assert peak * gains[note.instrument.label] <= mini_nsynth.PEAK_LIMIT * (1 + 1e-6), labels.note_str(*note)
+    # Every shipped config that reads mini-NSynth reads one of the configs checked here.
+    read = set()
+    for path in sorted(glob.glob(os.path.join(ROOT, "configs", "*.yaml"))):
+        with open(path) as file:
+            raw = yaml.safe_load(file)
+        if raw["task"] in ("face2music", "audio_embedder"):
+            audio = dataclasses.replace(AudioData(), **raw.get("audio", {}))  # the config's defaults filled in
+            if audio.source == "mini_nsynth":
+                read.add(audio.mini_nsynth_config)
+    assert read and read <= set(plans), read
+
+
 def test_tiny_plans_have_every_family_in_every_split(plans):
     for name in ("tiny", "tiny_held_out"):
         plan, silent = plans[name]
@@ -237,11 +275,15 @@ def check_build_holds_its_plan(builder, renderers):
             assert not any(example["qualities"].values())
             audio = example["audio"]
             assert audio.shape == (64000,) and audio.dtype == np.float32
-            assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01
-            # The stored audio is the renderer's NSynth note (3 s held, 1 s release), bit for bit.
+            assert np.isfinite(audio).all() and 0.01 < np.abs(audio).max() <= mini_nsynth.PEAK_LIMIT
+            # The stored audio is the renderer's NSynth note (3 s held, 1 s release) times
+            # its preset's recorded gain (1 for presets within range), bit for bit.
             expected = renderers[note.instrument.soundfont].render(
                 note.instrument.program, note.pitch, note.velocity, hold_seconds=3.0, release_seconds=1.0
             )
+            gain = builder.info.metadata["gains"].get(str(note.instrument.label))
+            if gain is not None:
+                expected = (expected * np.float32(gain)).astype(np.float32)
             assert audio.tobytes() == expected.tobytes()
     return by_split
 
@@ -344,7 +386,7 @@ def test_a_user_soundfont_list_builds_under_its_own_config_name(tmp_path, mini_n
     built = mini_nsynth.prepare(data_dir, "tiny", [str(mine)])
     name = built["dataset"].split("/", 1)[1]
     assert re.fullmatch(r"tiny-sf-[0-9a-f]{12}", name) and name == mini_nsynth.config_name("tiny", [mine])
-    assert not built["reused"] and built["path"] == os.path.join(data_dir, "mini_nsynth", name, "2.0.0")
+    assert not built["reused"] and built["path"] == os.path.join(data_dir, "mini_nsynth", name, "2.1.0")
     assert [s["file"] for s in built["soundfonts"]] == ["TimGM6mb.sf2"]
     assert built["soundfonts"][0]["sha256"] == mini_nsynth_tiny["soundfonts"][0]["sha256"]
     assert {s: built["splits"][s]["examples"] for s in built["splits"]} == {"train": 20, "valid": 10, "test": 10}
@@ -415,7 +457,7 @@ def test_second_prepare_reuses_the_build(mini_nsynth_tiny):
     again = mini_nsynth.prepare(mini_nsynth_tiny["data_dir"], "tiny")
     assert again["reused"] is True
     assert again["seconds"] < 2.0
-    assert again["path"] == version_dir and again["version"] == "2.0.0"
+    assert again["path"] == version_dir and again["version"] == "2.1.0"
     assert again["splits"] == mini_nsynth_tiny["splits"]
     assert again["bytes"] == mini_nsynth_tiny["bytes"] > 40 * 64000 * 4
     assert sorted(glob.glob(os.path.join(version_dir, "*"))) == files

@@ -38,6 +38,13 @@ every reader and model written for real NSynth runs on it unchanged.
     shared between splits.
   - `tiny`, `tiny_held_out`: 40 notes (20 train, 10 valid, 10 test) of the
     same protocols, for tests.
+- Level: NSynth's audio lies in [-1, 1]; some GM presets render louder
+  (Merlin's "Synth Strings 2" peaks at 2.58). Each instrument gets one
+  gain, `PEAK_LIMIT` / its loudest planned note, wherever that note exceeds
+  `PEAK_LIMIT` (`preset_gains`; with the bundled soundfonts two synthetic
+  presets, 39 and 179), so every note stays in range and the
+  velocity dynamics within an instrument are kept (a per-note limiter would
+  flatten them).
 - Velocities are NSynth's (25, 50, 75, 100, 127), drawn by a seeded
   generator; `qualities` are all False (NSynth's qualities are human ratings,
   which rendered notes do not have).
@@ -92,6 +99,10 @@ _RELEASE_SECONDS = 1.0
 # A note whose first 8192 samples peak below this (-60 dBFS) is silence: the
 # soundfont has no sample for that key, and the note is left out.
 _AUDIBLE_PEAK = 1e-3
+
+# The loudest a rendered note may peak (|x|, full scale 1): -0.09 dBFS, below
+# NSynth's range [-1, 1] and the generator's tanh bound.
+PEAK_LIMIT = 0.99
 
 PlannedNote = collections.namedtuple("PlannedNote", "instrument pitch velocity")
 PlannedNote.__doc__ = """One note to render: an `nsynth_families.Instrument`, a MIDI pitch and velocity."""
@@ -375,6 +386,40 @@ def note_plan_with_silent(config, fonts=None):
     return plan, silent
 
 
+def render_note(note, fonts):
+    """An NSynth note (3 s held, 1 s release) of a `PlannedNote`, before its preset's gain: float32 (64000,)."""
+    return fonts.renderers[note.instrument.soundfont].render(
+        note.instrument.program,
+        note.pitch,
+        note.velocity,
+        hold_seconds=_HOLD_SECONDS,
+        release_seconds=_RELEASE_SECONDS,
+    )
+
+
+def note_peaks(plan, fonts):
+    """`{PlannedNote: peak |amplitude|}` of every note of `plan` (all splits), rendered (~2-3 ms a note)."""
+    return {note: float(np.abs(render_note(note, fonts)).max()) for notes in plan.values() for note in notes}
+
+
+def preset_gains(peaks):
+    """Per instrument label, the gain that keeps its loudest note within `PEAK_LIMIT`.
+
+    Args:
+        peaks: `note_peaks(plan, fonts)`.
+
+    Returns:
+        `{label: PEAK_LIMIT / loudest peak}` for the instruments whose loudest
+        note peaks above `PEAK_LIMIT`, `1.0` for the others. One gain per
+        instrument (not per note) keeps the level differences between its
+        velocities and pitches, as NSynth's notes have them.
+    """
+    loudest = collections.defaultdict(float)
+    for note, peak in peaks.items():
+        loudest[note.instrument.label] = max(loudest[note.instrument.label], peak)
+    return {label: (PEAK_LIMIT / peak if peak > PEAK_LIMIT else 1.0) for label, peak in sorted(loudest.items())}
+
+
 def _split_stratified(notes, rng):
     """One family's notes → `{split: notes}`, stratified by pitch (see `held_out_count`)."""
     groups = collections.defaultdict(list)
@@ -436,7 +481,7 @@ def nsynth_features():
 class MiniNsynth(tfds.core.GeneratorBasedBuilder):
     """A small NSynth rendered from General MIDI soundfonts, with NSynth's schema."""
 
-    VERSION = tfds.core.Version("2.0.0")
+    VERSION = tfds.core.Version("2.1.0")
     RELEASE_NOTES = {
         "1.0.0": "First release: ten families, TimGM6mb.sf2 via tinysoundfont.",
         "2.0.0": (
@@ -446,6 +491,11 @@ class MiniNsynth(tfds.core.GeneratorBasedBuilder):
             "(GANSynth's) protocol, notes split 80/10/10 at random stratified by family "
             "and pitch, instruments shared between splits; held_out_instruments = "
             "1.0.0's protocol; tiny and tiny_held_out for tests."
+        ),
+        "2.1.0": (
+            "Every note within [-1, 1]: an instrument whose loudest note peaked above 0.99 "
+            "is scaled by one gain, 0.99 / that peak (2.0.0 had 13 notes of two synthetic "
+            "presets up to 2.58). The same notes and splits as 2.0.0."
         ),
     }
     BUILDER_CONFIGS = [
@@ -526,21 +576,20 @@ class MiniNsynth(tfds.core.GeneratorBasedBuilder):
         ]
         self.info.metadata["skipped"] = skipped  # (soundfont, program) pairs it does not define
         self.info.metadata["silent"] = [labels.note_str(*note) for note in silent]  # left out
+        gains = preset_gains(note_peaks(plan, fonts))
+        self.info.metadata["gains"] = {str(label): gain for label, gain in gains.items() if gain != 1.0}
         # One reused synthesizer per soundfont, shared by the splits (a note
         # does not depend on the notes rendered before it).
-        return {split: self._generate_examples(notes, fonts.renderers) for split, notes in plan.items()}
+        return {split: self._generate_examples(notes, fonts, gains) for split, notes in plan.items()}
 
-    def _generate_examples(self, notes, renderers):
+    def _generate_examples(self, notes, fonts, gains):
         no_qualities = {quality: False for quality in labels.QUALITIES}
-        for instrument, pitch, velocity in notes:
+        for note in notes:
+            instrument, pitch, velocity = note
             note_id = labels.note_str(instrument, pitch, velocity)
-            audio = renderers[instrument.soundfont].render(
-                instrument.program,
-                pitch,
-                velocity,
-                hold_seconds=_HOLD_SECONDS,
-                release_seconds=_RELEASE_SECONDS,
-            )
+            audio = render_note(note, fonts)
+            if gains[instrument.label] != 1.0:
+                audio = (audio * np.float32(gains[instrument.label])).astype(np.float32)
             yield (
                 note_id,
                 {
