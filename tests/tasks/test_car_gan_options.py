@@ -75,25 +75,35 @@ def test_the_switches_reach_the_networks():
     )
 
 
-def test_the_conditioning_departures_default_to_the_paper_and_reach_the_trainer():
-    """train.diff_augment (Zhao et al. 2020) and model.discriminator_projection (Miyato & Koyama 2018): off by default."""
+def test_the_conditioning_departures_default_to_the_paper_and_reach_the_trainer(tmp_path):
+    """train.diff_augment (Zhao et al. 2020), model.discriminator_projection (Miyato & Koyama 2018),
+    train.classifier_augment (Olah et al. 2017) and loss.mismatched_pairs (Reed et al. 2016): off by default."""
+    import tensorflow as tf
+
     from tfxmodal.config import ConfigError
-    from tfxmodal.tasks.car_gan import NUM_CLASSES, build_networks, make_classifier
+    from tfxmodal.tasks.car_gan import NUM_CLASSES, CARGANRun, build_networks, make_classifier
 
     defaults = parse(CARGANConfig, {"task": "car_gan"})
     assert defaults.train.diff_augment == "" and not defaults.model.discriminator_projection
+    assert defaults.train.classifier_augment == "" and defaults.loss.mismatched_pairs == 0
     with open(CONFIGS / "car_gan_paper.yaml", encoding="utf-8") as handle:
         paper = yaml.safe_load(handle)
-    assert "diff_augment" not in paper["train"] and "discriminator_projection" not in paper["model"]
+    assert not {"diff_augment", "classifier_augment"} & set(paper["train"])
+    assert "discriminator_projection" not in paper["model"] and "mismatched_pairs" not in paper.get("loss", {})
     raw = {
         "task": "car_gan",
         "data": {"source": "mini_urmp", "image_size": 32},
         "model": {"generator_filters": 2, "discriminator_filters": 2, "discriminator_projection": True},
-        "train": {"diff_augment": "translation,cutout"},
+        "train": {"diff_augment": "translation,cutout", "classifier_augment": "translation"},
+        "loss": {"mismatched_pairs": 0.5},
     }
     config = parse(CARGANConfig, raw)
     config.validate()
     _, discriminator = build_networks(config, make_classifier(config))
     assert discriminator.projection_classes == NUM_CLASSES
-    with pytest.raises(ConfigError, match="train.diff_augment"):
-        parse(CARGANConfig, dict(raw, train={"diff_augment": "flip"})).validate()
+    gan = CARGANRun(config, str(tmp_path)).build_gan(tf.distribute.get_strategy(), make_classifier(config))
+    assert gan.augment.policy == ("translation", "cutout") and gan.classifier_augment.policy == ("translation",)
+    assert gan.loss_weights.mismatched_pairs == 0.5 and "d_mismatched" in gan.loss_names()
+    for key in ("diff_augment", "classifier_augment"):
+        with pytest.raises(ConfigError, match=f"train.{key}"):
+            parse(CARGANConfig, dict(raw, train={key: "flip"})).validate()

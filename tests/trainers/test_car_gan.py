@@ -71,6 +71,8 @@ def build_trainer(
     real_once=False,
     discriminator_first=False,
     augment="",
+    mismatched_pairs=0.0,
+    classifier_augment="",
 ):
     def generator(seed):
         return UNetGenerator(base_filters=2, num_downs=5, attention=attention, dropout=dropout, seed=seed)
@@ -92,9 +94,17 @@ def build_trainer(
         bounded_output=bounded_output,
     )
     discriminator.build((None, SIZE, SIZE, 1), (None, SIZE, SIZE, 3))
-    weights = LossWeights(classification=classification, discriminator_real_once=real_once)
+    weights = LossWeights(
+        classification=classification, discriminator_real_once=real_once, mismatched_pairs=mismatched_pairs
+    )
     trainer = CARGANTrainer(
-        cascade, discriminator, weights, discriminator_first=discriminator_first, augment=augment, augment_seed=7
+        cascade,
+        discriminator,
+        weights,
+        discriminator_first=discriminator_first,
+        augment=augment,
+        augment_seed=7,
+        classifier_augment=classifier_augment,
     )
     trainer.compile({name: keras.optimizers.Adam(8e-4, beta_1=0.9) for name in ("generator", "discriminator")})
     return trainer
@@ -302,3 +312,51 @@ def test_diff_augment_feeds_d_the_translated_pairs_in_its_step():
         for key in ("stage1", "stage2")
     )
     assert abs(float(plain.mean()) - float(expected.mean())) > 1e-4
+
+
+def test_mismatched_pairs_add_real_images_beside_another_instruments_lms_as_fakes():
+    """loss.mismatched_pairs (GAN-CLS, Reed et al. 2016): + ½ λ_cG λ_mis softplus(D(A_{i+1}, I_i)) where labels differ."""
+    weight = 0.7
+    trainer = build_trainer(True, True, False, 1.0, mismatched_pairs=weight)
+    lms, real, labels = one_batch()
+    labels = np.array([3, 3, 5, 9], np.int32)  # pair 0 (A_1, I_0) shares its instrument: not counted
+    outputs = trainer.cascade(lms, labels, training=True)
+
+    def per_example(values):
+        return values.reshape(GLOBAL_BATCH, -1).mean(axis=1)
+
+    real_term = per_example(softplus(-trainer.discriminator(lms, real, training=True).numpy()))
+    fake_term = per_example(softplus(trainer.discriminator(lms, outputs["stage1"], training=True).numpy()))
+    mismatched_logits = trainer.discriminator(np.roll(lms, -1, axis=0), real, training=True).numpy()
+    differ = np.array([0.0, 1.0, 1.0, 1.0])
+    expected = 0.5 * (real_term + fake_term + weight * differ * per_example(softplus(mismatched_logits)))
+    trainer.discriminator_step(tf.constant(lms), tf.constant(real), tf.constant(labels), outputs)  # D moves here
+    results = trainer.results()
+    assert float(results["d_loss"]) == pytest.approx(float(expected.mean()), rel=1e-5)
+    probability = per_example(1 / (1 + np.exp(-mismatched_logits)))
+    assert float(results["d_mismatched"]) == pytest.approx(float(probability[1:].mean()), rel=1e-5)
+    # The term is what changed the loss: without it, the loss is the paper's.
+    assert abs(float(expected.mean()) - float((0.5 * (real_term + fake_term)).mean())) > 1e-3
+
+
+def test_classifier_augment_scores_c_on_the_translated_fakes_in_l_c():
+    """train.classifier_augment: Eq. 2's cross-entropy is C's on I′, I″ shifted by the drawn amounts."""
+    trainer = build_trainer(True, True, True, 1.0, classifier_augment="translation")
+    lms, real, labels = one_batch()
+    outputs = trainer.cascade(lms, labels, training=True)
+    replica = DiffAugment("translation", seed=8)  # the trainer's augment_seed + 1
+    expected = {}
+    for key in ("stage1", "stage2"):
+        shift_y = replica.generator.uniform([GLOBAL_BATCH], -4, 5, dtype=tf.int32)
+        shift_x = replica.generator.uniform([GLOBAL_BATCH], -4, 5, dtype=tf.int32)
+        moved = translate(outputs[key], shift_y, shift_x)
+        logits = trainer.cascade.classifier(moved, training=False).numpy().astype(np.float64)
+        log_softmax = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        expected[key] = -log_softmax[np.arange(GLOBAL_BATCH), labels].mean()
+        plain = outputs[f"{key}_logits"].numpy().astype(np.float64)
+        plain_ce = -(plain - np.logaddexp.reduce(plain, axis=1, keepdims=True))[np.arange(GLOBAL_BATCH), labels].mean()
+        assert abs(plain_ce - expected[key]) > 1e-4  # the shifts changed what C saw
+    trainer.generator_loss(tf.constant(lms), tf.constant(real), tf.constant(labels), outputs)
+    results = trainer.results()
+    assert float(results["ce_stage1"]) == pytest.approx(expected["stage1"], rel=1e-5)
+    assert float(results["ce_stage2"]) == pytest.approx(expected["stage2"], rel=1e-5)

@@ -160,6 +160,10 @@ class DiffAugment:
     def __bool__(self):
         return bool(self.policy)
 
+    def images(self, image):
+        """The augmentation of images alone, `(batch, S, S, C)` → same shape (a fresh draw per call)."""
+        return self(image[..., :0], image)[1]
+
     def __call__(self, lms, image):
         if not self.policy:
             return lms, image

@@ -350,6 +350,7 @@ class CARGANRun(TrainingRun):
                 discriminator_first=train.discriminator_first,
                 augment=train.diff_augment,
                 augment_seed=self.config.seed + 300,
+                classifier_augment=train.classifier_augment,
             )
 
             def adam():

@@ -101,6 +101,10 @@ class Train:
     # for Data-Efficient GAN Training") of every (LMS, image) pair D sees, real and fake, in D's and G's steps:
     # a comma-separated subset of "color,translation,cutout"; "" (the paper): off
     diff_augment: str = ""
+    # Not the paper (docs/car_gan_conditioning.md): L_c (Eq. 2) scores C on a fresh augmentation of I' and I''
+    # (same policy names), so that C's verdict must survive shifts and cut-outs (transformation robustness,
+    # Olah et al. 2017, "Feature Visualization"); "" (the paper): C scores the images themselves
+    classifier_augment: str = ""
     learning_rate: float = bounded(8e-4, above=0)
     beta_1: float = bounded(0.9, at_least=0, below=1)
     beta_2: float = bounded(0.999, at_least=0, below=1)
@@ -165,10 +169,11 @@ class CARGANConfig:
             )
         if self.train.strategy not in STRATEGIES:
             raise ConfigError(f"train.strategy: expected one of {list(STRATEGIES)}, got {self.train.strategy!r}")
-        try:
-            parse_policy(self.train.diff_augment)
-        except ValueError as error:
-            raise ConfigError(f"train.diff_augment: {error}") from None
+        for key in ("diff_augment", "classifier_augment"):
+            try:
+                parse_policy(getattr(self.train, key))
+            except ValueError as error:
+                raise ConfigError(f"train.{key}: {error}") from None
         if not self.classifier.train_splits:
             raise ConfigError("classifier.train_splits: list at least one of train, test")
         for index, split in enumerate(self.classifier.train_splits):

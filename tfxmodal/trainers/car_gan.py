@@ -40,7 +40,22 @@ A departure from the paper, off by default (`docs/car_gan_conditioning.md`):
   drawn per call, the same geometric transform on both halves of a pair;
 - a D built with `projection_classes` (Miyato & Koyama 2018) gets the
   audio's one-hot label L_a as its class vector in both steps, for real
-  and fake pairs alike.
+  and fake pairs alike;
+- `classifier_augment`: L_c scores C on a fresh DiffAugment of I′ and I″
+  instead of the images themselves. C is frozen, so the generators can
+  satisfy it with perturbations that only C reads (a generator trained on
+  L1 + L_c alone reaches 100 % by C and chance by any other classifier,
+  docs/car_gan_conditioning.md); a verdict that must hold under shifts
+  and cut-outs asks for the shape itself — the transformation robustness
+  of feature visualization (Olah, Mordvintsev, Schubert 2017, "Feature
+  Visualization", Distill), with DiffAugment's transforms;
+- `LossWeights.mismatched_pairs` (GAN-CLS, Reed et al. 2016): D's loss
+  adds ½ · λ_cG · λ_mis · −log(1 − D(A_j, I_i)) for each real image I_i
+  paired with the LMS A_j of the next example in the batch (j = i + 1
+  cyclically), counted where their instruments differ. The paper's D sees
+  only matched pairs, so a plausible image of the wrong instrument costs
+  the generator nothing; this term makes "does the image match the
+  audio?" part of D's question.
 
 Losses are averaged over the global batch (`tf.nn.compute_average_loss`);
 reported values are unscaled (×replicas of the per-replica share).
@@ -59,7 +74,7 @@ from tfxmodal.losses.conditional_gan import (
     label_cross_entropy,
     real_log_loss,
 )
-from tfxmodal.trainers.base import GANTrainer, average
+from tfxmodal.trainers.base import GANTrainer, average, num_replicas
 
 
 def _mean_probability(logits):
@@ -80,6 +95,10 @@ class LossWeights:
     stage2_classification: float = bounded(0.5, at_least=0)  # λ_I''
     # D's real term once, not once per stage (the authors' code; module docstring)
     discriminator_real_once: bool = False
+    # Not the paper (docs/car_gan_conditioning.md): the matching-aware discriminator of GAN-CLS (Reed et al.
+    # 2016, "Generative Adversarial Text to Image Synthesis"; Chen et al. 2017 on Sub-URMP): D also learns to
+    # call a real image "fake" beside the LMS of another instrument, with this weight; 0 (the paper): off
+    mismatched_pairs: float = bounded(0.0, at_least=0)
 
 
 class CARGANTrainer(GANTrainer):
@@ -94,6 +113,9 @@ class CARGANTrainer(GANTrainer):
         augment: DiffAugment policy of D's inputs ("" off, the paper;
             e.g. "translation,cutout"), see the module docstring.
         augment_seed: seed of its random generator.
+        classifier_augment: DiffAugment policy of the images C scores in
+            L_c (Eq. 2), freshly drawn per call ("" off, the paper); the
+            residue L_r still reads C on the plain I′.
 
     Optimizers (`compile`): `generator` (one Adam over G1 and G2, as the
     authors' code) and `discriminator`.
@@ -104,15 +126,24 @@ class CARGANTrainer(GANTrainer):
     """
 
     def __init__(
-        self, cascade, discriminator, weights=None, discriminator_first=False, augment="", augment_seed=0, **kwargs
+        self,
+        cascade,
+        discriminator,
+        weights=None,
+        discriminator_first=False,
+        augment="",
+        augment_seed=0,
+        classifier_augment="",
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.cascade = cascade
         self.discriminator = discriminator
         self.loss_weights = weights or LossWeights()
         self.discriminator_first = bool(discriminator_first)
-        # Made here, in the strategy scope, as its random generator must be.
+        # Made here, in the strategy scope, as their random generators must be.
         self.augment = DiffAugment(augment, seed=augment_seed)
+        self.classifier_augment = DiffAugment(classifier_augment, seed=augment_seed + 1)
 
     def networks(self):
         networks = {"g1": self.cascade.g1}
@@ -132,6 +163,8 @@ class CARGANTrainer(GANTrainer):
         if self.cascade.two_stage:
             names[3:3] = ["d_fake2"]
             names += ["l1_stage2", "ce_stage2", "accuracy_stage2"]
+        if self.loss_weights.mismatched_pairs:
+            names.append("d_mismatched")
         return names
 
     @staticmethod
@@ -165,14 +198,17 @@ class CARGANTrainer(GANTrainer):
             fake = outputs[key]
             stage_adversarial = average(generator_log_loss(self._discriminate(lms, fake, onehot, onehot)))
             l1 = average(l1_distance(real, fake))
-            ce = average(label_cross_entropy(labels, outputs[f"{key}_logits"]))
+            logits = outputs[f"{key}_logits"]
+            if self.classifier_augment:
+                logits = self.cascade.classifier(self.classifier_augment.images(fake), training=False)
+            ce = average(label_cross_entropy(labels, logits))
             adversarial += adversarial_weight * stage_adversarial
             g_loss += w.l1 * l1
             if w.classification * ce_weight:
                 g_loss += w.classification * ce_weight * ce
             self.track(f"l1_stage{index}", l1)
             self.track(f"ce_stage{index}", ce)
-            self.track(f"accuracy_stage{index}", self._accuracy(outputs[f"{key}_logits"], labels))
+            self.track(f"accuracy_stage{index}", self._accuracy(logits, labels))
         g_loss += w.cgan * adversarial
         self.track("g_loss", g_loss)
         self.track("g_adversarial", adversarial)
@@ -199,10 +235,27 @@ class CARGANTrainer(GANTrainer):
                 else:
                     per_example += adversarial_weight * (real_term + fake_term)
                 self.track(f"d_fake{index}", average(_mean_probability(fake_logits)))
+            if w.mismatched_pairs:
+                per_example += w.mismatched_pairs * self._mismatched_pairs_term(lms, real, labels, condition)
             d_loss = average(0.5 * w.cgan * per_example)
         self.apply_gradients("discriminator", tape, d_loss, self.discriminator.trainable_variables)
         self.track("d_loss", d_loss)
         self.track("d_real", average(_mean_probability(real_logits)))
+
+    def _mismatched_pairs_term(self, lms, real, labels, condition):
+        """`(batch,)`: −log(1 − D(A_{i+1}, I_i)) where the two instruments differ, else 0 (GAN-CLS)."""
+        other = tf.roll(labels, shift=-1, axis=0)
+        logits = self._discriminate(
+            tf.roll(lms, shift=-1, axis=0),
+            real,
+            tf.roll(condition, shift=-1, axis=0),
+            tf.one_hot(other, self.cascade.num_classes, dtype=lms.dtype),
+        )
+        differ = tf.cast(tf.not_equal(other, labels), tf.float32)
+        # D's mean probability on this replica's mismatched pairs (the per-replica mean, as `track` expects it scaled).
+        mismatched = tf.math.divide_no_nan(tf.reduce_sum(differ * _mean_probability(logits)), tf.reduce_sum(differ))
+        self.track("d_mismatched", mismatched / num_replicas())
+        return differ * fake_log_loss(logits)
 
     def train_step(self, data):
         lms, real, labels = data["lms"], data["image"], tf.cast(data["label"], tf.int32)
