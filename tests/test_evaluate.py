@@ -45,7 +45,16 @@ def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
     assert metrics == json.loads(result.stdout[result.stdout.index("{") :])
     assert metrics["seed"] == 1 and metrics["translations"] == 40 and metrics["step"] == 4
     assert sum(metrics["assigned_family_counts"].values()) == 40
-    for key in ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "real_test_fid_pitch"):
+    for key in (
+        "fid_pitch",
+        "is_pitch",
+        "fid_family",
+        "is_family",
+        "pc",
+        "pc_fixed_pitch",
+        "sv",
+        "real_test_fid_pitch",
+    ):
         assert isinstance(metrics[key], float), key
     html = (tmp_path / "eval" / "report" / "index.html").read_text()
     assert "face2music evaluation: aux at step 4" in html and html.count("<audio") == 30

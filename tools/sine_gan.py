@@ -65,8 +65,11 @@ def face_embeddings():
 def peak_diagnostics(waveforms, pitch_classes, kind):
     """f0 hits, distinct peaks and peak/pitch correlation of a batch of translations (`metrics.spectral_peaks`)."""
     requested = np.full(len(pitch_classes), 69) if kind == "sine440" else np.asarray(pitch_classes) + LOWEST_PITCH
+    thirds = np.array_split(np.argsort(requested, kind="stable"), 3)
     return {
         "f0_hits": spectral_peaks.f0_hit_rate(waveforms, requested),
+        # low / middle / high third of the requested pitches: where the misses are
+        "f0_hits_by_third": [round(spectral_peaks.f0_hit_rate(waveforms[rows], requested[rows]), 3) for rows in thirds],
         "distinct_peaks": spectral_peaks.distinct_peaks(waveforms),
         "peak_pitch_corr": round(spectral_peaks.peak_pitch_correlation(waveforms, np.asarray(pitch_classes)), 3),
     }

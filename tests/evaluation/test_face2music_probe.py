@@ -59,6 +59,7 @@ def test_the_probe_scores_what_its_metrics_say(networks):
         "is_pitch",
         "is_family",
         "pc",
+        "pc_fixed_pitch",
         "rms",
         "cbn_pitch_spread",
         "image_energy",
@@ -68,6 +69,13 @@ def test_the_probe_scores_what_its_metrics_say(networks):
     }
     assert metrics["cbn_pitch_spread"] == 0.0  # untrained: every pitch row of every γ table is 1
     assert -1 <= metrics["pc"] <= 1
+    # PC with every distinct face at MIDI 60 (class 36), computed here by hand from φ and SciPy.
+    from scipy.spatial.distance import pdist
+    from scipy.stats import pearsonr
+
+    at_60 = translate(generator, faces[:10], np.full(10, 36, np.int32))
+    expected_pc = pearsonr(pdist(faces[:10]), pdist(np.asarray(metric(at_60))))[0]
+    assert metrics["pc_fixed_pitch"] == pytest.approx(expected_pc, rel=1e-4)
     # The references: real notes' level and the test notes' FID against them.
     assert probe.references["rms"] == pytest.approx(np.sqrt(np.mean(real**2)))
     assert probe.references["fid_pitch"] >= 0 and probe.references["fid_family"] >= 0

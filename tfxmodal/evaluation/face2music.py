@@ -25,6 +25,7 @@ from tfxmodal.audio.wav import write_wav
 from tfxmodal.data import nsynth_families
 from tfxmodal.domain import LOWEST_PITCH, SAMPLE_RATE, midi_pitch
 from tfxmodal.evaluation import classifiers as classifier_lib
+from tfxmodal.evaluation.face2music_probe import fixed_pitch_correlation
 from tfxmodal.metrics import (
     assign_nearest_cluster,
     frechet_distance,
@@ -175,6 +176,8 @@ def evaluate(
     known = real_families >= 0
     assigned = assign_nearest_cluster(phi_generated, phi_real[known], real_families[known])
     metrics["pc"] = pairwise_distance_correlation(embeddings, phi_generated)
+    # The faces' pitches are drawn independently of them: PC at one pitch isolates the timbre's geometry.
+    metrics["pc_fixed_pitch"] = fixed_pitch_correlation(run.generator, run.audio_metric, embeddings)
     metrics["sv"] = silhouette_value(embeddings, assigned)
     metrics["assigned_family_counts"] = {
         name: int(np.sum(assigned == index)) for index, name in enumerate(nsynth_families.PAPER_FAMILIES)

@@ -9,7 +9,12 @@ with the already-trained pitch and family classifiers of Table 1:
 - `fid_pitch`, `fid_family`: Fréchet distance of the translations' and the
   real notes' classifier features (lower is better), `is_pitch`,
   `is_family`: Inception Scores of the translations (higher is better);
-- `pc`: Pearson correlation of face and φ distances (variants with φ);
+- `pc`: Pearson correlation of face and φ distances (variants with φ), the
+  faces at their requested pitches (Table 1's PC); `pc_fixed_pitch`: the
+  same with every face asked for one pitch (`FIXED_PITCH`). The requested
+  pitches are drawn independently of the faces, so a generator that
+  follows them adds pitch distances to φ that no face distance predicts;
+  the fixed-pitch PC shows how much of the face geometry the timbre keeps;
 - `rms`: the translations' RMS level, beside the real notes' (a generator
   stuck at loud noise shows here first);
 - `cbn_pitch_spread`: how far the generator's pitch-conditional batch norms
@@ -51,6 +56,7 @@ PANELS = (
     ("fid_family", "FID, family classifier", True),
     ("is_pitch", "IS, pitch classifier", False),
     ("pc", "PC (face vs φ distances)", False),
+    ("pc_fixed_pitch", "PC, every face at MIDI 60", False),
     ("rms", "RMS level of translations", False),
     ("cbn_pitch_spread", "spread of the CBN gammas across pitches", False),
     ("f0_hits", "strongest peak at the requested f0", False),
@@ -61,6 +67,8 @@ PANELS = (
     ("d_real_heldout", "D1 score: held-out reals", False),
     ("d_fake", "D1 score: translations", False),
 )
+# The pitch every face is asked for in `pc_fixed_pitch`: middle C, the middle of the paper's range 24-84.
+FIXED_PITCH = 60
 # The last three upsampling layers' images (500, 2,000, 8,000 Hz inputs): above the lowest partials.
 IMAGE_LAYERS = 3
 
@@ -91,6 +99,15 @@ def generator_image_frequencies():
     """Hz where the WaveGAN generator's last `IMAGE_LAYERS` transposed convolutions leave images."""
     rates = upsampling_input_rates(SAMPLE_RATE)[-IMAGE_LAYERS:]
     return spectral_peaks.image_frequencies(rates, STRIDES[-IMAGE_LAYERS:], SAMPLE_RATE)
+
+
+def fixed_pitch_correlation(generator, audio_metric, embeddings, pitch=FIXED_PITCH, batch_size=128):
+    """PC of face and φ distances with every face `(n, 512)` translated at MIDI `pitch`."""
+    waveforms = translate(generator, embeddings, np.full(len(embeddings), pitch - LOWEST_PITCH, np.int32))
+    phi = np.concatenate(
+        [np.asarray(audio_metric(waveforms[i : i + batch_size])) for i in range(0, len(waveforms), batch_size)]
+    )
+    return pairwise_distance_correlation(embeddings, phi)
 
 
 def discriminator_scores(discriminator, waveforms, pitch_classes, batch_size=128):
@@ -226,6 +243,9 @@ class Face2MusicProbe:
             )
             rows = slice(0, self.distinct_faces)
             metrics["pc"] = pairwise_distance_correlation(self.embeddings[rows], phi[rows])
+            metrics["pc_fixed_pitch"] = fixed_pitch_correlation(
+                self.generator, self.audio_metric, self.embeddings[rows]
+            )
         images = {}
         rows, real = self.spectrogram_rows
         if len(rows):
