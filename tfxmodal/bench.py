@@ -122,15 +122,23 @@ def sections():
 def build_parser(available=None):
     """The command line; `available`: the sections `--only` accepts (default: `sections()`)."""
     available = sections() if available is None else available
-    parser = argparse.ArgumentParser(prog="python -m tfxmodal.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tfxmodal.bench", description="Print one JSON object of timings (benchmarks, not tests)."
+    )
     parser.add_argument(
         "--quick", action="store_true", help="fewer iterations; skips the paper-size GAN steps and d = 64 latency"
     )
-    parser.add_argument("--only", nargs="+", choices=list(available), help="run only these sections")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(available),
+        metavar="SECTION",
+        help=f"run only these sections: {', '.join(available)} ({', '.join(OPT_IN_SECTIONS)} only when named)",
+    )
     parser.add_argument(
         "--xla", action="store_true", help="jit_compile the GAN steps (slow for Conv1DTranspose on CPU)"
     )
-    parser.add_argument("--output", help="also write the JSON to this file")
+    parser.add_argument("--output", metavar="FILE", help="also write the JSON to this file")
     return parser
 
 
