@@ -1,6 +1,6 @@
 """`python -m tfxmodal.bench [--quick] [--only SECTION ...] [--xla] [--output FILE]`: one JSON object of timings.
 
-Sections: every task's own (`Task.benchmarks`; the README lists them:
+Sections: every task's own (`Task.benchmarks`; docs/benchmarks.md lists them:
 training steps on synthetic batches at the demo and the paper size, the
 exported model's serving latency) and two that every install has:
 
