@@ -153,7 +153,8 @@ def _argument_rows(parser):
             notes.append("required")
         if isinstance(action, argparse._AppendAction) and "repeatable" not in (action.help or ""):
             notes.append("repeatable")
-        if action.choices is not None and action.metavar is not None:
+        listed = all(str(choice) in (action.help or "") for choice in action.choices or ())
+        if action.choices is not None and action.metavar is not None and not listed:
             notes.append("one of " + ", ".join(_code(choice) for choice in action.choices))
         description = _escape(_help_text(action, parser.prog))
         if notes:
