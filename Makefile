@@ -1,7 +1,7 @@
 # Two commands on a fresh machine (bare Python >= 3.10 with pip and venv):
 #   make demo   - set up .venv, then run the main job on the embedded default data
 #   make test   - set up .venv, then run the whole test suite
-# and, for development: make test-fast (the unit tier, no end-to-end runs), make lint.
+# and, for development: make test-fast (the unit tier, no end-to-end runs), make lint, make docs.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,7 +14,7 @@ RUN_DIR ?= runs/demo
 TEST_WORKERS ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install demo test test-fast lint format bench clean
+.PHONY: install demo test test-fast lint format docs bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# docs/cli.md and docs/configs.md, generated from the argparse parsers and the config dataclasses
+# (tests/test_reference_docs.py fails when the committed files are stale).
+docs: $(STAMP)
+	$(PY) -m tfxmodal.reference_docs
 
 bench: $(STAMP)
 	$(PY) -m tfxmodal.bench --quick

@@ -1,7 +1,7 @@
 """Every class of bad input, through the real CLIs in fresh processes: exit 2, the culprit named, no traceback,
 no partial file.
 
-One case per class of the fault list the project keeps (README "Errors"): a malformed config, values no
+One case per class of the fault list the project keeps (docs/runs.md, "Errors"): a malformed config, values no
 stage could use, unusable output paths, weights files that are not weights, damaged data files, corrupt
 images, unusable model and run directories. Each case writes its own real files; the assertions are the
 same for all: the process exits 2, the first line of ours on stderr names the file or the key, there is no

@@ -23,6 +23,14 @@ def test_package_help_lists_commands():
         assert f"[tfxmodal.{command}]" in result.stdout, result.stdout
 
 
+@pytest.mark.parametrize("command", ["data", "bench"])
+def test_package_dispatches_each_command(command):
+    # `tfxmodal data` runs the package's `__main__` (tfxmodal.data itself has no main()).
+    result = run("-m", "tfxmodal", command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"usage: python -m tfxmodal.{command}" in result.stdout
+
+
 def test_unknown_command_fails_with_usage():
     result = run("-m", "tfxmodal", "frobnicate")
     assert result.returncode == 2

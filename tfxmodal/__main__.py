@@ -28,6 +28,14 @@ def usage():
     return "\n".join(lines)
 
 
+def command_module(name):
+    """The module whose `main(argv)` and `build_parser()` serve command `name` (a package's `__main__`)."""
+    module = importlib.import_module(COMMANDS[name][0])
+    if not hasattr(module, "main"):
+        module = importlib.import_module(COMMANDS[name][0] + ".__main__")
+    return module
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -37,8 +45,7 @@ def main(argv=None):
     if name not in COMMANDS:
         print(f"tfxmodal: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return module.main(rest)
+    return command_module(name).main(rest)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ in its own run directory `<out>/<variant>` (a real `python -m
 tfxmodal.train` subprocess, so a re-run resumes), evaluates each, and writes
 the paper-style table as `<out>/table.md` and `<out>/table.json`. The
 variants, the table's columns and its real-data reference row are what the
-task declares (`Task.ablations`, `table_columns`, `reference_row`; the
-README lists them per paper). What the first variant trains that the rows
+task declares (`Task.ablations`, `table_columns`, `reference_row`;
+docs/configs.md lists them per task). What the first variant trains that the rows
 must share (`Task.shared_ablation_stages`, e.g. the audio embedding, so
 every row is scored in one metric space) is given to every later variant
 and recorded in `table.json` under `shared`.

@@ -1,6 +1,6 @@
 """`python -m tfxmodal.bench [--quick] [--only SECTION ...] [--xla] [--output FILE]`: one JSON object of timings.
 
-Sections: every task's own (`Task.benchmarks`; the README lists them:
+Sections: every task's own (`Task.benchmarks`; docs/benchmarks.md lists them:
 training steps on synthetic batches at the demo and the paper size, the
 exported model's serving latency) and two that every install has:
 
@@ -119,18 +119,32 @@ def sections():
     return found
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tfxmodal.bench", description=__doc__.splitlines()[0])
+def build_parser(available=None):
+    """The command line; `available`: the sections `--only` accepts (default: `sections()`)."""
+    available = sections() if available is None else available
+    parser = argparse.ArgumentParser(
+        prog="python -m tfxmodal.bench", description="Print one JSON object of timings (benchmarks, not tests)."
+    )
     parser.add_argument(
         "--quick", action="store_true", help="fewer iterations; skips the paper-size GAN steps and d = 64 latency"
     )
-    available = sections()
-    parser.add_argument("--only", nargs="+", choices=list(available), help="run only these sections")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(available),
+        metavar="SECTION",
+        help=f"run only these sections: {', '.join(available)} ({', '.join(OPT_IN_SECTIONS)} only when named)",
+    )
     parser.add_argument(
         "--xla", action="store_true", help="jit_compile the GAN steps (slow for Conv1DTranspose on CPU)"
     )
-    parser.add_argument("--output", help="also write the JSON to this file")
-    args = parser.parse_args(argv)
+    parser.add_argument("--output", metavar="FILE", help="also write the JSON to this file")
+    return parser
+
+
+def main(argv=None):
+    available = sections()
+    args = build_parser(available).parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The rehearsal takes half an hour and writes gigabytes: only when named.
     chosen = (

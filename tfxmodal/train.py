@@ -14,7 +14,7 @@ from tfxmodal.config import ConfigError, apply_overrides, read_yaml
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m tfxmodal.train",
-        description=__doc__.strip().splitlines()[2].strip(),
+        description=" ".join(__doc__.split("\n\n")[1].split()),
     )
     parser.add_argument(
         "--config", required=True, help="YAML run config (configs/*.yaml; its task: key names the task)"

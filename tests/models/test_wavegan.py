@@ -95,7 +95,7 @@ def test_bad_inputs():
 
 
 def test_the_batch_norms_tables_3_and_4_list_can_be_left_out():
-    """WaveGAN's own output block has no batch norm; an SN critic needs none (README, Learning curves)."""
+    """WaveGAN's own output block has no batch norm; an SN critic needs none (docs/results.md, Learning curves)."""
     d = 2
     generator = WaveGANGenerator(width=d, output_batch_norm=False)
     z = np.random.RandomState(1).normal(size=(3, 512)).astype("float32")

@@ -122,7 +122,7 @@ def training_step(quick, jit_compile=False):
 
     Each paper-width entry runs in its own process (`in_own_process`), so its
     `peak_memory_mb` is its own: the transposed convolution's implementation
-    trades memory for speed (README, "Measured").
+    trades memory for speed (docs/benchmarks.md).
     """
     runs = {"demo_width": face2music_step(8, 16, iterations=3 if quick else 10, jit_compile=jit_compile)}
     if not quick:

@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _parser():
+def build_parser():
     parser = _Parser(
         prog=PROG,
         description=__doc__.splitlines()[0].split(": ", 1)[1],
@@ -176,7 +176,7 @@ def main(argv=None):
     """Runs one command; returns the exit status (0 ok, 2 bad input or a description that found problems)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         if (
             args.command == "prepare"
             and args.dataset == "mini_nsynth"

@@ -1,66 +1,12 @@
-"""Sub-URMP (CAR-GAN's dataset) and the conversion shared with mini-URMP.
+"""Sub-URMP (CAR-GAN's dataset) and the example conversion shared with mini-URMP.
 
-Layout of a Sub-URMP copy (Chen et al. 2017; Duan et al. 2020, Sec. IV-A)::
-
-    <root>/img/{train,test}/<instrument>/<stem>.jpg     video frame
-    <root>/chunk/{train,test}/<instrument>/<stem>.wav   the 0.5-s audio chunk it starts
-
-An image and a WAV are paired by instrument folder and file stem (e.g.
-``img/train/cello/cello00_6300.jpg`` with
-``chunk/train/cello/cello00_6300.wav``). The 13 instruments and their labels
-follow CAR-GAN's code: `INSTRUMENTS` (bassoon 0, ..., violin 12).
-
-With ``lms="image"`` the LMS comes from the authors' preprocessed
-spectrogram pictures instead of the WAVs (their released code,
-github.com/tuffr5/CAR-GAN, ``sample_data/``)::
-
-    <root>/<image_dir>/{train,test}/<instrument>/<stem>.jpg   frame (theirs: img_256/)
-    <root>/<lms_dir>/{train,test}/<instrument>/<stem>.png     spectrogram (theirs: spectram/)
-
-paired by instrument folder and stem the same way (a spectrogram may be a
-PNG or a JPEG, as their file filter allows). Their pictures are 256 × 256
-RGB renderings of the log-mel spectrogram through the jet colour map; this
-loader reads any size, drops an alpha channel, and treats the picture like
-a frame: stretched to S × S (bilinear, antialiased) and scaled to [-1, 1]
-by x / 127.5 - 1, as their ``convert('RGB')`` + ``Normalize(0.5, 0.5)``
-does (they resize bicubically). The LMS then has 3 channels, and the
-generators' and discriminator's inputs follow (`lms_channels`).
-
-Unbatched output (also for mini-URMP, through the same `to_example`)::
-
-    {"image": float32 (S, S, 3) in [-1, 1],
-     "lms":   float32 (S, S, 1), fixed-affine normalised log-mel, about [-1, 1],
-     "audio": float32 (chunk_samples,) in [-1, 1],
-     "label": int32 instrument index}
-
-With ``lms="image"``: ``"lms"`` is float32 (S, S, 3) in [-1, 1] (the
-decoded spectrogram picture) and there is no ``"audio"``.
-
-Choices (README):
-
-* **Audio** is read with `soundfile` (libsndfile: WAV of every PCM and
-  float width, FLAC, OGG; chunk files `<stem>.wav`, `.flac`, `.ogg`, ...)
-  and brought to `sample_rate` (default 16 000 Hz): a chunk at another rate
-  is resampled with soxr's band-limited resampler (URMP's recordings are
-  48 kHz, and a copy's chunks may come at any rate), logged once per split
-  with the rates found. Several channels are averaged to mono (`downmix`,
-  on by default; `downmix=False` rejects them). Chunks are cropped or
-  zero-padded at the end to `round(0.5 * sample_rate)` samples (`describe`
-  reports the lengths and formats it finds). Mono 16-bit PCM WAVs at
-  `sample_rate` decode in-graph (`tf.audio.decode_wav`); everything else
-  through `tfxmodal.audio.wav.read_audio` in a `tf.numpy_function`.
-* **LMS**: `tfxmodal.audio.log_mel_spectrogram` with 32-ms windows every
-  4 ms (512/64 samples at 16 kHz: 118 frames for 0.5 s), 128 mel bands over
-  0–8 kHz (capped at Nyquist), log(mel + 1e-6). As an image: mel bands on
-  the vertical axis with low frequencies at the bottom, time left to right,
-  resized to S × S (bilinear, antialiased). **Fixed affine normalisation**
-  `(lms - LMS_CENTRE) / LMS_HALF_RANGE` maps `LMS_SILENCE` = log(1e-6) ≈
-  -13.8 (digital silence) to -1 and `LMS_FULL_SCALE` = 5.0 (about a
-  full-scale sinusoid in one band) to +1; there is no per-example
-  normalisation, so loudness survives, and values may step slightly outside
-  [-1, 1].
-* **Images** are resized to S × S by stretching (no crop), as CAR-GAN's
-  code does, and scaled to [-1, 1] by x / 127.5 - 1.
+Reads a Sub-URMP copy — video frames `img/<split>/<instrument>/<stem>.jpg`
+paired by instrument and stem with the 0.5-s audio chunks `chunk/…` or, with
+``lms="image"``, with the authors' spectrogram pictures — and converts every
+pair with `to_example` into ``{"image", "lms", "audio", "label"}`` (S × S
+image and LMS, about [-1, 1]; no ``"audio"`` with ``lms="image"``). The
+layout, how audio is read and resampled, the LMS and its fixed
+normalisation: docs/data.md, "Sub-URMP (for CAR-GAN)".
 """
 
 import collections

@@ -38,7 +38,7 @@ with the already-trained pitch and family classifiers of Table 1:
 
 It also draws spectrograms of real notes beside translations at the same
 pitch. Measured cost at d = 8 with 512 translations: a few seconds
-(see the README).
+(docs/benchmarks.md, "Learning-curve points").
 """
 
 import numpy as np

@@ -113,7 +113,7 @@ class MatmulConv1DTranspose(keras.layers.Conv1DTranspose):
     Inputs shorter than `polyphase_from_length` positions take the matrix
     product, longer ones the polyphase convolution, whose memory does not
     grow with `k/s` (measured at the WaveGAN generator's paper width: the
-    `layer_timings` benchmark and README).
+    `layer_timings` benchmark and docs/benchmarks.md).
 
     A subclass that changes only how the output is computed: the same
     arguments, the same variables (`kernel` of shape `(kernel_size,

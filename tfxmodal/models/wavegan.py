@@ -80,7 +80,7 @@ class WaveGANGenerator(keras.Model):
     `transposed_conv` picks how the transposed convolutions are computed,
     not what: `"matmul"` (`layers.MatmulConv1DTranspose`, one matrix
     product and an overlap-add; 1.5–2.5× faster on CPU at d = 64, see the
-    README's layer timings), `"polyphase"` (the same layer as one stride-1
+    layer timings in docs/benchmarks.md), `"polyphase"` (the same layer as one stride-1
     convolution per layer, which holds no `k/s`-times-larger intermediate),
     `"keras"` (`keras.layers.Conv1DTranspose`, faster at d = 8) or
     `"auto"`: from d = `MATMUL_FROM_WIDTH` the product for inputs shorter
@@ -272,7 +272,7 @@ class WaveGANDiscriminator(keras.Model):
     Lipschitz bound spectral normalization puts on the critic (SN-GAN's
     critics have none): with them, critic scores reach ±40 and the generator
     does not learn even a single sine tone in 600 steps where without them
-    it does (measured; see the README).
+    it does (measured; docs/results.md, "Learning curves").
 
     `pitch_classifier=True` adds an auxiliary classifier (AC-GAN, Odena et
     al. 2017), a spectrally normalized `Dense(num_pitches)` on the same

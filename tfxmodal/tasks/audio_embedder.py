@@ -35,7 +35,7 @@ class AudioEmbedderConfig:
     audio_embedder: AudioEmbedderSpec = dataclasses.field(default_factory=AudioEmbedderSpec)
     heldout_split: str = "valid"  # notes scored by 1-NN family accuracy
     evaluation_examples: int = bounded(2000, at_least=2)
-    strategy: str = "auto"
+    strategy: str = "auto"  # auto, default, one_device, mirrored, multi_worker (docs/distributed.md)
 
     def validate(self):
         if self.audio_embedder.weights:

@@ -67,7 +67,7 @@ class Model:
     key_channels_divisor: int = bounded(4, at_least=1)  # self-attention query/key channels = C / this (authors: 4)
     downsample_keys: bool = True  # self-attention 2x2 max-pooled keys/values (authors' code)
     init_stddev: float = bounded(0.02, above=0)  # N(0, sigma) init (pix2pix, the issue; the paper says 0.2 once)
-    # The authors' released code, not the paper (README "CAR-GAN: the paper, the authors' released code"):
+    # The authors' released code, not the paper (docs/papers/car_gan.md, "The paper, the authors' code"):
     stage2_sees_lms: bool = False  # G2 also gets A: G2([I', A, L_r])
     discriminator_labels: bool = False  # D also sees tiled labels (L_r in D's step, L_a in G's)
     discriminator_tanh: bool = False  # tanh on D's logits (bounded output)
@@ -109,9 +109,9 @@ class Train:
     beta_1: float = bounded(0.9, at_least=0, below=1)
     beta_2: float = bounded(0.999, at_least=0, below=1)
     keep_checkpoints: int = bounded(3, at_least=1)
-    histograms: bool = False
-    jit_compile: bool = False
-    strategy: str = "auto"
+    histograms: bool = False  # weight histograms in TensorBoard at every checkpoint
+    jit_compile: bool = False  # XLA
+    strategy: str = "auto"  # auto, default, one_device, mirrored, multi_worker (docs/distributed.md)
     # The networks' Keras dtype policy (tfxmodal/utils/precision.py); float32 where the maths needs it
     precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
 

@@ -60,11 +60,11 @@ class FaceData:
     # Folder sources: "auto" fully decodes up to 10,000 files (catching corrupt JPEG data), else headers only;
     # "full" decodes every file. skip_bad_files: leave bad files out and count them in faces_manifest.json.
     validation: Literal["auto", "header", "full"] = "auto"
-    skip_bad_files: bool = False
+    skip_bad_files: bool = False  # see validation
     # Embedding streams the drawn faces: batch_size images in memory at a time, written in shards of
     # shard_size faces (a killed run resumes from the last complete shard; workers split the shards).
     shard_size: int = bounded(4096, at_least=1)
-    batch_size: int = bounded(64, at_least=1)
+    batch_size: int = bounded(64, at_least=1)  # see shard_size
 
 
 @dataclasses.dataclass
@@ -106,13 +106,13 @@ class Model:
     phase_shuffle_radius: int = bounded(2, at_least=0)
     power_iterations: int = bounded(1, at_least=1)
     # Table 3 puts a conditional batch norm in the generator's last block and Table 4 one in
-    # every discriminator block; both train worse (README, "Learning curves"), so they are off
+    # every discriminator block; both train worse (docs/results.md, "Learning curves"), so they are off
     # unless asked for. WaveGAN's code has no batch norm at its output; SN-GAN critics have none.
     generator_output_batch_norm: bool = False
-    discriminator_batch_norm: bool = False
+    discriminator_batch_norm: bool = False  # Table 4's batch norms in the critic (see generator_output_batch_norm)
     generator_spectral_norm: bool = True  # Sec. 3.2.1: the generator's dense and deconvolution weights too
     reconstruction_weight: float = bounded(10.0, at_least=0)  # aae: weight of the mean absolute waveform error
-    # Departures that make the GAN follow the pitch at CPU scale (docs: "Learning the conditioning"), all off
+    # Departures that make the GAN follow the pitch at CPU scale (docs/learning_the_conditioning.md), all off
     # in the paper's recipe. AC-GAN (Odena et al. 2017; GANSynth): weight of D1's pitch cross-entropy on
     # real notes and of G's on its translations; 0: off.
     pitch_classifier_weight: float = bounded(0.0, at_least=0)
@@ -138,11 +138,11 @@ class Train:
     metric_weight: float = bounded(10.0, at_least=0)  # λ of Eq. 5
     checkpoint_every: int = bounded(1000, at_least=1)  # steps; also the TensorBoard epoch
     keep_checkpoints: int = bounded(3, at_least=1)
-    histograms: bool = True
+    histograms: bool = True  # weight histograms in TensorBoard at every checkpoint
     jit_compile: bool = False  # XLA; ~30x slower for Conv1DTranspose on CPU
     # The networks' Keras dtype policy (tfxmodal/utils/precision.py); float32 where the maths needs it
     precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] = "float32"
-    strategy: str = "auto"
+    strategy: str = "auto"  # auto, default, one_device, mirrored, multi_worker (docs/distributed.md)
     shuffle_buffer: int = bounded(10000, at_least=1)
     cache: bool = False  # cache decoded target clips in memory (mini datasets)
 
@@ -178,7 +178,7 @@ class Evaluation:
 @dataclasses.dataclass
 class Export:
     dir: Optional[str] = "saved_models/face2music"  # versions go under it; None: <out>/saved_model
-    default_pitch: int = bounded(60, at_least=LOWEST_PITCH, at_most=HIGHEST_PITCH)
+    default_pitch: int = bounded(60, at_least=LOWEST_PITCH, at_most=HIGHEST_PITCH)  # serving_default's MIDI pitch
     sample_faces: int = bounded(16, at_least=1)  # fixed faces translated to WAV and logged to TensorBoard
 
 

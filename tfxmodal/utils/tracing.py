@@ -3,7 +3,7 @@
 Eager Keras calls of large convolutional networks let the CPU allocator
 grow: 64 faces of 224² through the ResNet-50 face embedder peaked at
 10.2 GB resident eager and 1.8 GB traced (1.2× faster); the d = 64 WaveGAN
-generator at batch 128 at 6.3 GB eager and 5.0 GB traced (README,
+generator at batch 128 at 6.3 GB eager and 5.0 GB traced (docs/benchmarks.md,
 "Full-size rehearsal"). The traced functions are kept outside the model: a
 `tf.function` attribute would be saved with every SavedModel that tracks it.
 """
