@@ -96,7 +96,7 @@ class LossWeights:
     # D's real term once, not once per stage (the authors' code; module docstring)
     discriminator_real_once: bool = False
     # Not the paper (docs/car_gan_conditioning.md): the matching-aware discriminator of GAN-CLS (Reed et al.
-    # 2016, "Generative Adversarial Text to Image Synthesis"; Chen et al. 2017 on Sub-URMP): D also learns to
+    # 2016, "Generative Adversarial Text to Image Synthesis"): D also learns to
     # call a real image "fake" beside the LMS of another instrument, with this weight; 0 (the paper): off
     mismatched_pairs: float = bounded(0.0, at_least=0)
 
