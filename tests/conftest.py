@@ -191,6 +191,8 @@ def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
             "40",
             "--classifier-steps",
             "3",
+            # 3-step classifiers rarely beat their MFCC baselines; the table tests read every column.
+            "--allow-weak-classifiers",
         ]
         result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

@@ -17,7 +17,16 @@ def test_table_has_a_row_per_variant_and_the_real_reference(tiny_ablation):
     table = json.loads((out / "table.json").read_text())
     assert table["task"] == "face2music"
     assert [row["name"] for row in table["rows"]] == ["baseline", "aux", "real test split"]
-    assert table["columns"] == ["fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "pitch_accuracy"]
+    assert table["columns"] == [
+        "fid_pitch",
+        "is_pitch",
+        "fid_family",
+        "is_family",
+        "pc",
+        "pc_fixed_pitch",
+        "sv",
+        "pitch_accuracy",
+    ]
     for row in table["rows"][:2]:
         assert row["fid_pitch"] >= 0 and row["fid_family"] >= 0
         assert 1.0 <= row["is_pitch"] <= 61 and 1.0 <= row["is_family"] <= 10

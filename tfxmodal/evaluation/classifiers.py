@@ -6,6 +6,12 @@ target dataset's training split; FID uses its penultimate (pooled) features,
 IS its softmax. The two classifiers are stored in a directory with their
 test-split accuracy and the audio config they were trained on, and are
 reused by every evaluation of runs on that data.
+
+Beside each classifier's accuracy the directory records a floor it must
+beat: a logistic regression on the mean and standard deviation over frames
+of the 13 MFCCs (`mfcc_baseline_accuracy`). A metric read through a
+classifier that this linear model beats cannot rank generators, so
+`weak_classifiers` names them and the evaluation withholds their FID / IS.
 """
 
 import dataclasses
@@ -15,7 +21,11 @@ import os
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from tfxmodal.audio.features import mfcc
 from tfxmodal.data import nsynth_families
 from tfxmodal.data import pipeline as pipeline_lib
 from tfxmodal.domain import CLIP_SAMPLES, NUM_PITCHES
@@ -105,12 +115,65 @@ def train_classifier(kind, audio, spec, seed, log=print):
     return model, float(accuracy), checks
 
 
+# Notes per split the MFCC baseline reads at most (a seeded sample; mini-NSynth's splits are smaller).
+MFCC_BASELINE_EXAMPLES = 20000
+
+
+def mfcc_statistics(waveforms, batch_size=256):
+    """`(n, 26)` float64: per clip `(n, 8192)`, the mean then the standard deviation over frames of 13 MFCCs."""
+    rows = []
+    for start in range(0, len(waveforms), batch_size):
+        coefficients = mfcc(tf.convert_to_tensor(waveforms[start : start + batch_size]), flatten=False).numpy()
+        rows.append(np.concatenate([coefficients.mean(axis=1), coefficients.std(axis=1)], axis=1))
+    return np.concatenate(rows).astype(np.float64)
+
+
+def _labelled_arrays(audio, kind, limit, seed):
+    """`(clips (n, 8192), labels (n,))`: a seeded sample of at most `limit` labelled notes of `audio`."""
+    examples = _labelled(audio, kind).shuffle(max(4 * limit, 10000), seed=seed).take(limit).batch(256)
+    clips, labels = [], []
+    for waveform, label in examples:
+        clips.append(waveform.numpy())
+        labels.append(label.numpy())
+    if not clips:
+        raise ValueError(f"audio ({audio.source}, split {audio.split}): no labelled {kind} notes")
+    return np.concatenate(clips), np.concatenate(labels)
+
+
+def mfcc_baseline_accuracy(kind, audio, spec, seed, limit=MFCC_BASELINE_EXAMPLES):
+    """Test-split accuracy of a logistic regression on `mfcc_statistics` (standardised), trained on `audio`'s split.
+
+    The floor a `kind` classifier must beat: both see the same notes of the
+    same splits (at most `limit` of each, seeded).
+    """
+    train_clips, train_labels = _labelled_arrays(audio, kind, limit, seed)
+    test_audio = dataclasses.replace(audio, split=spec.test_split)
+    test_clips, test_labels = _labelled_arrays(test_audio, kind, limit, seed)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    model.fit(mfcc_statistics(train_clips), train_labels)
+    return float(np.mean(model.predict(mfcc_statistics(test_clips)) == test_labels))
+
+
+def weak_classifiers(info):
+    """`{kind: (accuracy, MFCC baseline)}` of the classifiers in `info` that do not beat their MFCC baseline."""
+    baselines = info.get("mfcc_baseline", {})
+    return {
+        kind: (accuracy, baselines[kind])
+        for kind, accuracy in info.get("accuracy", {}).items()
+        if kind in baselines and accuracy <= baselines[kind]
+    }
+
+
 def _describe_audio(audio):
     return {key: value for key, value in dataclasses.asdict(audio).items() if key != "split"}
 
 
 def load_or_train(directory, audio, spec, seed=0, log=print):
     """`({kind: AudioClassifier}, info)` from `directory`, training what is missing.
+
+    `info["accuracy"]` and `info["mfcc_baseline"]` hold each kind's test
+    accuracy and its MFCC baseline's (computed once, kept in the directory;
+    a directory written before the baseline existed gets it on first use).
 
     The directory records the audio config (source, paths, filter) the
     classifiers were trained on; asking for other data raises `ValueError`
@@ -145,7 +208,16 @@ def load_or_train(directory, audio, spec, seed=0, log=print):
             if checks is not None:
                 info.setdefault("convergence", {})[kind] = checks
             save_json(info_path, info)
+        if kind not in info.get("mfcc_baseline", {}):
+            log(f"scoring the MFCC baseline of the {kind} classifier (logistic regression on MFCC statistics)")
+            info.setdefault("mfcc_baseline", {})[kind] = mfcc_baseline_accuracy(kind, audio, spec, seed)
+            save_json(info_path, info)
         models[kind] = model
+    for kind, (accuracy, baseline) in weak_classifiers(info).items():
+        log(
+            f"WARNING: the {kind} classifier ({100 * accuracy:.1f} % on {spec.test_split}) does not beat a "
+            f"logistic regression on MFCC statistics ({100 * baseline:.1f} %): its FID and IS cannot rank generators"
+        )
     return models, info
 
 

@@ -104,6 +104,7 @@ def evaluate(
     classifiers_dir=None,
     classifier_steps=None,
     classifier_width=None,
+    allow_weak_classifiers=False,
     log=print,
 ):
     """Computes the metrics of `run_dir`, writes `metrics.json`, plots and a report to `out_dir`.
@@ -119,6 +120,9 @@ def evaluate(
             `<parent of run_dir>/classifiers` (where its learning curve's are).
         classifier_steps, classifier_width: override the run's
             `evaluation.classifier_steps` / `classifier_width`.
+        allow_weak_classifiers: report the FID and IS of a classifier that
+            does not beat its MFCC baseline; by default they are withheld
+            (None), the reason in `withheld_metrics`.
 
     Returns:
         The metrics dict (also in `out_dir/metrics.json`).
@@ -154,6 +158,7 @@ def evaluate(
         "real_train_examples": int(len(real_train)),
         "real_test_examples": int(len(real_test)),
         "classifier_test_accuracy": classifier_info["accuracy"],
+        "mfcc_baseline_accuracy": classifier_info.get("mfcc_baseline", {}),
     }
     if drawn is not None:
         # Which faces PC, SV and Figures 2a/3 rest on: a seeded sample of the whole source.
@@ -169,6 +174,14 @@ def evaluate(
         metrics[f"real_test_is_{kind}"] = inception_score(test_probabilities)
         if kind == "pitch":
             metrics["pitch_accuracy"] = float(np.mean(np.argmax(gen_probabilities, axis=1) == pitch_classes))
+    weak = {} if allow_weak_classifiers else classifier_lib.weak_classifiers(classifier_info)
+    for kind, (accuracy, baseline) in weak.items():
+        # A classifier a linear model on MFCC statistics beats cannot rank generators (its accuracy, the floor).
+        for key in (f"fid_{kind}", f"is_{kind}", f"real_test_fid_{kind}", f"real_test_is_{kind}"):
+            metrics[key] = None
+        metrics.setdefault("withheld_metrics", {})[kind] = (
+            f"the {kind} classifier's test accuracy {accuracy:.4f} does not beat its MFCC baseline {baseline:.4f}"
+        )
 
     phi_real = _batched(lambda x: run.audio_metric(x), real_train)
     phi_generated = _batched(lambda x: run.audio_metric(x), translations)
@@ -262,6 +275,7 @@ def _write_outputs(
                 "Learning curve while training (dashed: real data: the test split's FIDs, the real notes' level)"
             ] = os.path.join(run_dir, "curve.png")
     accuracy = metrics["classifier_test_accuracy"]
+    baselines = metrics["mfcc_baseline_accuracy"]
     with tempfile.TemporaryDirectory(prefix="tfxmodal_report_wavs.") as wav_dir:
         order = np.random.default_rng(seed).permutation(len(translations))[:REPORT_SAMPLES]
         samples = []
@@ -295,9 +309,13 @@ def _write_outputs(
             samples=samples,
             notes=[
                 f"Face embedder: {run.config.face_embedder.kind}.",
-                "Classifiers of FID / IS (test-split accuracy): "
-                + ", ".join(f"{kind} {100 * value:.1f} %" for kind, value in accuracy.items())
-                + ".",
+                "Classifiers of FID / IS (test-split accuracy; a logistic regression on MFCC statistics): "
+                + ", ".join(
+                    f"{kind} {100 * value:.1f} %" + (f" ({100 * baselines[kind]:.1f} %)" if kind in baselines else "")
+                    for kind, value in accuracy.items()
+                )
+                + "."
+                + "".join(f" Withheld: {reason}." for reason in metrics.get("withheld_metrics", {}).values()),
                 "Assigned families of the translations (SV's clusters): "
                 + ", ".join(f"{name} {count}" for name, count in metrics["assigned_family_counts"].items() if count)
                 + ".",

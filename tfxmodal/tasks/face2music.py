@@ -55,7 +55,7 @@ ABLATIONS = {
     "aux": {"model.variant": "aux"},
     "aae": {"model.variant": "aae"},
 }
-TABLE_COLUMNS = ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "sv", "pitch_accuracy")
+TABLE_COLUMNS = ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "pc_fixed_pitch", "sv", "pitch_accuracy")
 
 
 def reference_row(metrics):
@@ -563,6 +563,14 @@ _CLASSIFIER_OPTIONS = (
         {
             "type": int,
             "help": "FID/IS classifier width d (default: the run's evaluation.classifier_width, else psi's width)",
+        },
+    ),
+    (
+        ("--allow-weak-classifiers",),
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "report FID/IS of a classifier that does not beat its MFCC baseline (default: withheld, null)",
         },
     ),
 )
