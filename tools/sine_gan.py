@@ -95,6 +95,7 @@ def main(argv=None):
     )
     parser.add_argument("--upsample", choices=("transposed", "nearest"), default="transposed")
     parser.add_argument("--pitch-input", action="store_true", help="one-hot pitch concatenated to G's input")
+    parser.add_argument("--excitation", action="store_true", help="a sine at f0 into G's last layer (source-filter)")
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(0)
     faces = face_embeddings()
@@ -105,6 +106,7 @@ def main(argv=None):
         spectral_norm=not args.no_generator_spectral_norm,
         upsample=args.upsample,
         pitch_input=args.pitch_input,
+        excitation=args.excitation,
     )
     generator.build((None, FACE_EMBEDDING_DIM))
     optimizer = keras.optimizers.Adam(args.learning_rate, beta_1=0.5, beta_2=0.999)

@@ -203,6 +203,50 @@ def test_pitch_input_feeds_the_one_hot_pitch_to_the_dense_layer():
     assert WaveGANGenerator.from_config(with_pitch.get_config()).pitch_input is True
 
 
+def test_the_excitation_is_a_unit_sine_at_the_pitchs_f0_below_nyquist():
+    from tfxmodal.models.wavegan import pitch_excitation
+
+    pitches = np.array([0, 45, 60])  # MIDI 24, 69, 84
+    excitation = np.asarray(pitch_excitation(pitches, 4096))  # 8 kHz: every f0 is below Nyquist
+    f0 = 440.0 * 2.0 ** ((pitches + 24 - 69) / 12.0)
+    expected = np.sin(2 * np.pi * f0[:, None] * np.arange(4096)[None, :] / 8000.0)
+    assert excitation.shape == (3, 4096, 1)
+    np.testing.assert_allclose(excitation[..., 0], expected, atol=2e-3)  # float32 phase over 4,096 samples
+    # At 2 kHz MIDI 84 (1,046.5 Hz) would alias: that row is zero, the others are not.
+    low_rate = np.asarray(pitch_excitation(pitches, 1024))[..., 0]
+    assert np.all(low_rate[2] == 0) and np.all(np.abs(low_rate[:2]).max(axis=1) > 0.99)
+
+
+def test_excitation_feeds_the_sine_to_the_last_layer_and_nothing_else():
+    """Source-filter: one more input channel of the last layer; zero weights on it give the plain generator."""
+    from tfxmodal.metrics import spectral_peaks
+
+    d = 2
+    plain = WaveGANGenerator(width=d, output_batch_norm=False)
+    excited = WaveGANGenerator(width=d, output_batch_norm=False, excitation=True)
+    plain.build((None, 512))
+    excited.build((None, 512))
+    assert trainable_count(excited) == trainable_count(plain) + 25  # one more input channel of a 25-tap kernel
+    z = np.random.RandomState(9).normal(size=(3, 512)).astype("float32")
+    pitches = np.array([0, 30, 60])
+    last = excited.upconvs[-1].kernel  # (25, 1, 2d + 1): the excitation is the last input channel
+    for source, target in zip(plain.weights, excited.weights):
+        if target is last:
+            target.assign(np.concatenate([np.asarray(source), np.zeros((25, 1, 1), "float32")], axis=-1))
+        else:
+            target.assign(source)
+    np.testing.assert_allclose(excited(z, pitches, training=False), plain(z, pitches, training=False), atol=1e-6)
+    # With only the excitation's weights (a linear-interpolation kernel), every output peaks at its f0.
+    kernel = np.zeros((25, 1, 2 * d + 1), "float32")
+    kernel[11:14, 0, -1] = [0.25, 0.5, 0.25]
+    last.assign(kernel)
+    excited.upconvs[-1].bias.assign(np.zeros(1, "float32"))
+    every = np.arange(0, 61, 3)
+    waveforms = np.asarray(excited(np.repeat(z[:1], len(every), 0), every, training=False))[..., 0]
+    assert spectral_peaks.f0_hit_rate(waveforms, every + 24) == 1.0
+    assert WaveGANGenerator.from_config(excited.get_config()).excitation is True
+
+
 def test_the_auxiliary_pitch_classifier_reads_the_critics_pooled_features():
     d = 2
     discriminator = WaveGANDiscriminator(width=d, batch_norm=False, pitch_classifier=True, phase_shuffle_radius=0)

@@ -363,8 +363,14 @@ def test_a_run_whose_checkpoints_are_all_damaged_says_so_and_how_to_start_over(c
 
 
 def test_a_run_with_the_conditioning_switches_trains_logs_and_translates(tmp_path, mini_nsynth_tiny_dir):
-    """The AC-GAN pitch classifier, the one-hot pitch input and nearest upsampling, through the real CLI."""
-    model = dict(TINY["model"], pitch_classifier_weight=10.0, generator_pitch_input=True, generator_upsample="nearest")
+    """The AC-GAN pitch classifier, the one-hot pitch input, nearest upsampling and the f0 excitation, through the CLI."""
+    model = dict(
+        TINY["model"],
+        pitch_classifier_weight=10.0,
+        generator_pitch_input=True,
+        generator_upsample="nearest",
+        generator_excitation=True,
+    )
     config = write_config(tmp_path, mini_nsynth_tiny_dir, tmp_path / "export", model=model)
     result = run_training(config, tmp_path / "run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -372,7 +378,7 @@ def test_a_run_with_the_conditioning_switches_trains_logs_and_translates(tmp_pat
     for tag in ("losses/d_pitch_loss", "losses/d_pitch_accuracy", "losses/g_pitch_loss", "losses/g_pitch_accuracy"):
         assert sorted(set(tags[tag])) == [2, 4], (tag, sorted(tags))
     trained = load_trained(str(tmp_path / "run"))
-    assert trained.generator.pitch_input and trained.generator.upsample == "nearest"
+    assert trained.generator.pitch_input and trained.generator.upsample == "nearest" and trained.generator.excitation
     waveform = np.asarray(trained.generator(np.zeros((2, 512), "float32"), np.array([0, 60]), training=False))
     assert waveform.shape == (2, 8192, 1) and np.all(np.isfinite(waveform))
 

@@ -7,10 +7,12 @@ downsamples with spectrally normalized strided convolutions, phase shuffle
 and a projection head on pitch.
 """
 
+import math
+
 import keras
 from keras import ops
 
-from tfxmodal.domain import FACE_EMBEDDING_DIM, NUM_PITCHES
+from tfxmodal.domain import FACE_EMBEDDING_DIM, LOWEST_PITCH, NUM_PITCHES, SAMPLE_RATE
 from tfxmodal.layers import (
     ConditionalBatchNorm,
     MatmulConv1DTranspose,
@@ -43,6 +45,28 @@ def upsampling_input_rates(sample_rate):
         rates.append(sample_rate * length / NUM_SAMPLES)
         length *= stride
     return rates
+
+
+def pitch_excitation(pitch, positions, sample_rate=SAMPLE_RATE, dtype="float32"):
+    """A unit sine at each pitch class's f0, `positions` samples at the rate those span of a 0.512 s clip.
+
+    Args:
+        pitch: int `(batch,)` pitch classes (MIDI pitch − `LOWEST_PITCH`).
+        positions: samples of the excitation (it covers the clip's
+            `NUM_SAMPLES / sample_rate` seconds, so its rate is
+            `sample_rate · positions / NUM_SAMPLES`).
+
+    Returns:
+        `(batch, positions, 1)`: `sin(2π f0 n / rate)` with f0 = 440 ·
+        2^((MIDI − 69) / 12), phase 0 at the clip's first sample; 0 where
+        f0 is at or above the rate's Nyquist frequency.
+    """
+    rate = sample_rate * positions / NUM_SAMPLES
+    midi = ops.cast(ops.reshape(pitch, (-1, 1)), "float32") + float(LOWEST_PITCH)
+    f0 = 440.0 * ops.power(2.0, (midi - 69.0) / 12.0)  # (batch, 1) Hz
+    n = ops.cast(ops.arange(positions), "float32")[None, :]
+    sine = ops.sin(2.0 * math.pi * f0 * n / rate) * ops.cast(f0 < rate / 2.0, "float32")
+    return ops.cast(sine[..., None], dtype)
 
 
 def transposed_conv_layer(implementation, width, filters, **kwargs):
@@ -107,6 +131,17 @@ class WaveGANGenerator(keras.Model):
     vector, Engel et al. 2019, Sec. 3.1), so the first feature map already
     depends on the pitch; the conditional batch norms stay.
 
+    `excitation=True` gives the last upsampling layer one more input
+    channel: a unit sine at the requested pitch's f0 (`pitch_excitation`,
+    at that layer's input rate, 8 kHz), which the layer filters into the
+    output beside the learnt features — the source-filter design of neural
+    waveform models (the sine excitation of Wang, Takaki, Yamagishi 2019,
+    "Neural source-filter waveform models"; DDSP's harmonic oscillator,
+    Engel et al. 2020). The pitch's f0 is then a signal the generator can
+    pass on instead of a frequency its 2d-channel last layers must
+    synthesise from a per-pitch scale and shift, which at d = 8 they do
+    for low pitches long before high ones (docs/learning_the_conditioning.md).
+
     Args:
         width: `d`, the channel multiplier.
         num_pitches: pitch classes (61 for MIDI pitches 24–84).
@@ -117,6 +152,8 @@ class WaveGANGenerator(keras.Model):
         transposed_conv: `"auto"`, `"matmul"`, `"polyphase"` or `"keras"`.
         upsample: `"transposed"` (Table 3) or `"nearest"`.
         pitch_input: one-hot pitch concatenated to the embedding.
+        excitation: a sine at the pitch's f0 as an extra input channel of
+            the last upsampling layer.
 
     Call arguments:
         embedding: float `(batch, latent_dim)`.
@@ -142,9 +179,11 @@ class WaveGANGenerator(keras.Model):
         transposed_conv="auto",
         upsample="transposed",
         pitch_input=False,
+        excitation=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.excitation = bool(excitation)
         if upsample not in UPSAMPLES:
             raise ValueError(f"WaveGANGenerator: upsample must be one of {list(UPSAMPLES)}, got {upsample!r}")
         self.upsample = upsample
@@ -205,9 +244,12 @@ class WaveGANGenerator(keras.Model):
         self.project.build((batch, projected_features))
         shape = (batch, INITIAL_STEPS, 32 * self.width)
         self.project_norm.build(shape)
+        last = len(self.upconvs) - 1
         for index, (conv, stride) in enumerate(zip(self.upconvs, STRIDES)):
             if self.upsample == "nearest":
                 shape = (shape[0], shape[1] * stride, shape[2])
+            if index == last and self.excitation:
+                shape = (shape[0], shape[1], shape[2] + 1)
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
             if index < len(self.norms):
@@ -224,6 +266,8 @@ class WaveGANGenerator(keras.Model):
         for index, (conv, stride) in enumerate(zip(self.upconvs, STRIDES)):
             if self.upsample == "nearest":
                 x = ops.repeat(x, stride, axis=1)
+            if index == last and self.excitation:
+                x = ops.concatenate([x, pitch_excitation(pitch, x.shape[1], dtype=x.dtype)], axis=-1)
             x = conv(x, training=training)
             if index < len(self.norms):
                 x = self.norms[index](x, pitch, training=training)
@@ -247,6 +291,7 @@ class WaveGANGenerator(keras.Model):
                 "transposed_conv": self.transposed_conv,
                 "upsample": self.upsample,
                 "pitch_input": self.pitch_input,
+                "excitation": self.excitation,
             }
         )
         return config

@@ -482,6 +482,7 @@ def build_wavegan(config):
         power_iterations=model.power_iterations,
         upsample=model.generator_upsample,
         pitch_input=model.generator_pitch_input,
+        excitation=model.generator_excitation,
         name="generator",
     )
     discriminator = WaveGANDiscriminator(

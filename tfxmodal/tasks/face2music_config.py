@@ -121,6 +121,9 @@ class Model:
     generator_upsample: Literal["transposed", "nearest"] = "transposed"
     # GANSynth: the one-hot pitch concatenated to the generator's input as well as the CBNs'.
     generator_pitch_input: bool = False
+    # Source-filter (Wang et al. 2019, neural source-filter models; DDSP): a sine at the requested f0 as one more
+    # input channel of the generator's last layer
+    generator_excitation: bool = False
 
 
 @dataclasses.dataclass
