@@ -28,6 +28,9 @@ class AudioData:
     # held_out_instruments (valid/test instruments never in train), tiny, tiny_held_out
     mini_nsynth_config: str = "default"
     soundfonts: list[str] = dataclasses.field(default_factory=list)  # mini_nsynth .sf2 files; []: TimGM6mb + Merlin
+    # tfrecord: every record is checked; a bad one (or an empty or damaged file) is an input error naming the
+    # file and the record, or with skip_bad_records is left out and listed in the run's audio_manifest.json.
+    skip_bad_records: bool = False
 
     def validate(self):
         if self.mini_nsynth_config not in MINI_NSYNTH_CONFIGS:
@@ -38,6 +41,11 @@ class AudioData:
         if self.soundfonts and self.source != "mini_nsynth":
             raise ConfigError(
                 f"audio.soundfonts: only used with audio.source 'mini_nsynth', not {self.source!r}; remove the list"
+            )
+        if self.skip_bad_records and self.source != "tfrecord":
+            raise ConfigError(
+                f"audio.skip_bad_records: only used with audio.source 'tfrecord' (raw NSynth records), "
+                f"not {self.source!r}; remove it"
             )
         if len(self.soundfonts) > MAX_SOUNDFONTS:
             raise ConfigError(
