@@ -8,8 +8,10 @@ same for all: the process exits 2, the first line of ours on stderr names the fi
 Python traceback, and nothing is left half-written (no atomic-write temporary, no checkpoint).
 """
 
+import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -145,6 +147,40 @@ def case_translate_without_a_model(tmp):
     )
 
 
+def translate(model, image, out):
+    return ["tfxmodal.translate", "--model", str(model), str(image), "-o", str(out)]
+
+
+def a_face(tmp, size=(50, 40)):
+    path = tmp / f"face_{size[0]}x{size[1]}.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (*size, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def case_translate_a_base_whose_only_version_is_empty(tmp):
+    base = tmp / "export"
+    (base / "1").mkdir(parents=True)  # an export that never finished
+    return translate(base, a_face(tmp), tmp / "out"), str(base)
+
+
+def case_translate_a_corrupt_saved_model(tmp, model):
+    damaged = tmp / "model"
+    shutil.copytree(model, damaged)
+    pb = damaged / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[:300])
+    return translate(damaged, a_face(tmp), tmp / "out"), str(damaged)
+
+
+def case_translate_to_a_file(tmp, model):
+    taken = tmp / "taken"
+    taken.write_text("a file")
+    return translate(model, a_face(tmp), taken), str(taken)
+
+
+def case_translate_a_face_below_the_embedders_minimum(tmp, model):
+    return translate(model, a_face(tmp, (1, 1)), tmp / "out"), str(tmp / "face_1x1.png")
+
+
 def case_evaluate_a_directory_that_is_no_run(tmp):
     (tmp / "not_a_run").mkdir()
     return ["tfxmodal.evaluate", "--run", str(tmp / "not_a_run"), "--out", str(tmp / "eval")], str(tmp / "not_a_run")
@@ -172,21 +208,46 @@ CASES = {name[len("case_") :]: function for name, function in sorted(globals().i
 
 
 def leftovers(tmp):
-    """Atomic-write temporaries and checkpoints anywhere under `tmp`."""
+    """Atomic-write temporaries, checkpoints and translations anywhere under `tmp`."""
     found = []
     for folder, folders, files in os.walk(tmp):
         for name in files + folders:
-            if (name.startswith(".") and name.endswith(".tmp")) or name.startswith("ckpt-"):
+            if (name.startswith(".") and name.endswith(".tmp")) or name.startswith("ckpt-") or name.endswith(".wav"):
                 found.append(os.path.join(folder, name))
     return found
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_exits_2_naming_the_culprit_without_a_traceback_or_a_partial_file(name, tmp_path):
-    argv, culprit = CASES[name](tmp_path)
-    result = subprocess.run(
+@pytest.fixture(scope="module")
+def face2music_model(tmp_path_factory):
+    """A real face2music SavedModel (a version directory): small and untrained, which translate does not mind."""
+    from skimage.data import lfw_subset
+
+    from tfxmodal.export.face2music import export_face2music
+    from tfxmodal.models import EigenfaceEmbedder, WaveGANGenerator
+
+    faces = (lfw_subset()[:40, ..., None].repeat(3, -1) * 255).astype("uint8")
+    embedder = EigenfaceEmbedder(num_components=8)
+    embedder.build()
+    embedder.fit_faces(faces)
+    generator = WaveGANGenerator(2)
+    generator.build((None, 512))
+    return export_face2music(embedder, generator, str(tmp_path_factory.mktemp("face2music") / "export"))
+
+
+def run_cli(argv):
+    return subprocess.run(
         [sys.executable, "-m", *argv], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300
     )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_exits_2_naming_the_culprit_without_a_traceback_or_a_partial_file(name, tmp_path, request):
+    case = CASES[name]
+    if "model" in inspect.signature(case).parameters:
+        argv, culprit = case(tmp_path, request.getfixturevalue("face2music_model"))
+    else:
+        argv, culprit = case(tmp_path)
+    result = run_cli(argv)
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     if argv[1] == "describe":
@@ -197,3 +258,13 @@ def test_bad_input_exits_2_naming_the_culprit_without_a_traceback_or_a_partial_f
         ours = [line for line in result.stderr.splitlines() if line.startswith(prefixes)]
         assert ours and culprit in ours[0], result.stderr[-3000:]
     assert leftovers(tmp_path) == []
+
+
+def test_translate_passes_over_an_empty_version_and_says_so(tmp_path, face2music_model):
+    base = tmp_path / "export"
+    shutil.copytree(face2music_model, base / "1")
+    (base / "2").mkdir()  # the highest version, empty: an export that never finished
+    result = run_cli(translate(base, a_face(tmp_path), tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"translate: {base / '2'}: no saved_model.pb (empty or unfinished); using {base / '1'}" in result.stderr
+    assert os.listdir(tmp_path / "out") == ["face_50x40_pitch60.wav"]

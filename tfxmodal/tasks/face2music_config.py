@@ -10,7 +10,7 @@ from typing import Literal, Optional
 
 from tfxmodal.config import ConfigError, bounded
 from tfxmodal.data.nsynth_families import MAX_SOUNDFONTS, MINI_NSYNTH_CONFIGS
-from tfxmodal.domain import FACE_EMBEDDING_DIM, HIGHEST_PITCH, LOWEST_PITCH
+from tfxmodal.domain import FACE_EMBEDDING_DIM, HIGHEST_PITCH, LOWEST_PITCH, MIN_FACE_PIXELS
 from tfxmodal.trainers.distribute import STRATEGIES
 
 
@@ -80,7 +80,7 @@ class FaceEmbedderSpec:
     kind: Literal["eigenfaces", "vggface2_resnet50"] = "vggface2_resnet50"
     weights: Optional[str] = None  # keras-vggface ResNet-50 h5, or a Keras weights file of FaceEmbedder
     num_components: int = bounded(32, at_least=1, at_most=FACE_EMBEDDING_DIM)  # eigenfaces: principal components kept
-    image_size: int = bounded(224, at_least=8)  # 224 for ResNet-50; 25 for eigenfaces of the bundled LFW faces
+    image_size: int = bounded(224, at_least=MIN_FACE_PIXELS)  # 224 for ResNet-50; 25 for eigenfaces of LFW faces
     projection_faces: int = bounded(
         10000, at_least=2
     )  # vggface2_resnet50 without a Dense-512 weight: faces for its PCA fit
