@@ -67,6 +67,12 @@ def case_config_not_yaml(tmp):
     return train(str(config), tmp / "run"), str(config)
 
 
+def case_config_is_a_directory(tmp):
+    folder = tmp / "configs"
+    folder.mkdir()
+    return train(str(folder), tmp / "run"), f"{folder}: a directory; expected a YAML config file"
+
+
 def case_value_out_of_range(tmp):
     return train(face2music_config(tmp, train={**SMALL_RUN, "beta_1": 5}), tmp / "run"), "train.beta_1"
 
@@ -268,3 +274,13 @@ def test_translate_passes_over_an_empty_version_and_says_so(tmp_path, face2music
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"translate: {base / '2'}: no saved_model.pb (empty or unfinished); using {base / '1'}" in result.stderr
     assert os.listdir(tmp_path / "out") == ["face_50x40_pitch60.wav"]
+
+
+@pytest.mark.parametrize("name", ["config_is_a_directory", "config_not_utf8", "config_not_yaml"])
+def test_a_config_file_error_is_one_line(name, tmp_path):
+    """The README's promise: one line on stderr (PyYAML's own message spans four)."""
+    argv, culprit = CASES[name](tmp_path)
+    result = run_cli(argv)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("config error: ") and culprit in lines[0]
