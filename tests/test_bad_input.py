@@ -2,10 +2,12 @@
 no partial file.
 
 One case per class of the fault list the project keeps (README "Errors"): a malformed config, values no
-stage could use, unusable output paths, weights files that are not weights, damaged data files, corrupt
-images, unusable model and run directories. Each case writes its own real files; the assertions are the
-same for all: the process exits 2, the first line of ours on stderr names the file or the key, there is no
-Python traceback, and nothing is left half-written (no atomic-write temporary, no checkpoint).
+stage could use, unusable output paths, weights files that are not weights, damaged data files (a bad
+record anywhere in a TFRecord, not only the first), corrupt images, faces too small to embed, unusable model
+and run directories, and `data describe` on each kind of damaged data (as strict as train). Each case writes
+its own real files; the assertions are the same for all: the process exits 2, the first line of ours on
+stderr names the file or the key (for describe, its JSON report does), there is no Python traceback, and
+nothing is left half-written (no atomic-write temporary, no checkpoint, no WAV).
 """
 
 import inspect
@@ -110,11 +112,74 @@ def case_truncated_tfrecord(tmp):
 
 
 def case_empty_tfrecord(tmp):
-    records = tmp / "nsynth-train.tfrecord"
-    with tf.io.TFRecordWriter(str(records)):
-        pass
-    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [str(records)]})
-    return train(config, tmp / "run"), "0 notes after filtering"
+    records = write_records(tmp / "nsynth-train.tfrecord", [])
+    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [records], "paper_filter": False})
+    return train(config, tmp / "run"), f"{records}: empty file"  # not "0 notes after filtering"
+
+
+def records_with_a_later_bad_one(tmp, bad):
+    """Two good notes, then `bad` (the first record, which the up-front check reads, is fine)."""
+    notes = [magenta_example(0, 0, 1, 40, 50), magenta_example(8, 0, 7, 60, 75), bad]
+    return write_records(tmp / "nsynth-train.tfrecord", notes)
+
+
+def case_later_record_with_100_samples(tmp):
+    records = records_with_a_later_bad_one(tmp, magenta_example(3, 0, 2, 50, 50, audio=np.zeros(100, np.float32)))
+    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [records]})
+    return train(config, tmp / "run"), f"{records}: record 2, key 'audio' has 100 values"
+
+
+def case_later_record_with_a_float_pitch(tmp):
+    float_pitch = {"pitch": tf.train.Feature(float_list=tf.train.FloatList(value=[50.0]))}
+    records = records_with_a_later_bad_one(tmp, magenta_example(3, 0, 2, 50, 50, override=float_pitch))
+    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [records]})
+    return train(config, tmp / "run"), f"{records}: record 2, key 'pitch' holds float_list"
+
+
+def describe_records(records):
+    return ["tfxmodal.data", "describe", "nsynth-tfrecord", str(records)]
+
+
+def case_describe_a_later_bad_record(tmp):
+    records = records_with_a_later_bad_one(tmp, magenta_example(3, 0, 2, 50, 50, audio=np.zeros(100, np.float32)))
+    return describe_records(records), f"{records}: record 2, key 'audio' has 100 values"
+
+
+def case_describe_a_truncated_tfrecord(tmp):
+    records = write_records(tmp / "nsynth-train.tfrecord", [magenta_example(0, 0, 1, 40 + i, 50) for i in range(3)])
+    with open(records, "r+b") as handle:
+        handle.truncate(os.path.getsize(records) - 1000)
+    return describe_records(records), f"{records}: truncated or corrupt TFRecord data after record 1"
+
+
+def case_describe_an_empty_tfrecord(tmp):
+    records = write_records(tmp / "nsynth-train.tfrecord", [])
+    return describe_records(records), f"{records}: empty file"
+
+
+def sub_urmp_with_a_10_sample_chunk(tmp):
+    """A Sub-URMP copy whose train chunk holds 10 samples (0.6 ms); the test split is fine."""
+    from tfxmodal.audio.wav import write_wav
+
+    root = tmp / "Sub-URMP"
+    for split, samples in (("train", 10), ("test", 8000)):
+        (root / "img" / split / "violin").mkdir(parents=True)
+        (root / "chunk" / split / "violin").mkdir(parents=True)
+        Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / "img" / split / "violin" / "violin00_1.jpg")
+        write_wav(str(root / "chunk" / split / "violin" / "violin00_1.wav"), np.zeros(samples, np.float32), 16000)
+    return root, str(root / "chunk" / "train" / "violin" / "violin00_1.wav")
+
+
+def case_describe_a_sub_urmp_chunk_of_10_samples(tmp):
+    root, chunk = sub_urmp_with_a_10_sample_chunk(tmp)
+    return ["tfxmodal.data", "describe", "sub_urmp", str(root)], f"{chunk}: 10 samples at 16000 Hz"
+
+
+def case_car_gan_on_a_sub_urmp_chunk_of_10_samples(tmp):
+    root, chunk = sub_urmp_with_a_10_sample_chunk(tmp)
+    config = tmp / "car_gan.yaml"
+    config.write_text(yaml.safe_dump({"task": "car_gan", "data": {"source": "sub_urmp", "root": str(root)}}))
+    return train(str(config), tmp / "run"), f"{chunk}: 10 samples at 16000 Hz"
 
 
 def case_embeddings_with_eigenfaces(tmp):
@@ -213,13 +278,17 @@ def case_car_gan_data_root_missing(tmp):
 CASES = {name[len("case_") :]: function for name, function in sorted(globals().items()) if name.startswith("case_")}
 
 
-def leftovers(tmp):
-    """Atomic-write temporaries, checkpoints and translations anywhere under `tmp`."""
+def everything_under(tmp):
+    return {os.path.join(folder, name) for folder, folders, files in os.walk(tmp) for name in files + folders}
+
+
+def leftovers(tmp, inputs=frozenset()):
+    """Atomic-write temporaries, checkpoints and WAVs (translations) under `tmp` that are not among `inputs`."""
     found = []
-    for folder, folders, files in os.walk(tmp):
-        for name in files + folders:
-            if (name.startswith(".") and name.endswith(".tmp")) or name.startswith("ckpt-") or name.endswith(".wav"):
-                found.append(os.path.join(folder, name))
+    for path in sorted(everything_under(tmp) - set(inputs)):
+        name = os.path.basename(path)
+        if (name.startswith(".") and name.endswith(".tmp")) or name.startswith("ckpt-") or name.endswith(".wav"):
+            found.append(path)
     return found
 
 
@@ -253,6 +322,7 @@ def test_bad_input_exits_2_naming_the_culprit_without_a_traceback_or_a_partial_f
         argv, culprit = case(tmp_path, request.getfixturevalue("face2music_model"))
     else:
         argv, culprit = case(tmp_path)
+    inputs = everything_under(tmp_path)
     result = run_cli(argv)
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
@@ -263,7 +333,7 @@ def test_bad_input_exits_2_naming_the_culprit_without_a_traceback_or_a_partial_f
         prefixes = ("input error:", "config error:", "evaluate:", "translate:")
         ours = [line for line in result.stderr.splitlines() if line.startswith(prefixes)]
         assert ours and culprit in ours[0], result.stderr[-3000:]
-    assert leftovers(tmp_path) == []
+    assert leftovers(tmp_path, inputs) == []
 
 
 def test_translate_passes_over_an_empty_version_and_says_so(tmp_path, face2music_model):
@@ -284,3 +354,25 @@ def test_a_config_file_error_is_one_line(name, tmp_path):
     lines = result.stderr.splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith("config error: ") and culprit in lines[0]
+
+
+def test_skip_bad_records_trains_on_the_rest_and_lists_what_it_left_out(tmp_path):
+    float_pitch = {"pitch": tf.train.Feature(float_list=tf.train.FloatList(value=[50.0]))}
+    notes = [magenta_example(family, 0, family, 40 + 3 * index, 50) for index, family in enumerate([0, 0, 3, 3, 8, 8])]
+    notes.insert(2, magenta_example(3, 0, 2, 50, 50, override=float_pitch))
+    notes.append(magenta_example(3, 0, 2, 51, 50, audio=np.zeros(100, np.float32)))  # the last record
+    records = write_records(tmp_path / "nsynth-train.tfrecord", notes)
+    valid = write_records(tmp_path / "nsynth-valid.tfrecord", [magenta_example(f, 0, f, 60, 50) for f in (0, 3, 8)])
+    config = tmp_path / "psi.yaml"
+    audio = {"source": "tfrecord", "files": [records, valid], "skip_bad_records": True}
+    spec = {"steps": 2, "batch_size": 4, "width": 2}
+    config.write_text(
+        yaml.safe_dump({"task": "audio_embedder", "audio": audio, "audio_embedder": spec, "evaluation_examples": 3})
+    )
+    result = run_cli(train(str(config), tmp_path / "run"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "run" / "audio_manifest.json").read_text())
+    assert manifest["records"] == 8 and manifest["notes"] == 6 and manifest["skipped_count"] == 2
+    assert [entry[:2] for entry in manifest["skipped"]] == [[records, 2], [records, 7]]
+    assert "key 'pitch' holds float_list" in manifest["skipped"][0][2]
+    assert "key 'audio' has 100 values" in manifest["skipped"][1][2]

@@ -5,7 +5,10 @@ skipped when the artifact is already there (so re-running the same command
 resumes):
 
 1. `config.yaml`            the resolved config (a different config in the
-                            same run directory is refused);
+                            same run directory is refused); then every
+                            target note is read and checked, on every run
+                            (`audio_manifest.json` for TFRecord sources:
+                            the records read, those skipped);
 2. `face_embedder.weights.h5`, `face_embedder.json`
                             the face metric f and which embedder it is;
 3. `source_embeddings.npy`  f(x) for the source faces (the GAN's input space),
@@ -433,13 +436,14 @@ class Face2MusicRun(TrainingRun):
         return export_face2music(face_embedder, generator, base, self.config.export.default_pitch)
 
     def stages(self, strategy, config_text):
+        # Every target note read and checked first: bad or too few notes are reported before the faces are
+        # embedded (hours with VGGFace2) and before ψ trains.
+        with self.timed("count_target_notes"):
+            num_target = self.check_target_notes()
         with self.timed("face_embedder"):
             face_embedder = self.face_embedder()
         with self.timed("source_embeddings"):
             source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder, strategy)
-        # Every target note read and checked before ψ trains: bad or too few notes are reported first.
-        with self.timed("count_target_notes"):
-            num_target = self.check_target_notes()
         with self.timed("audio_embedder"):
             audio_embedder = self.audio_embedder(strategy)
         from tfxmodal.models import AudioMetric
