@@ -356,9 +356,12 @@ def check_target_notes(audio):
             skipped.append([scan["path"], scan["records"], scan["unreadable"]])
     if skipped and not audio.skip_bad_records:
         bad = sum(len(scan["bad"]) for scan in scans)
+        found = [f"{bad} bad record(s)"] if bad else []
+        if len(skipped) > bad:
+            found.append(f"{len(skipped) - bad} empty or damaged file(s)")
         raise nsynth_data.NsynthDataError(
-            f"{skipped[0][2]} ({len(skipped)} problem(s) in audio.files of split {audio.split}, {bad} bad "
-            "record(s); audio.skip_bad_records: true leaves them out)"
+            f"{skipped[0][2]} (split {audio.split} of audio.files: {', '.join(found)}; "
+            "audio.skip_bad_records: true leaves them out)"
         )
     notes = sum(int(_kept_by_filters(audio, scan["labels"]["pitch"], scan["labels"]["source"]).sum()) for scan in scans)
     return manifest | {
