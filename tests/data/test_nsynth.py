@@ -265,6 +265,18 @@ def test_bad_records_are_counted_over_the_whole_file_and_at_its_end(tmp_path):
     assert str(nsynth.bad_data_error(raised.value)).startswith(f"{tmp_path / 'last.tfrecord'}: record 2, key 'pitch'")
 
 
+def test_record_numbers_start_again_in_each_file(tmp_path):
+    first = write_records(tmp_path / "a.tfrecord", [magenta_example(0, 0, 1, 40 + i, 50) for i in range(3)])
+    notes = [magenta_example(0, 0, 1, 50 + i, 50) for i in range(3)]
+    notes[1] = magenta_example(0, 0, 1, 51, 50, override=float_pitch(51))
+    second = write_records(tmp_path / "b.tfrecord", notes)
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        collect(nsynth.read_tfrecords([first, second]))
+    assert str(nsynth.bad_data_error(raised.value)).startswith(f"{second}: record 1, key 'pitch'")
+    kept = collect(nsynth.read_tfrecords([first, second], skip_bad_records=True))
+    assert [e["pitch"] for e in kept] == [40, 41, 42, 50, 52]
+
+
 def test_each_input_pipeline_checks_its_own_shard_of_the_records(tmp_path):
     notes = [magenta_example(0, 0, 1, 40 + i, 50) for i in range(6)]
     notes[3] = magenta_example(0, 0, 1, 43, 50, override=float_pitch(43))
