@@ -117,6 +117,15 @@ def case_empty_tfrecord(tmp):
     return train(config, tmp / "run"), f"{records}: empty file"  # not "0 notes after filtering"
 
 
+def case_too_few_notes_with_the_filter_on(tmp):
+    # One acoustic note and five electronic ones: the paper's filter keeps one, and the message says it was on.
+    notes = [magenta_example(0, 0, 1, 40, 50)] + [magenta_example(3, 1, 2, 41 + i, 50) for i in range(5)]
+    records = write_records(tmp / "nsynth-train.tfrecord", notes)
+    config = face2music_config(tmp, audio={"source": "tfrecord", "files": [records]})
+    kept = "1 note(s) kept of 6 records, keeping acoustic notes of pitch 24-84 (audio.paper_filter on)"
+    return train(config, tmp / "run"), kept
+
+
 def records_with_a_later_bad_one(tmp, bad):
     """Two good notes, then `bad` (the first record, which the up-front check reads, is fine)."""
     notes = [magenta_example(0, 0, 1, 40, 50), magenta_example(8, 0, 7, 60, 75), bad]

@@ -129,7 +129,7 @@ class AudioEmbedderRun(TrainingRun):
             from tfxmodal.data.nsynth import NsynthDataError
 
             raise NsynthDataError(
-                f"audio ({config.audio.source}, split {config.audio.split}): {manifest['notes']} notes kept, "
+                f"audio ({config.audio.source}, split {config.audio.split}): {manifest['notes']} note(s) kept, "
                 f"keeping {data.filter_description(config.audio)}; triplets need at least 2"
             )
         embedder, trained = train_audio_embedder(

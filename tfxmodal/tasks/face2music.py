@@ -168,7 +168,7 @@ class Face2MusicRun(TrainingRun):
 
             read = f" of {manifest['records']} records" if "records" in manifest else ""
             raise NsynthDataError(
-                f"audio ({audio.source}, split {audio.split}): {manifest['notes']} notes kept{read}, keeping "
+                f"audio ({audio.source}, split {audio.split}): {manifest['notes']} note(s) kept{read}, keeping "
                 f"{data.filter_description(audio)}; the GAN needs at least 2"
             )
         return manifest["notes"]
