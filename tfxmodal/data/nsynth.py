@@ -184,6 +184,7 @@ def check_magenta_record(serialized, path, index=0, note_samples=labels.NOTE_SAM
 
 
 def empty_file_message(path):
+    """The message for a TFRecord file of no records (every reader and `describe` say the same)."""
     return f"{path}: empty file (0 bytes, no records); expected NSynth TFRecords"
 
 
@@ -250,8 +251,9 @@ def _checked_records(files, note_samples, num_samples, num_shards=1, shard_index
     `shard_index` modulo `num_shards` of each file.
 
     Returns:
-        `tf.data.Dataset` of dicts, in file and record order: `index` (the
-        record's number in its file; at an end marker, the records read),
+        `tf.data.Dataset` of dicts, in file and record order: `file` (its
+        position in `files`), `index` (the record's number in its file; at
+        an end marker, the records read),
         `end`, `example` (the module's example dict, `audio` cut to
         `num_samples`; zeros at an end marker), `bad` (this shard's records
         left out just before this element), `first_bad` (the first of
