@@ -74,10 +74,24 @@ def test_overrides_parse_yaml_values_and_create_sections():
 def test_read_yaml_errors(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         read_yaml(str(tmp_path / "none.yaml"))
+    with pytest.raises(ConfigError, match=f"{tmp_path}: a directory; expected a YAML config file"):
+        read_yaml(str(tmp_path))
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1, 2\n")
-    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(ConfigError) as raised:
         read_yaml(str(bad))
+    # One line, self-contained: the file, where, and what (PyYAML's own text spans four lines).
+    assert str(raised.value) == (
+        f"{bad}: not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence)"
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("task: face2music\ntrain: {steps: [\n")
+    with pytest.raises(ValueError) as raised:
+        registry.task_of_run(str(run))
+    assert str(raised.value).startswith(f"{run / 'config.yaml'}: not a readable YAML config at line 3, column 1: ")
+    assert "\n" not in str(raised.value)
     scalar = tmp_path / "scalar.yaml"
     scalar.write_text("42\n")
     with pytest.raises(ConfigError, match="expected a mapping"):

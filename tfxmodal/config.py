@@ -68,13 +68,15 @@ def _check_bounds(bounds, value, key):
 
 def read_yaml(path):
     """Returns the mapping in YAML file `path`, or raises `ConfigError`."""
+    if os.path.isdir(path):
+        raise ConfigError(f"{path}: a directory; expected a YAML config file (e.g. configs/face2music_demo.yaml)")
     if not os.path.isfile(path):
         raise ConfigError(f"config file not found: {path}")
     with open(path, encoding="utf-8") as handle:
         try:
             data = yaml.safe_load(handle)
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML: {error}") from None
+            raise ConfigError(f"{path}: not valid YAML{yaml_problem(error)}") from None
         except UnicodeDecodeError as error:
             raise ConfigError(
                 f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
@@ -82,6 +84,20 @@ def read_yaml(path):
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     return data
+
+
+def yaml_problem(error):
+    """` at line L, column C: <problem> (<context>)` of a PyYAML (or UTF-8 decoding) error, on one line.
+
+    PyYAML's own text spans several lines, with the file name and a caret drawing.
+    """
+    if isinstance(error, UnicodeDecodeError):
+        return f": not UTF-8 text ({error.reason} at byte {error.start})"
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    return f"{where}: {problem}" + (f" ({context})" if context else "")
 
 
 def apply_overrides(data, overrides):

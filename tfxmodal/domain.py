@@ -25,6 +25,9 @@ HIGHEST_PITCH = 84
 NUM_PITCHES = HIGHEST_PITCH - LOWEST_PITCH + 1  # 61
 
 FACE_EMBEDDING_DIM = 512
+# The smallest face side, in pixels, that a face embedder takes (`face_embedder.image_size`) and that
+# `translate` accepts: a smaller image holds less than one embedder input's worth of pixels.
+MIN_FACE_PIXELS = 8
 PSI_DIM = 128
 MFCC_DIM = 377  # 29 frames x 13 coefficients of an 8192-sample clip
 PHI_DIM = PSI_DIM + MFCC_DIM  # 505

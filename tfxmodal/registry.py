@@ -9,7 +9,7 @@ import os
 
 import yaml
 
-from tfxmodal.config import ConfigError, apply_overrides, parse, read_yaml
+from tfxmodal.config import ConfigError, apply_overrides, parse, read_yaml, yaml_problem
 
 TASK_MODULES = {
     "face2music": "tfxmodal.tasks.face2music",
@@ -50,7 +50,7 @@ def task_of_run(run_dir):
         with open(path, encoding="utf-8") as handle:
             stored = yaml.safe_load(handle) or {}
     except (UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ValueError(f"{path}: not a readable YAML config ({error})") from None
+        raise ValueError(f"{path}: not a readable YAML config{yaml_problem(error)}") from None
     try:
         return get_task(stored.get("task") if isinstance(stored, dict) else None, where=path)
     except ConfigError as error:

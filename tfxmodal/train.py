@@ -53,6 +53,21 @@ def main(argv=None):
         # Bad data or weights files: the message names the file and what was expected.
         print(f"input error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        converted = bad_record_error(error)
+        if converted is None:
+            raise
+        print(f"input error: {converted}", file=sys.stderr)
+        return 2
+
+
+def bad_record_error(error):
+    """The `NsynthDataError` of a bad TFRecord record met while training (inside `fit`), or None."""
+    if "tfxmodal-nsynth" not in str(error):
+        return None  # not an NSynth reader's failure: TF is not even imported for it
+    from tfxmodal.data.nsynth import bad_data_error
+
+    return bad_data_error(error)
 
 
 def input_errors():

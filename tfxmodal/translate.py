@@ -1,8 +1,9 @@
 """`python -m tfxmodal.translate --model DIR face.jpg [...] -o OUT [--pitch P]`.
 
 Translates face images to 16 kHz WAV notes with an exported face-to-music
-SavedModel (`saved_models/face2music/<version>`), one WAV per face:
-`OUT/<image stem>_pitch<P>.wav`. Every input is checked before any output is
+SavedModel (`saved_models/face2music/<version>`, the highest version that
+holds a SavedModel), one WAV per face: `OUT/<image stem>_pitch<P>.wav`.
+Every input (the model, each image, `-o`) is checked before any output is
 written, and each WAV is written atomically: a bad input leaves no file.
 """
 
@@ -12,7 +13,7 @@ import sys
 
 import numpy as np
 
-from tfxmodal.domain import HIGHEST_PITCH, LOWEST_PITCH, SAMPLE_RATE
+from tfxmodal.domain import HIGHEST_PITCH, LOWEST_PITCH, MIN_FACE_PIXELS, SAMPLE_RATE
 
 
 class TranslateError(ValueError):
@@ -24,7 +25,9 @@ def build_parser():
         prog="python -m tfxmodal.translate",
         description="Translate face images to musical notes with an exported face2music SavedModel.",
     )
-    parser.add_argument("images", nargs="+", help="face images (JPEG, PNG or BMP; any size)")
+    parser.add_argument(
+        "images", nargs="+", help=f"face images (JPEG, PNG or BMP; at least {MIN_FACE_PIXELS}x{MIN_FACE_PIXELS} pixels)"
+    )
     parser.add_argument(
         "--model", required=True, help="SavedModel directory, or the model base dir (highest version is used)"
     )
@@ -36,27 +39,87 @@ def build_parser():
 
 
 def resolve_model_dir(path):
-    """A SavedModel dir, or a TF Serving base dir → its highest version."""
+    """A SavedModel dir, or a TF Serving base dir → its highest version that holds a SavedModel.
+
+    Returns:
+        `(model dir, skipped)`: `skipped` lists the higher version
+        directories passed over because they hold no `saved_model.pb`
+        (empty, or an export that never finished).
+    """
     from tfxmodal.export.versions import existing_versions
 
+    if not os.path.exists(path):
+        raise TranslateError(f"--model {path}: no such directory (expected a SavedModel or its base directory)")
+    if not os.path.isdir(path):
+        raise TranslateError(f"--model {path}: a file; expected a SavedModel directory or its base directory")
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = existing_versions(path)
-    if versions:
-        return os.path.join(path, str(versions[-1]))
-    raise TranslateError(f"{path}: no saved_model.pb and no numbered version directories")
+        return path, []
+    skipped = []
+    for version in reversed(existing_versions(path)):
+        candidate = os.path.join(path, str(version))
+        if os.path.isfile(os.path.join(candidate, "saved_model.pb")):
+            return candidate, skipped
+        skipped.append(candidate)
+    if skipped:
+        raise TranslateError(
+            f"--model {path}: no version directory holds a saved_model.pb (empty or unfinished: "
+            f"{', '.join(os.path.basename(name) for name in skipped)})"
+        )
+    raise TranslateError(f"--model {path}: no saved_model.pb and no numbered version directories")
+
+
+def load_model(model_dir):
+    """The face2music SavedModel in `model_dir`; `TranslateError` naming the directory if it is not one."""
+    import tensorflow as tf
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = tf.saved_model.load(model_dir)
+    except (DecodeError, OSError, ValueError, tf.errors.OpError) as error:
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise TranslateError(
+            f"--model {model_dir}: not a readable SavedModel ({type(error).__name__}: {reason})"
+        ) from None
+    missing = [name for name in ("serving_default", "translate") if name not in model.signatures]
+    if missing:
+        raise TranslateError(
+            f"--model {model_dir}: not a face2music SavedModel (no {' or '.join(missing)} signature; it has "
+            f"{sorted(model.signatures) or 'none'})"
+        )
+    return model
+
+
+def check_output_dir(path):
+    """`-o` must be a directory, or a path where one can be made (its nearest existing ancestor a directory)."""
+    absolute = os.path.abspath(path)
+    if os.path.exists(absolute) and not os.path.isdir(absolute):
+        raise TranslateError(f"-o {path}: a file; expected a directory for the WAV files")
+    ancestor = absolute
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise TranslateError(f"-o {path}: {ancestor} is a file, so no directory can be made there for the WAV files")
 
 
 def load_images(paths):
-    """uint8 `(height, width, 3)` arrays, one per path; errors name the file."""
+    """uint8 `(height, width, 3)` arrays, one per path; errors name the file.
+
+    A face smaller than `MIN_FACE_PIXELS` on a side is refused: no face
+    embedder takes an input that small.
+    """
     from tfxmodal.data.images import ImageFileError, check_image, read_image
 
     images = []
     for path in paths:
         try:
-            check_image(path, full_decode=True)
+            info = check_image(path, full_decode=True)
         except ImageFileError as error:
             raise TranslateError(str(error)) from None
+        if min(info.width, info.height) < MIN_FACE_PIXELS:
+            raise TranslateError(
+                f"{path}: {info.width}x{info.height} pixels; a face must be at least "
+                f"{MIN_FACE_PIXELS}x{MIN_FACE_PIXELS} pixels (the smallest face-embedder input)"
+            )
         images.append(np.asarray(read_image(path)).round().clip(0, 255).astype(np.uint8))
     return images
 
@@ -78,9 +141,15 @@ def main(argv=None):
     try:
         if args.pitch is not None and not LOWEST_PITCH <= args.pitch <= HIGHEST_PITCH:
             raise TranslateError(f"--pitch {args.pitch}: expected a MIDI pitch in {LOWEST_PITCH}..{HIGHEST_PITCH}")
+        check_output_dir(args.out)
         check_distinct_stems(args.images)
-        model_dir = resolve_model_dir(args.model)
+        model_dir, skipped = resolve_model_dir(args.model)
         images = load_images(args.images)
+        for passed_over in skipped:
+            print(
+                f"translate: {passed_over}: no saved_model.pb (empty or unfinished); using {model_dir}", file=sys.stderr
+            )
+        model = load_model(model_dir)
     except TranslateError as error:
         print(f"translate: {error}", file=sys.stderr)
         return 2
@@ -89,7 +158,6 @@ def main(argv=None):
 
     from tfxmodal.audio.wav import write_wav
 
-    model = tf.saved_model.load(model_dir)
     written = []
     for path, image in zip(args.images, images):
         batch = tf.constant(image[None])

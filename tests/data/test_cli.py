@@ -110,7 +110,7 @@ def test_describe_nsynth_tfrecords_and_a_missing_file(tmp_path):
     assert report["splits"]["train"]["sources"] == {"acoustic": 1, "electronic": 1}
     assert report["splits"]["test"] == {
         "examples": 1, "families": {"vocal": 1}, "sources": {"synthetic": 1},
-        "pitch_range": [70, 70],
+        "bad_records": 0, "pitch_range": [70, 70],
     }  # fmt: skip
 
     bad = write_records(
@@ -119,15 +119,20 @@ def test_describe_nsynth_tfrecords_and_a_missing_file(tmp_path):
             "pitch": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"30"]))})],
     )  # fmt: skip
     missing = str(tmp_path / "nsynth-absent.tfrecord")
-    for paths, message in [
-        ((train, missing), f"{missing}: no such file"),
-        ((bad,), f"{bad}: record 0, key 'pitch' holds bytes_list, expected int64_list"),
-    ]:
-        result = run("describe", "nsynth-tfrecord", *paths)
-        assert result.returncode == 2 and result.stdout == ""
-        assert "Traceback" not in result.stderr
-        lines = our_error_lines(result.stderr)
-        assert len(lines) == 1 and message in lines[0], result.stderr
+    result = run("describe", "nsynth-tfrecord", train, missing)  # nothing to describe: an error, no report
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    lines = our_error_lines(result.stderr)
+    assert len(lines) == 1 and f"{missing}: no such file" in lines[0], result.stderr
+
+    # Bad data is described: every file counted, every problem listed, exit 2, the first problem on stderr.
+    result = run("describe", "nsynth-tfrecord", train, bad)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    problem = f"{bad}: record 0, key 'pitch' holds bytes_list, expected int64_list"
+    assert report["ok"] is False and report["bad_records"] == 1 and report["problems"][0].startswith(problem)
+    assert report["splits"]["train"]["examples"] == 2 and report["splits"]["valid"]["examples"] == 0
+    lines = our_error_lines(result.stderr)
+    assert len(lines) == 1 and problem in lines[0] and "1 problem(s)" in lines[0], result.stderr
 
 
 def test_benchmark_reports_examples_per_second(mini_nsynth_tiny):

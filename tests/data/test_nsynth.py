@@ -1,6 +1,7 @@
 """NSynth readers: raw Magenta TFRecords written here, TFDS via the real mini_nsynth build."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -190,27 +191,129 @@ def test_off_schema_first_record_fails_naming_the_file(tmp_path, record, message
     path = write_records(tmp_path / "nsynth-bad.tfrecord", [record()])
     with pytest.raises(NsynthDataError, match=f"{path}: .*{message}"):
         nsynth.read_tfrecords(path)
-    with pytest.raises(NsynthDataError, match=message):
-        nsynth.describe_tfrecords(path)
+    report = nsynth.describe_tfrecords(path)  # a report, not an exception: every problem counted
+    assert report["ok"] is False and report["bad_records"] == 1
+    assert len(report["problems"]) == 1 and re.search(f"{path}: .*{message}", report["problems"][0])
 
 
-@pytest.mark.parametrize(
-    "bad, message",
-    [
-        (lambda: magenta_example(4, 0, 2, 61, 50, audio=np.zeros(8000, np.float32)),
-         "audio has.*8000.*samples, expected 64000"),
-        (lambda: magenta_example(4, 0, 2, 61, 50, drop=["instrument_family"]),
-         "a record lacks one of the keys note_str, instrument, instrument_family"),
-        (lambda: magenta_example(4, 0, 2, 61, 50, drop=["note_str"]),
-         "a record lacks one of the keys note_str"),
-    ],
-    ids=["short-audio", "missing-key", "missing-id"],
-)  # fmt: skip
-def test_off_schema_later_record_fails_at_iteration_naming_the_file(tmp_path, bad, message):
-    path = write_records(tmp_path / "nsynth-late.tfrecord", [magenta_example(4, 0, 1, 60, 50), bad()])
-    dataset = nsynth.read_tfrecords(path)  # the first record is fine
-    with pytest.raises(tf.errors.InvalidArgumentError, match=f"(?s){path}.*{message}"):
+def float_pitch(pitch):
+    return {"pitch": tf.train.Feature(float_list=tf.train.FloatList(value=[float(pitch)]))}
+
+
+# Records that pass the check of a file's first record and fail at their own: one per check.
+LATER_BAD_RECORDS = {
+    "short-audio": (
+        lambda: magenta_example(4, 0, 2, 61, 50, audio=np.zeros(100, np.float32)),
+        "key 'audio' has 100 values, expected 64000",
+    ),
+    "float-pitch": (lambda: magenta_example(4, 0, 2, 61, 50, override=float_pitch(61)), "key 'pitch' holds float_list"),
+    "missing-key": (
+        lambda: magenta_example(4, 0, 2, 61, 50, drop=["instrument_family"]),
+        "has no key 'instrument_family'",
+    ),
+    "missing-id": (lambda: magenta_example(4, 0, 2, 61, 50, drop=["note_str"]), "has no key 'note_str'"),
+    "family-out-of-range": (
+        lambda: magenta_example(4, 0, 2, 61, 50, override={"instrument_family": int64s(11)}),
+        "key 'instrument_family' holds 11, expected 0..10",
+    ),
+    "two-qualities": (
+        lambda: magenta_example(4, 0, 2, 61, 50, override={"qualities": int64s(0, 1)}),
+        "key 'qualities' has 2 values, expected 10",
+    ),
+    "not-an-example": (lambda: b"\xff\xfe not a protocol buffer", "record 1 is not a tf.train.Example"),
+}
+
+
+def int64s(*values):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
+
+
+@pytest.mark.parametrize("case", sorted(LATER_BAD_RECORDS))
+def test_every_record_is_checked_and_a_bad_one_is_named_by_file_and_index(tmp_path, case):
+    bad, message = LATER_BAD_RECORDS[case]
+    path = write_records(
+        tmp_path / "nsynth-late.tfrecord", [magenta_example(4, 0, 1, 60, 50), bad(), magenta_example(4, 0, 1, 62, 50)]
+    )
+    dataset = nsynth.read_tfrecords(path, paper_filter=True)  # the first record is fine: no error yet
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
         collect(dataset)
+    error = nsynth.bad_data_error(raised.value)
+    assert isinstance(error, NsynthDataError)
+    assert str(error).startswith(f"{path}: record 1") and message in str(error), error
+    # Left out with skip_bad_records, and listed by the scan with the same reason.
+    kept = collect(nsynth.read_tfrecords(path, paper_filter=True, skip_bad_records=True))
+    assert [e["pitch"] for e in kept] == [60, 62]
+    (scan,) = nsynth.scan_tfrecords(path)
+    assert scan["records"] == 3 and scan["bad"] == [1] and message in scan["reasons"][1]
+    assert list(scan["labels"]["pitch"]) == [60, 62]
+
+
+def test_bad_records_are_counted_over_the_whole_file_and_at_its_end(tmp_path):
+    notes = [magenta_example(0, 0, 1, 40 + i, 50) for i in range(8)]
+    for index in (2, 3, 7):  # two in a row, and the last record
+        notes[index] = magenta_example(0, 0, 1, 40 + index, 50, override=float_pitch(40))
+    path = write_records(tmp_path / "nsynth-train.tfrecord", notes)
+    (scan,) = nsynth.scan_tfrecords(path)
+    assert scan["bad"] == [2, 3, 7] and scan["records"] == 8 and not scan["unreadable"]
+    report = nsynth.describe_tfrecords(path)
+    assert report["ok"] is False and report["bad_records"] == 3 and report["splits"]["train"]["examples"] == 5
+    assert [problem.split(",")[0] for problem in report["problems"]] == [f"{path}: record {i}" for i in (2, 3, 7)]
+    assert [e["pitch"] for e in collect(nsynth.read_tfrecords(path, skip_bad_records=True))] == [40, 41, 44, 45, 46]
+    # A bad last record is found at the file's end too (no later good record reveals the gap).
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        collect(nsynth.read_tfrecords(write_records(tmp_path / "last.tfrecord", notes[:2] + notes[7:])))
+    assert str(nsynth.bad_data_error(raised.value)).startswith(f"{tmp_path / 'last.tfrecord'}: record 2, key 'pitch'")
+
+
+def test_record_numbers_start_again_in_each_file(tmp_path):
+    first = write_records(tmp_path / "a.tfrecord", [magenta_example(0, 0, 1, 40 + i, 50) for i in range(3)])
+    notes = [magenta_example(0, 0, 1, 50 + i, 50) for i in range(3)]
+    notes[1] = magenta_example(0, 0, 1, 51, 50, override=float_pitch(51))
+    second = write_records(tmp_path / "b.tfrecord", notes)
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        collect(nsynth.read_tfrecords([first, second]))
+    assert str(nsynth.bad_data_error(raised.value)).startswith(f"{second}: record 1, key 'pitch'")
+    kept = collect(nsynth.read_tfrecords([first, second], skip_bad_records=True))
+    assert [e["pitch"] for e in kept] == [40, 41, 42, 50, 52]
+
+
+def test_each_input_pipeline_checks_its_own_shard_of_the_records(tmp_path):
+    notes = [magenta_example(0, 0, 1, 40 + i, 50) for i in range(6)]
+    notes[3] = magenta_example(0, 0, 1, 43, 50, override=float_pitch(43))
+    path = write_records(tmp_path / "nsynth-train.tfrecord", notes)
+
+    def context(index):
+        return tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=index, num_replicas_in_sync=2)
+
+    assert [e["pitch"] for e in collect(nsynth.read_tfrecords(path, input_context=context(0)))] == [40, 42, 44]
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        collect(nsynth.read_tfrecords(path, input_context=context(1)))
+    assert str(nsynth.bad_data_error(raised.value)).startswith(f"{path}: record 3,")
+    skipping = nsynth.read_tfrecords(path, input_context=context(1), skip_bad_records=True)
+    assert [e["pitch"] for e in collect(skipping)] == [41, 45]
+
+
+def test_damaged_and_empty_files_are_named_by_every_reader(tmp_path):
+    records = [magenta_example(0, 0, 1, 40 + i, 50) for i in range(4)]
+    truncated = write_records(tmp_path / "nsynth-train.tfrecord", records)
+    with open(truncated, "r+b") as handle:
+        handle.truncate(os.path.getsize(truncated) - 1000)
+    readable = sum(len(record) + nsynth.TFRECORD_FRAMING_BYTES for record in records[:3])
+    empty = write_records(tmp_path / "nsynth-valid.tfrecord", [])
+    report = nsynth.describe_tfrecords([truncated, empty])
+    assert report["ok"] is False and report["splits"]["train"]["examples"] == 3
+    assert report["problems"] == [
+        f"{truncated}: truncated or corrupt TFRecord data after record 2 "
+        f"(bytes {readable} to {os.path.getsize(truncated)} unreadable)",
+        f"{empty}: empty file (0 bytes, no records); expected NSynth TFRecords",
+    ]
+    with pytest.raises(NsynthDataError, match=f"{empty}: empty file"):
+        nsynth.read_tfrecords(empty)
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        collect(nsynth.read_tfrecords(truncated))
+    assert str(nsynth.bad_data_error(raised.value)) == report["problems"][0]
+    # Skipping: the readable records of the damaged file, nothing of the empty one.
+    assert len(collect(nsynth.read_tfrecords([truncated, empty], skip_bad_records=True))) == 3
 
 
 def test_tfds_reader_gives_the_same_format(mini_nsynth_tiny, magenta_dir):
@@ -320,11 +423,12 @@ def test_embedded_pipeline_and_throughput(mini_nsynth_tiny):
 def test_describe_counts_splits_families_and_sources(magenta_dir):
     files = [os.path.join(magenta_dir, f"nsynth-{s}.tfrecord") for s in ("train", "valid")]
     report = nsynth.describe_tfrecords(files)
-    assert report["files"] == files
+    assert report["files"] == files and report["ok"] is True and report["problems"] == []
     assert report["splits"]["train"] == {
         "examples": 6,
         "families": {"bass": 1, "guitar": 1, "mallet": 1, "reed": 1, "string": 1, "synth_lead": 1},
         "sources": {"acoustic": 4, "electronic": 1, "synthetic": 1},
+        "bad_records": 0,
         "pitch_range": [23, 85],
     }
     assert report["splits"]["valid"]["families"] == {"flute": 1, "vocal": 1}
@@ -359,3 +463,21 @@ def test_a_cached_clip_does_not_keep_its_whole_note_alive(tmp_path):
     grown = resident_mib() - before
     # 400 clips of 32 KiB are 12.5 MiB; pinned notes would be 400 x 250 KiB = 98 MiB.
     assert grown < 50, f"caching 400 clips grew the process by {grown:.0f} MiB"
+
+
+def test_a_bad_record_met_inside_keras_fit_is_named(tmp_path):
+    """The train CLI's last resort (`train.bad_record_error`): the failure keeps its mark through `fit`."""
+    import keras
+
+    from tfxmodal.train import bad_record_error
+
+    notes = [magenta_example(0, 0, 1, 40 + i, 50) for i in range(4)]
+    notes[2] = magenta_example(0, 0, 1, 42, 50, audio=np.zeros(100, np.float32))
+    path = write_records(tmp_path / "nsynth-train.tfrecord", notes)
+    pairs = nsynth.read_tfrecords(path, num_samples=16).map(lambda e: (e["audio"], e["pitch"])).batch(1)
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+        model.fit(pairs, epochs=1, verbose=0)
+    assert str(bad_record_error(raised.value)).startswith(f"{path}: record 2, key 'audio' has 100 values")
+    assert bad_record_error(ValueError("something else")) is None

@@ -8,6 +8,7 @@ and label really belong together.
 import json
 import math
 import os
+import re
 import shutil
 import wave
 
@@ -215,6 +216,19 @@ def test_unpaired_files_are_errors_or_skipped(broken):
     os.remove(broken / "img" / "train" / "cello" / "cello09_1.jpg")
     write_wav(broken / "chunk" / "train" / "flute" / "flute09_1.wav", sine(100), 16000)
     expect_error(broken, DatasetLayoutError, "flute09_1.wav: unpaired WAV")
+
+
+def test_a_chunk_shorter_than_one_lms_window_is_an_error_in_index_and_describe(broken):
+    wav = broken / "chunk" / "train" / "violin" / "violin00_600.wav"
+    write_wav(wav, sine(1760.0)[:10], 16000)  # 0.6 ms
+    message = f"{wav}: 10 samples at 16000 Hz (0.6 ms); a chunk must hold at least 32 ms"
+    expect_error(broken, AudioFileError, re.escape(message), labels=[1, 1, 4, 4, 12])
+    report = urmp.describe(broken)
+    assert report["ok"] is False and [p for p in report["problems"] if "violin00_600" in p] == [
+        message + " (one LMS window; chunks are 0.5 s)"
+    ]
+    write_wav(wav, sine(1760.0)[:512], 16000)  # exactly one window: used (zero-padded to 0.5 s)
+    assert urmp.index(broken, "train").labels == [1, 1, 4, 4, 12, 12] and urmp.describe(broken)["ok"]
 
 
 def dominant_frequency(samples, rate=16000):

@@ -1,5 +1,6 @@
 """The face2music task's target data: unreadable and empty sources are named before any training."""
 
+import dataclasses
 import os
 
 import tensorflow as tf
@@ -8,7 +9,12 @@ import yaml
 from tests.data.test_nsynth import magenta_example, write_records
 from tfxmodal.data.nsynth import NsynthDataError
 from tfxmodal.tasks.face2music_config import AudioData
-from tfxmodal.tasks.face2music_data import count_target_examples
+from tfxmodal.tasks.face2music_data import (
+    check_target_notes,
+    count_target_examples,
+    filter_description,
+    target_examples,
+)
 
 
 def test_a_truncated_tfrecord_is_named(tmp_path):
@@ -42,8 +48,45 @@ def test_an_empty_target_set_stops_the_run_before_any_training(tmp_path, capsys)
     path.write_text(yaml.safe_dump(config))
     assert main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
-    assert "input error: audio (tfrecord, split train): 0 notes after filtering" in err
+    assert f"input error: {empty}: empty file (0 bytes, no records)" in err  # not "0 notes after filtering"
     assert not (tmp_path / "run" / "audio_embedder.weights.h5").exists()  # psi never trained
+
+
+def test_bad_records_are_named_or_skipped_and_listed(tmp_path):
+    bad_pitch = {"pitch": tf.train.Feature(float_list=tf.train.FloatList(value=[60.0]))}
+    notes = [magenta_example(0, 0, 1, 40 + i, 50) for i in range(5)]
+    notes[3] = magenta_example(0, 0, 1, 43, 50, override=bad_pitch)
+    path = write_records(tmp_path / "nsynth-train.tfrecord", notes)
+    empty = write_records(tmp_path / "nsynth-train.tfrecord-00001", [])
+    audio = AudioData(source="tfrecord", files=[path, empty])
+    try:
+        check_target_notes(audio)
+    except NsynthDataError as error:
+        first_line = str(error).splitlines()[0]
+        assert first_line.startswith(f"{path}: record 3, key 'pitch' holds float_list"), first_line
+        assert "(split train of audio.files: 1 bad record(s), 1 empty or damaged file(s); " in first_line
+        assert first_line.endswith("audio.skip_bad_records: true leaves them out)")
+    else:
+        raise AssertionError("a bad record was counted")
+    manifest = check_target_notes(dataclasses.replace(audio, skip_bad_records=True))
+    assert manifest["notes"] == 4 and manifest["records"] == 5 and manifest["skipped_count"] == 2
+    assert [entry[:2] for entry in manifest["skipped"]] == [[path, 3], [empty, None]]
+    assert "holds float_list" in manifest["skipped"][0][2] and "empty file" in manifest["skipped"][1][2]
+    # The pipeline leaves out what the manifest lists: 4 notes, none of them the bad one.
+    pitches = sorted(int(e["pitch"]) for e in target_examples(dataclasses.replace(audio, skip_bad_records=True)))
+    assert pitches == [40 - 24, 41 - 24, 42 - 24, 44 - 24]
+
+
+def test_too_few_notes_name_the_filter_as_it_is_set(tmp_path):
+    # Two notes, one of them electronic: the paper's filter keeps 1, no filter keeps both.
+    path = write_records(
+        tmp_path / "nsynth-train.tfrecord", [magenta_example(0, 0, 1, 40, 50), magenta_example(3, 1, 2, 60, 50)]
+    )
+    audio = AudioData(source="tfrecord", files=[path])
+    assert check_target_notes(audio)["notes"] == 1
+    assert check_target_notes(dataclasses.replace(audio, paper_filter=False))["notes"] == 2
+    assert filter_description(audio).endswith("(audio.paper_filter on)")
+    assert filter_description(dataclasses.replace(audio, paper_filter=False)).endswith("(audio.paper_filter off)")
 
 
 def test_the_faces_drawn_are_a_seeded_sample_and_the_manifest_names_them(tmp_path):
@@ -131,3 +174,14 @@ def test_magenta_named_files_are_taken_by_split(tmp_path):
         split_files([str(tmp_path)], "test")
     (tmp_path / "mine.tfrecord").write_bytes(b"")
     assert split_files([str(tmp_path / "mine.tfrecord")], "test") == [str(tmp_path / "mine.tfrecord")]  # no split names
+
+
+def test_skip_bad_records_is_for_raw_records_only():
+    import pytest
+
+    from tfxmodal.config import ConfigError, parse
+    from tfxmodal.tasks.face2music_config import Face2MusicConfig
+
+    config = {"task": "face2music", "face_embedder": {"kind": "eigenfaces"}, "audio": {"skip_bad_records": True}}
+    with pytest.raises(ConfigError, match="audio.skip_bad_records: only used with audio.source 'tfrecord'"):
+        parse(Face2MusicConfig, config)

@@ -28,7 +28,8 @@ commands:
   prepare mini_urmp [--data-dir DIR] [--config NAME]
       build the embedded Sub-URMP-like image/audio dataset (tfxmodal.data.mini_urmp)
   describe nsynth-tfrecord FILE [FILE ...]
-      count notes per split, family and source in raw Magenta NSynth TFRecords
+      count notes per split, family and source in raw Magenta NSynth TFRecords,
+      checking every record as train does (bad records, empty or damaged files)
   describe sub_urmp ROOT
       count and check a Sub-URMP copy (tfxmodal.data.urmp)
   benchmark mini_nsynth [--data-dir DIR] [--config NAME] [--batch-size N]
@@ -173,7 +174,10 @@ _COMMANDS = {"prepare": _prepare, "describe": _describe, "benchmark": _benchmark
 
 
 def main(argv=None):
-    """Runs one command; returns the exit status (0 ok, 2 bad input or a description that found problems)."""
+    """Runs one command; returns the exit status (0 ok, 2 bad input or a description that found problems).
+
+    A description's problems are listed in its JSON report (stdout); the first is also the stderr line.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
@@ -199,8 +203,13 @@ def main(argv=None):
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2, default=str))
-    # A description that found problems (`"ok": false`) is bad input, like describe nsynth-tfrecord's errors.
-    return 2 if isinstance(result, dict) and result.get("ok") is False else 0
+    # A description that found problems (`"ok": false`) is bad input: exit 2, the first problem on stderr.
+    if isinstance(result, dict) and result.get("ok") is False:
+        count = result.get("problem_count", len(result["problems"]))
+        first = " ".join(str(result["problems"][0]).split()) if result["problems"] else "problems found"
+        print(f"{PROG}: error: {first} ({count} problem(s) in all; the JSON report lists them)", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -306,7 +306,7 @@ def vgg_face2_builder(data_dir, manual_dir):
             raise DatasetLayoutError(
                 f"{builder.data_dir}: vgg_face2 is not prepared there; run "
                 "tfxmodal.data.vgg_face2.prepare(MANUAL_DIR, data_dir) first, or pass "
-                "manual_dir=. Expected manual directory layout:\n" + vgg_face2_lib.MANUAL_DOWNLOAD_INSTRUCTIONS
+                "manual_dir= (the manual directory's layout below)\n" + vgg_face2_lib.MANUAL_DOWNLOAD_INSTRUCTIONS
             )
         vgg_face2_lib.prepare(manual_dir, data_dir)
         builder = vgg_face2_lib.builder(data_dir)

@@ -51,6 +51,8 @@ LMS_SILENCE = math.log(LMS_LOG_OFFSET)  # -13.8155: all-zero input
 LMS_FULL_SCALE = 5.0  # ~ a full-scale sinusoid: 0.5 * 512 / 2 = 128 → log 4.85
 LMS_CENTRE = (LMS_SILENCE + LMS_FULL_SCALE) / 2.0
 LMS_HALF_RANGE = (LMS_FULL_SCALE - LMS_SILENCE) / 2.0
+# A chunk shorter than one LMS analysis window gives no spectrogram frame of its own (all padding): an error.
+MIN_CHUNK_SECONDS = WINDOW_SECONDS
 _MAX_LISTED_PROBLEMS = 50
 _STEM_PREFIX = re.compile(r"^([a-z_]+?)_?\d")
 
@@ -358,9 +360,20 @@ def _list_side(folder, pictures, scan):
     return found
 
 
+def check_chunk_length(info):
+    """Raises `AudioFileError` naming the file when a chunk is shorter than `MIN_CHUNK_SECONDS`."""
+    if info.frames < MIN_CHUNK_SECONDS * info.sample_rate:
+        raise AudioFileError(
+            f"{info.path}: {info.frames} samples at {info.sample_rate} Hz ({1000 * info.frames / info.sample_rate:.1f} "
+            f"ms); a chunk must hold at least {1000 * MIN_CHUNK_SECONDS:.0f} ms (one LMS window; chunks are "
+            f"{CHUNK_SECONDS} s)"
+        )
+
+
 def _check_wav(path, sample_rate, downmix, full):
     """Returns the chunk's `AudioInfo` or raises `AudioFileError` naming the file."""
     info = audio_info(path)
+    check_chunk_length(info)
     if info.channels != 1 and not downmix:
         raise AudioFileError(f"{path}: {info.channels} channels, expected mono (downmix=True averages them)")
     if full:
@@ -603,6 +616,7 @@ def describe(
                             continue
                         try:
                             header = audio_info(wav)
+                            check_chunk_length(header)
                         except AudioFileError as error:
                             problems.append(str(error))
                             continue

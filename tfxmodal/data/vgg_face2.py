@@ -88,7 +88,8 @@ class VggFace2(tfds.core.GeneratorBasedBuilder):
         present = [s for s in SPLITS if os.path.isdir(os.path.join(manual_dir, s))]
         if "train" not in present:
             raise DatasetLayoutError(
-                f"{manual_dir}: no train/ folder; expected the layout:\n" + MANUAL_DOWNLOAD_INSTRUCTIONS
+                f"{manual_dir}: no train/ folder; expected the extracted VGGFace2 download, "
+                "<manual_dir>/train/<identity>/<image>.jpg (the layout in full below)\n" + MANUAL_DOWNLOAD_INSTRUCTIONS
             )
         return {split: self._generate_examples(index_split(manual_dir, split)) for split in present}
 
@@ -193,7 +194,10 @@ def prepare(manual_dir, data_dir=None):
         (examples per split).
     """
     if not os.path.isdir(os.fspath(manual_dir)):
-        raise DatasetLayoutError(f"{manual_dir}: no such directory; expected:\n" + MANUAL_DOWNLOAD_INSTRUCTIONS)
+        raise DatasetLayoutError(
+            f"{manual_dir}: no such directory; expected the extracted VGGFace2 download, "
+            "<manual_dir>/train/<identity>/<image>.jpg (the layout in full below)\n" + MANUAL_DOWNLOAD_INSTRUCTIONS
+        )
     dataset_builder = builder(data_dir)
     build_offline(dataset_builder, manual_dir)
     return {

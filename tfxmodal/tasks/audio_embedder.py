@@ -121,6 +121,17 @@ class AudioEmbedderRun(TrainingRun):
 
     def stages(self, strategy, config_text):
         config = self.config
+        # Every target note read and checked before psi trains (a bad record is named, or skipped and listed).
+        manifest = data.check_target_notes(config.audio)
+        if config.audio.source == "tfrecord":
+            save_json(self.path("audio_manifest.json"), manifest)
+        if manifest["notes"] < 2:
+            from tfxmodal.data.nsynth import NsynthDataError
+
+            raise NsynthDataError(
+                f"audio ({config.audio.source}, split {config.audio.split}): {manifest['notes']} note(s) kept, "
+                f"keeping {data.filter_description(config.audio)}; triplets need at least 2"
+            )
         embedder, trained = train_audio_embedder(
             config.audio_embedder, config.audio, config.seed, strategy, log=self.log
         )

@@ -5,7 +5,10 @@ skipped when the artifact is already there (so re-running the same command
 resumes):
 
 1. `config.yaml`            the resolved config (a different config in the
-                            same run directory is refused);
+                            same run directory is refused); then every
+                            target note is read and checked, on every run
+                            (`audio_manifest.json` for TFRecord sources:
+                            the records read, those skipped);
 2. `face_embedder.weights.h5`, `face_embedder.json`
                             the face metric f and which embedder it is;
 3. `source_embeddings.npy`  f(x) for the source faces (the GAN's input space),
@@ -147,6 +150,28 @@ class Face2MusicRun(TrainingRun):
             for name, array in reversed(list(zip(names, arrays))):
                 save_npy(self.path(name), array)
         return tuple(np.load(self.path(name)) for name in names)
+
+    def check_target_notes(self):
+        """The target notes, counted and checked (`face2music_data.check_target_notes`); returns their number.
+
+        TFRecord sources write `audio_manifest.json` (the records read and
+        those skipped under `audio.skip_bad_records`).
+        """
+        audio = self.config.audio
+        manifest = data.check_target_notes(audio)
+        if audio.source == "tfrecord":
+            skipped = f"; {manifest['skipped_count']} bad record(s) or file(s) skipped" if manifest["skipped"] else ""
+            self.log(f"target notes: {manifest['notes']} of {manifest['records']} records{skipped}")
+            save_json(self.path("audio_manifest.json"), manifest)
+        if manifest["notes"] < 2:
+            from tfxmodal.data.nsynth import NsynthDataError
+
+            read = f" of {manifest['records']} records" if "records" in manifest else ""
+            raise NsynthDataError(
+                f"audio ({audio.source}, split {audio.split}): {manifest['notes']} note(s) kept{read}, keeping "
+                f"{data.filter_description(audio)}; the GAN needs at least 2"
+            )
+        return manifest["notes"]
 
     # -- stage 4 ---------------------------------------------------------
     def audio_embedder(self, strategy):
@@ -411,20 +436,14 @@ class Face2MusicRun(TrainingRun):
         return export_face2music(face_embedder, generator, base, self.config.export.default_pitch)
 
     def stages(self, strategy, config_text):
+        # Every target note read and checked first: bad or too few notes are reported before the faces are
+        # embedded (hours with VGGFace2) and before ψ trains.
+        with self.timed("count_target_notes"):
+            num_target = self.check_target_notes()
         with self.timed("face_embedder"):
             face_embedder = self.face_embedder()
         with self.timed("source_embeddings"):
             source_embeddings, fixed_embeddings, _ = self.source_embeddings(face_embedder, strategy)
-        # Counted before ψ trains: an empty or unreadable target set is reported before any training.
-        with self.timed("count_target_notes"):
-            num_target = data.count_target_examples(self.config.audio)
-        if num_target < 2:
-            from tfxmodal.data.nsynth import NsynthDataError
-
-            raise NsynthDataError(
-                f"audio ({self.config.audio.source}, split {self.config.audio.split}): {num_target} notes after "
-                "filtering (acoustic, pitch 24-84 with audio.paper_filter); the GAN needs at least 2"
-            )
         with self.timed("audio_embedder"):
             audio_embedder = self.audio_embedder(strategy)
         from tfxmodal.models import AudioMetric

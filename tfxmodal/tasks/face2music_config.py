@@ -10,7 +10,7 @@ from typing import Literal, Optional
 
 from tfxmodal.config import ConfigError, bounded
 from tfxmodal.data.nsynth_families import MAX_SOUNDFONTS, MINI_NSYNTH_CONFIGS
-from tfxmodal.domain import FACE_EMBEDDING_DIM, HIGHEST_PITCH, LOWEST_PITCH
+from tfxmodal.domain import FACE_EMBEDDING_DIM, HIGHEST_PITCH, LOWEST_PITCH, MIN_FACE_PIXELS
 from tfxmodal.trainers.distribute import STRATEGIES
 
 
@@ -28,6 +28,9 @@ class AudioData:
     # held_out_instruments (valid/test instruments never in train), tiny, tiny_held_out
     mini_nsynth_config: str = "default"
     soundfonts: list[str] = dataclasses.field(default_factory=list)  # mini_nsynth .sf2 files; []: TimGM6mb + Merlin
+    # tfrecord: every record is checked; a bad one (or an empty or damaged file) is an input error naming the
+    # file and the record, or with skip_bad_records is left out and listed in the run's audio_manifest.json.
+    skip_bad_records: bool = False
 
     def validate(self):
         if self.mini_nsynth_config not in MINI_NSYNTH_CONFIGS:
@@ -38,6 +41,11 @@ class AudioData:
         if self.soundfonts and self.source != "mini_nsynth":
             raise ConfigError(
                 f"audio.soundfonts: only used with audio.source 'mini_nsynth', not {self.source!r}; remove the list"
+            )
+        if self.skip_bad_records and self.source != "tfrecord":
+            raise ConfigError(
+                f"audio.skip_bad_records: only used with audio.source 'tfrecord' (raw NSynth records), "
+                f"not {self.source!r}; remove it"
             )
         if len(self.soundfonts) > MAX_SOUNDFONTS:
             raise ConfigError(
@@ -72,7 +80,7 @@ class FaceEmbedderSpec:
     kind: Literal["eigenfaces", "vggface2_resnet50"] = "vggface2_resnet50"
     weights: Optional[str] = None  # keras-vggface ResNet-50 h5, or a Keras weights file of FaceEmbedder
     num_components: int = bounded(32, at_least=1, at_most=FACE_EMBEDDING_DIM)  # eigenfaces: principal components kept
-    image_size: int = bounded(224, at_least=8)  # 224 for ResNet-50; 25 for eigenfaces of the bundled LFW faces
+    image_size: int = bounded(224, at_least=MIN_FACE_PIXELS)  # 224 for ResNet-50; 25 for eigenfaces of LFW faces
     projection_faces: int = bounded(
         10000, at_least=2
     )  # vggface2_resnet50 without a Dense-512 weight: faces for its PCA fit

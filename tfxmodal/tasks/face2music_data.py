@@ -4,6 +4,7 @@ Keeps `tasks/face2music.py` about stages; the loaders themselves live in
 `tfxmodal.data` (NSynth readers, face loaders).
 """
 
+import contextlib
 import os
 
 import numpy as np
@@ -290,9 +291,12 @@ def target_examples(audio, input_context=None):
 
     The generator is conditioned on 61 pitch classes, so notes outside MIDI
     24-84 are dropped even when `audio.paper_filter` is off (which then keeps
-    electronic and synthetic notes).
+    electronic and synthetic notes). TFRecord records that fail the schema
+    checks fail the iteration (see `reading_target_notes`), or are left out
+    with `audio.skip_bad_records`.
     """
     source, data_dir = _audio_source(audio)
+    options = {"skip_bad_records": audio.skip_bad_records} if audio.source == "tfrecord" else {}
     examples = nsynth_data.read(
         source,
         audio.split,
@@ -300,42 +304,111 @@ def target_examples(audio, input_context=None):
         paper_filter=audio.paper_filter,
         num_samples=CLIP_SAMPLES,
         input_context=input_context,
+        **options,
     )
     in_range = examples.filter(lambda e: (e["pitch"] >= LOWEST_PITCH) & (e["pitch"] <= HIGHEST_PITCH))
     return in_range.map(lambda e: {**e, "pitch": e["pitch"] - LOWEST_PITCH}, num_parallel_calls=pipeline_lib.AUTOTUNE)
 
 
-def count_target_examples(audio):
-    """Notes in the target split, counted once (used to size a data epoch).
+def _kept_by_filters(audio, pitch, source):
+    """Which notes `target_examples` keeps, from their MIDI pitches and sources (NumPy arrays)."""
+    kept = (pitch >= LOWEST_PITCH) & (pitch <= HIGHEST_PITCH)
+    return kept & (source == 0) if audio.paper_filter else kept
+
+
+def filter_description(audio):
+    """What `target_examples` keeps, in words naming `audio.paper_filter` as it is set."""
+    if audio.paper_filter:
+        return f"acoustic notes of pitch {LOWEST_PITCH}-{HIGHEST_PITCH} (audio.paper_filter on)"
+    return f"notes of pitch {LOWEST_PITCH}-{HIGHEST_PITCH} (audio.paper_filter off)"
+
+
+def check_target_notes(audio):
+    """Reads the target split once, checking every note; returns a JSON-able manifest of it.
+
+    For `audio.source: tfrecord` every record of the split's files is
+    checked (`nsynth.scan_tfrecords`): a bad record, an empty file or
+    damaged data is an error naming the file and the record, unless
+    `audio.skip_bad_records`, which lists them under `skipped`. Other
+    sources are counted through `target_examples`.
+
+    Returns:
+        dict: `source`, `split`, `notes` (what `target_examples` yields),
+        and for TFRecords also `files`, `records` (readable records),
+        `skipped_count` and `skipped` (`[path, record index or None, reason]`
+        of each bad record, damaged tail and empty file).
 
     Raises:
-        NsynthDataError: a file holds a truncated or corrupt record (named).
+        NsynthDataError: naming the file (and the record) of the first problem.
     """
-    try:
-        return int(target_examples(audio).reduce(np.int64(0), lambda count, _: count + 1).numpy())
-    except tf.errors.DataLossError as error:
+    manifest = {"source": audio.source, "split": audio.split}
+    if audio.source != "tfrecord":
+        manifest["notes"] = _count_notes(audio)
+        return manifest
+    files = split_files(audio.files, audio.split)
+    scans = nsynth_data.scan_tfrecords(files)
+    skipped = []
+    for scan in scans:
+        if scan["empty"]:
+            skipped.append([scan["path"], None, nsynth_data.empty_file_message(scan["path"])])
+        skipped.extend([scan["path"], index, message] for index, message in _bad_records(scan))
+        if scan["unreadable"]:
+            skipped.append([scan["path"], scan["records"], scan["unreadable"]])
+    if skipped and not audio.skip_bad_records:
+        bad = sum(len(scan["bad"]) for scan in scans)
+        found = [f"{bad} bad record(s)"] if bad else []
+        if len(skipped) > bad:
+            found.append(f"{len(skipped) - bad} empty or damaged file(s)")
         raise nsynth_data.NsynthDataError(
-            f"{_damaged_file(audio)}: truncated or corrupt TFRecord data ({_first_line(error)})"
+            f"{skipped[0][2]} (split {audio.split} of audio.files: {', '.join(found)}; "
+            "audio.skip_bad_records: true leaves them out)"
+        )
+    notes = sum(int(_kept_by_filters(audio, scan["labels"]["pitch"], scan["labels"]["source"]).sum()) for scan in scans)
+    return manifest | {
+        "notes": notes,
+        "files": files,
+        "records": sum(scan["records"] for scan in scans),
+        "skipped_count": len(skipped),
+        "skipped": skipped,
+    }
+
+
+def _bad_records(scan):
+    for index in scan["bad"]:
+        reason = scan["reasons"].get(index)
+        yield index, reason or f"{scan['path']}: record {index} fails the same checks (reason not looked up)"
+
+
+def count_target_examples(audio):
+    """Notes in the target split (`check_target_notes`' `notes`)."""
+    return check_target_notes(audio)["notes"]
+
+
+def _count_notes(audio):
+    try:
+        with reading_target_notes():
+            return int(target_examples(audio).reduce(np.int64(0), lambda count, _: count + 1).numpy())
+    except tf.errors.DataLossError as error:
+        source = f"{audio.source} {audio.tfds_name if audio.source == 'tfds' else ''} in {audio.data_dir}"
+        raise nsynth_data.NsynthDataError(
+            f"{' '.join(source.split())}: truncated or corrupt data ({_first_line(error)})"
         ) from None
+
+
+@contextlib.contextmanager
+def reading_target_notes():
+    """Turns the in-graph failure of a bad TFRecord record into `NsynthDataError` naming the file and record."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        converted = nsynth_data.bad_data_error(error)
+        if converted is None:
+            raise
+        raise converted from None
 
 
 def _first_line(error):
     return " ".join(str(error.message if hasattr(error, "message") else error).split())[:200]
-
-
-def _damaged_file(audio):
-    """The first of the source's record files that cannot be read to its end (or the source's name)."""
-    files = list(audio.files) if audio.source == "tfrecord" else []
-    for path in files:
-        try:
-            for _ in tf.data.TFRecordDataset(path):
-                pass
-        except tf.errors.DataLossError:
-            return path
-    return (
-        ", ".join(files)
-        or f"{audio.source} {audio.tfds_name if audio.source == 'tfds' else ''} in {audio.data_dir}".strip()
-    )
 
 
 def target_subset(audio, limit, seed, with_family=False):
@@ -346,11 +419,15 @@ def target_subset(audio, limit, seed, with_family=False):
     """
     examples = target_examples(audio).shuffle(max(4 * limit, 10000), seed=seed).take(limit).batch(256)
     columns = {"audio": [], "pitch": [], "family": []}
-    for batch in examples:
-        for key, values in columns.items():
-            values.append(batch[key].numpy())
+    with reading_target_notes():
+        for batch in examples:
+            for key, values in columns.items():
+                values.append(batch[key].numpy())
     if sum(len(c) for c in columns["audio"]) < 2:
-        raise ValueError(f"audio ({audio.source}, split {audio.split}): fewer than 2 notes after filtering")
+        raise ValueError(
+            f"audio ({audio.source}, split {audio.split}): fewer than 2 notes after filtering: "
+            f"{filter_description(audio)}"
+        )
     arrays = tuple(np.concatenate(columns[key]) for key in ("audio", "pitch", "family"))
     return arrays if with_family else arrays[:2]
 

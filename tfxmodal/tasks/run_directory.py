@@ -23,7 +23,7 @@ import sys
 
 import yaml
 
-from tfxmodal.config import ConfigError, dump_yaml, parse, to_dict
+from tfxmodal.config import ConfigError, dump_yaml, parse, to_dict, yaml_problem
 from tfxmodal.trainers.checkpoints import DamagedCheckpoints, IncompatibleCheckpoint
 from tfxmodal.utils.files import save_text
 
@@ -135,7 +135,7 @@ def read_run_config(task, path):
         with open(path, encoding="utf-8") as handle:
             stored = yaml.safe_load(handle)
     except (UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: not a readable YAML config ({error})") from None
+        raise ConfigError(f"{path}: not a readable YAML config{yaml_problem(error)}") from None
     if not isinstance(stored, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys")
     version = stored.pop(VERSION_KEY, 1)
