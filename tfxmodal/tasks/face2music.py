@@ -56,7 +56,8 @@ ABLATIONS = {
     "baseline": {"model.variant": "baseline"},
     "metric": {"model.variant": "metric"},
     "aux": {"model.variant": "aux"},
-    "aae": {"model.variant": "aae"},
+    # The AC-GAN pitch classifier sits on a GAN critic; the autoencoder baseline has none to put it on.
+    "aae": {"model.variant": "aae", "model.pitch_classifier_weight": 0.0},
 }
 TABLE_COLUMNS = ("fid_pitch", "is_pitch", "fid_family", "is_family", "pc", "pc_fixed_pitch", "sv", "pitch_accuracy")
 
