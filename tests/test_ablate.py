@@ -99,3 +99,16 @@ def test_task_without_ablation_is_rejected(tmp_path, task, message):
     )
     assert result.returncode == 2 and message in result.stderr
     assert not os.path.exists(os.path.join(ROOT, "runs", "ablation_c"))
+
+
+def test_every_face2music_variant_of_the_hour_config_is_a_valid_config():
+    """ablate's --set strings on a base config with the AC-GAN classifier: the aae variant turns it off."""
+    from tfxmodal import registry
+    from tfxmodal.tasks.face2music import ABLATIONS
+
+    for name, overrides in ABLATIONS.items():
+        sets = [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+        config = registry.parsed_config(os.path.join(ROOT, "configs", "face2music_cpu_hour.yaml"), sets)
+        config.validate()
+        assert config.model.variant == name
+        assert config.model.pitch_classifier_weight == (0.0 if name == "aae" else 10.0), name
