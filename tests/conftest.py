@@ -4,12 +4,24 @@ The split must happen before TensorFlow initialises its devices, so it runs
 at import time of this conftest, ahead of every test module.
 """
 
+import fcntl
+import json
 import os
+import pathlib
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
+# TensorFlow (and everything that imports it) only once its C++ log level is set.
+import keras
+import pytest
+import tensorflow as tf
+import yaml
+
+from tests.support.harness import two_cpu_strategy as shared_strategy
+from tfxmodal.data.nsynth import mini as mini_nsynth
+from tfxmodal.data.urmp import mini as mini_urmp
 
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
@@ -21,10 +33,10 @@ tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceCon
 # --no-loadscope-reorder`) each test process starts on a long file and the
 # short files fill in at the end, rather than a long file starting last.
 LONGEST_FILES = (
-    "tests/tasks/test_car_gan.py",  # ~360 s
+    "tests/car_gan/test_run.py",  # ~360 s
     "tests/trainers/test_multi_worker.py",  # ~290 s
-    "tests/tasks/test_face2music.py",  # ~150 s
-    "tests/test_ablate.py",  # ~125 s (builds the shared tiny ablation)
+    "tests/face2music/test_run.py",  # ~150 s
+    "tests/cli/test_ablate.py",  # ~125 s (builds the shared tiny ablation)
     "tests/trainers/test_car_gan.py",  # ~100 s
     "tests/trainers/test_face2music.py",  # ~100 s
     "tests/export/test_serving.py",  # ~95 s
@@ -43,8 +55,6 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def seeded():
     """Every test starts from seed 0 (Python, NumPy, TF and Keras): unseeded initialisers are a flake."""
-    import keras
-
     keras.utils.set_random_seed(0)
 
 
@@ -63,8 +73,6 @@ def chromium():
 @pytest.fixture
 def two_cpu_strategy():
     """The session's MirroredStrategy over the 2 logical CPU devices."""
-    from tests.harness import two_cpu_strategy as shared_strategy
-
     return shared_strategy()
 
 
@@ -117,8 +125,6 @@ def mini_nsynth_tiny(tmp_path_factory):
     Built once (40 rendered notes, ~10 MB, a few seconds); `data_dir` is added
     to the summary. Tests must not write into it.
     """
-    from tfxmodal.data import mini_nsynth
-
     data_dir = tmp_path_factory.mktemp("tfds_data")
     summary = mini_nsynth.prepare(data_dir=str(data_dir), config="tiny")
     assert not summary["reused"]
@@ -139,9 +145,6 @@ def built_once_per_run(tmp_path_factory, name, build):
     builds it (under a file lock, in the run's shared temp root) and the
     others read its result. Without xdist it is just `build()`.
     """
-    import fcntl
-    import json
-
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return build()
     root = tmp_path_factory.getbasetemp().parent
@@ -162,12 +165,6 @@ def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
     Returns `(out_dir, its stdout)`; shared by the ablation and evaluation
     CLI tests (each variant trains for seconds), across xdist workers too.
     """
-    import json
-    import pathlib
-    import subprocess
-    import sys
-
-    import yaml
 
     def build():
         tmp = tmp_path_factory.mktemp("ablation")
@@ -205,8 +202,6 @@ def tiny_ablation(tmp_path_factory, mini_nsynth_tiny_dir):
 @pytest.fixture(scope="session")
 def mini_urmp_tiny_dir(tmp_path_factory):
     """The TFDS data dir of a real `mini_urmp/tiny` build, made once per session; read-only for tests."""
-    from tfxmodal.data import mini_urmp
-
     data_dir = tmp_path_factory.mktemp("tfds_urmp")
     mini_urmp.prepare(data_dir=str(data_dir), config="tiny")
     return str(data_dir)

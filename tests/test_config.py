@@ -1,13 +1,15 @@
 import dataclasses
 import os
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 from tfxmodal import registry
-from tfxmodal.config import ConfigError, apply_overrides, dump_yaml, parse, read_yaml
-from tfxmodal.tasks.face2music_config import Face2MusicConfig
+from tfxmodal.config import apply_overrides, bounded, dump_yaml, parse, read_yaml
+from tfxmodal.errors import ConfigError
+from tfxmodal.face2music.config import Face2MusicConfig
 
 
 @dataclasses.dataclass
@@ -15,7 +17,7 @@ class Train:
     batch_size: int = 16
     learning_rate: float = 2e-4
     variant: Literal["baseline", "metric", "aux"] = "aux"
-    data_dir: Optional[str] = None
+    data_dir: str | None = None
 
     def validate(self):
         if self.batch_size < 1:
@@ -67,7 +69,7 @@ def test_overrides_parse_yaml_values_and_create_sections():
     assert data == {"train": {"batch_size": 32, "data_dir": "/x"}, "model": {"width": 8}}
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         apply_overrides({}, ["novalue"])
-    with pytest.raises(ConfigError, match="train.batch_size is not a section"):
+    with pytest.raises(ConfigError, match=r"train.batch_size is not a section"):
         apply_overrides({"train": {"batch_size": 1}}, ["train.batch_size.x=1"])
 
 
@@ -99,11 +101,6 @@ def test_read_yaml_errors(tmp_path):
 
 
 def test_a_float_written_without_a_dot_is_the_number_it_looks_like():
-    import yaml
-
-    from tfxmodal.config import parse
-    from tfxmodal.tasks.face2music_config import Face2MusicConfig
-
     raw = yaml.safe_load(
         "task: face2music\nface_embedder: {kind: eigenfaces}\ntrain: {learning_rate: 2e-4, beta_2: 1E-3}\n"
     )
@@ -115,12 +112,10 @@ def test_a_float_written_without_a_dot_is_the_number_it_looks_like():
 
 
 def test_bounded_fields_reject_values_outside_their_range_naming_the_key():
-    from tfxmodal.config import bounded
-
     @dataclasses.dataclass
     class Section:
         beta: float = bounded(0.5, at_least=0, below=1)
-        count: Optional[int] = bounded(None, at_least=1)
+        count: int | None = bounded(None, at_least=1)
         rate: float = bounded(1.0, above=0)
         ratio: float = bounded(0.5, at_most=1)
 
@@ -143,5 +138,5 @@ def test_parsed_config_reads_a_file_with_overrides_into_its_tasks_schema():
     )
     assert isinstance(config, Face2MusicConfig)
     assert config.model.pitch_classifier_weight == 2.5 and config.model.generator_pitch_input is True
-    with pytest.raises(ConfigError, match="train.steps: 5 is not a multiple"):
+    with pytest.raises(ConfigError, match=r"train.steps: 5 is not a multiple"):
         registry.parsed_config(os.path.join(ROOT, "configs", "car_gan_cpu_hour.yaml"), ["train.steps=5"])

@@ -1,52 +1,8 @@
-"""`python -m tfxmodal` / `tfxmodal`: lists the commands and dispatches to them."""
+"""`python -m tfxmodal` / `tfxmodal`: the command list lives in `tfxmodal.cli`."""
 
-import importlib
 import sys
 
-# name -> (module run as `python -m MODULE`, one-line summary)
-COMMANDS = {
-    "train": ("tfxmodal.train", "train a model from a YAML config (resumes from --out)"),
-    "translate": ("tfxmodal.translate", "faces -> WAV notes with an exported face2music SavedModel"),
-    "evaluate": ("tfxmodal.evaluate", "metrics, plots and HTML report of a trained run"),
-    "ablate": ("tfxmodal.ablate", "train and evaluate every ablation variant; write the paper-style table"),
-    "data": ("tfxmodal.data", "build the embedded datasets, describe and benchmark data"),
-    "bench": ("tfxmodal.bench", "print training, feature and pipeline timings as JSON"),
-}
-
-
-def usage():
-    lines = [
-        "usage: tfxmodal COMMAND [ARGS...]   (or: python -m tfxmodal.COMMAND ...)",
-        "",
-        "commands:",
-    ]
-    width = max(map(len, COMMANDS))
-    for name, (module, summary) in COMMANDS.items():
-        lines.append(f"  {name:<{width}}  {summary}  [{module}]")
-    lines.append("")
-    lines.append("`tfxmodal COMMAND --help` shows a command's options.")
-    return "\n".join(lines)
-
-
-def command_module(name):
-    """The module whose `main(argv)` and `build_parser()` serve command `name` (a package's `__main__`)."""
-    module = importlib.import_module(COMMANDS[name][0])
-    if not hasattr(module, "main"):
-        module = importlib.import_module(COMMANDS[name][0] + ".__main__")
-    return module
-
-
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
-        return 0
-    name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        print(f"tfxmodal: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
-    return command_module(name).main(rest)
-
+from tfxmodal.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

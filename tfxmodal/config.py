@@ -13,11 +13,9 @@ import typing
 
 import yaml
 
+from tfxmodal.errors import ConfigError
+
 _FLOAT_LITERAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-class ConfigError(ValueError):
-    """A config file or override that does not fit the task's schema."""
 
 
 def bounded(default, at_least=None, above=None, at_most=None, below=None):

@@ -1,75 +1,8 @@
-"""`python -m tfxmodal.evaluate --run DIR [--out DIR] [--max-examples N] [--seed S] [task options]`.
+"""`python -m tfxmodal.evaluate`: the command lives in `tfxmodal.cli.evaluate`."""
 
-Evaluates a finished run and writes `metrics.json`, plots and a static HTML
-report (open `<out>/report/index.html` from disk). The run's `config.yaml`
-says which task it is; the task (`tfxmodal.registry`) names its evaluator
-and the options it adds here.
-"""
-
-import argparse
-import json
-import os
 import sys
 
-from tfxmodal import registry
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m tfxmodal.evaluate", description="Evaluate a trained run.")
-    parser.add_argument("--run", required=True, help="run directory written by python -m tfxmodal.train")
-    parser.add_argument("--out", help="output directory (default: <run>/evaluation)")
-    parser.add_argument(
-        "--max-examples", type=int, default=None, help="generated and real examples compared, each at most"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seeds sampling and plots")
-    add_task_options(parser)
-    return parser
-
-
-def add_task_options(parser, exclude=()):
-    """Adds the evaluation options every registered task declares (`Task.evaluate_options`)."""
-    added = set(exclude)
-    for task in registry.all_tasks():
-        for flags, options in task.evaluate_options:
-            if flags[0] not in added:
-                added.add(flags[0])
-                parser.add_argument(*flags, **{**options, "help": f"{options.get('help', '')} [task {task.name}]"})
-
-
-def _option_name(flags, options):
-    return options.get("dest") or flags[0].lstrip("-").replace("-", "_")
-
-
-def evaluate_run(run_dir, out_dir=None, **options):
-    """Runs the evaluator of the run's task; returns its metrics dict.
-
-    Options left at None are not passed, so each evaluator's defaults (often
-    read from the run's config) apply.
-    """
-    task = registry.task_of_run(run_dir)
-    out_dir = out_dir or os.path.join(run_dir, "evaluation")
-    accepted = {"max_examples", "seed"} | {_option_name(flags, opts) for flags, opts in task.evaluate_options}
-    given = {key: value for key, value in options.items() if value is not None and key in accepted}
-    return task.evaluate(run_dir, out_dir, **given)
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        registry.task_of_run(args.run)
-    except ValueError as error:
-        print(f"evaluate: {error}", file=sys.stderr)
-        return 2
-    options = {key: value for key, value in vars(args).items() if key not in ("run", "out")}
-    try:
-        metrics = evaluate_run(args.run, args.out, **options)
-    except ValueError as error:  # ConfigError too: an unusable run directory or classifier directory
-        print(f"evaluate: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(metrics, indent=1, default=str))
-    return 0
-
+from tfxmodal.cli.evaluate import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,11 @@
 """Every task tfxmodal knows, by the config's `task:` name: the one list the CLIs read.
 
-A new task is one module in `tfxmodal.tasks` that defines `TASK =
-tasks.task.Task(...)`, plus one line here.
+A task is declared by a module of its paper's package that defines `TASK =
+tfxmodal.tasks.task.Task(...)`; a new paper is one new package beside
+`face2music/` and `car_gan/` plus one line per task here. The modules are
+imported when a task is first asked for (the command lines' `--help` stays
+fast), and the layout test reads `TASK_MODULES` as this module's imports of
+the paper packages: the registry is the floor above them.
 """
 
 import importlib
@@ -9,12 +13,13 @@ import os
 
 import yaml
 
-from tfxmodal.config import ConfigError, apply_overrides, parse, read_yaml, yaml_problem
+from tfxmodal.config import apply_overrides, parse, read_yaml, yaml_problem
+from tfxmodal.errors import ConfigError, RunDirectoryError
 
 TASK_MODULES = {
-    "face2music": "tfxmodal.tasks.face2music",
-    "audio_embedder": "tfxmodal.tasks.audio_embedder",
-    "car_gan": "tfxmodal.tasks.car_gan",
+    "face2music": "tfxmodal.face2music.task",
+    "audio_embedder": "tfxmodal.face2music.audio_embedder",
+    "car_gan": "tfxmodal.car_gan.task",
 }
 
 
@@ -42,16 +47,20 @@ def all_tasks():
 
 
 def task_of_run(run_dir):
-    """The `Task` of a run directory (its `config.yaml`'s `task:`), or `ValueError` naming what is wrong."""
+    """The `Task` of a run directory (its `config.yaml`'s `task:`), or `RunDirectoryError` naming what is wrong.
+
+    Run directories store only the task's name, never a module path, so a
+    run written before a task moved between modules still finds its task.
+    """
     path = os.path.join(run_dir, "config.yaml")
     if not os.path.isfile(path):
-        raise ValueError(f"{run_dir}: no config.yaml; not a tfxmodal run directory")
+        raise RunDirectoryError(f"{run_dir}: no config.yaml; not a tfxmodal run directory")
     try:
         with open(path, encoding="utf-8") as handle:
             stored = yaml.safe_load(handle) or {}
     except (UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ValueError(f"{path}: not a readable YAML config{yaml_problem(error)}") from None
+        raise RunDirectoryError(f"{path}: not a readable YAML config{yaml_problem(error)}") from None
     try:
         return get_task(stored.get("task") if isinstance(stored, dict) else None, where=path)
     except ConfigError as error:
-        raise ValueError(str(error)) from None
+        raise RunDirectoryError(str(error)) from None

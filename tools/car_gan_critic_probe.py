@@ -16,7 +16,7 @@ import json
 import time
 
 from tfxmodal import registry
-from tfxmodal.evaluation.car_gan_probe import PROBE_INPUTS, patchgan_trunk_label_probe, split_arrays
+from tfxmodal.car_gan.probe import PROBE_INPUTS, patchgan_trunk_label_probe, split_arrays
 
 
 def main(argv=None):
@@ -35,8 +35,8 @@ def main(argv=None):
         "config": args.config,
         "discriminator_filters": config.model.discriminator_filters,
         "image_size": config.data.image_size,
-        "train_examples": int(len(train["label"])),
-        "test_examples": int(len(test["label"])),
+        "train_examples": len(train["label"]),
+        "test_examples": len(test["label"]),
     }
     for inputs in args.inputs:
         probe = patchgan_trunk_label_probe(

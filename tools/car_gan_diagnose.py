@@ -30,9 +30,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfxmodal.evaluation.car_gan import load_run
-from tfxmodal.evaluation.car_gan_probe import split_arrays
-from tfxmodal.tasks.car_gan import make_classifier
+from tfxmodal.car_gan.evaluate import load_run
+from tfxmodal.car_gan.networks import make_classifier
+from tfxmodal.car_gan.probe import split_arrays
 
 
 def generate(cascade, arrays, labels, training, batch_size, seed=0):

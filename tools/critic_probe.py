@@ -15,8 +15,8 @@ import json
 import time
 
 from tfxmodal import registry
-from tfxmodal.evaluation.critic_probe import wavegan_critic_pitch_probe
-from tfxmodal.tasks.face2music_data import target_subset
+from tfxmodal.face2music.critic_probe import wavegan_critic_pitch_probe
+from tfxmodal.face2music.data import target_subset
 
 
 def main(argv=None):

@@ -3,8 +3,9 @@
 A measurement, not part of the package. It writes (once) a TFRecord of
 `--records` NSynth-schema notes (64000 float32 samples each, about 250 KiB a
 record), then reads it whole `--rounds` times with
-`tfxmodal.data.nsynth.read_tfrecords` of the working tree and of
-`--against` (a git revision, its `nsynth.py` loaded from git), alternating
+`tfxmodal.data.nsynth.records.read_tfrecords` of the working tree and of
+`--against` (a git revision, its reader loaded from git: `tfxmodal/data/nsynth.py`
+before the data packages, `nsynth/records.py` and `describe.py` since), alternating
 the two, with the paper's filter off and on; it prints one JSON line per
 read and a summary of the best of each (the machine may be shared: best-of
 is the least disturbed). Records/s count every record read, kept or not,
@@ -24,8 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 import numpy as np
+import tensorflow as tf
+
+from tests.support.nsynth_records import magenta_example
+from tfxmodal.data.nsynth.describe import describe_tfrecords
+from tfxmodal.data.nsynth.records import read_tfrecords
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -33,10 +40,6 @@ sys.path.insert(0, ROOT)
 
 def write_notes(path, count):
     """`count` notes of every key of the Magenta release, one waveform shared (the reader does not care)."""
-    import tensorflow as tf
-
-    from tests.data.test_nsynth import magenta_example
-
     audio = np.random.default_rng(0).uniform(-0.5, 0.5, 64000).astype(np.float32)
     with tf.io.TFRecordWriter(path + ".tmp") as writer:
         for index in range(count):
@@ -44,24 +47,45 @@ def write_notes(path, count):
     os.replace(path + ".tmp", path)
 
 
-def reader_at(revision):
-    """`tfxmodal.data.nsynth` as it was at `revision`."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:tfxmodal/data/nsynth.py"], cwd=ROOT, check=True, capture_output=True, text=True
+def _git_show(revision, path):
+    return subprocess.run(
+        ["git", "show", f"{revision}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
-    path = os.path.join(tempfile.mkdtemp(), f"nsynth_{revision}.py")
+
+
+def _load(name, source):
+    path = os.path.join(tempfile.mkdtemp(), f"{name}.py")
     with open(path, "w") as handle:
         handle.write(source)
-    spec = importlib.util.spec_from_file_location(f"nsynth_{revision}", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
+def reader_at(revision):
+    """The raw NSynth reader as it was at `revision`: an object with `read_tfrecords` and `describe_tfrecords`."""
+    try:
+        source = _git_show(revision, "tfxmodal/data/nsynth.py")
+    except subprocess.CalledProcessError:  # since issue 25: tfxmodal/data/nsynth/ is a package
+        records = _load(f"nsynth_records_{revision}", _git_show(revision, "tfxmodal/data/nsynth/records.py"))
+        describe = _load(
+            f"nsynth_describe_{revision}",
+            _git_show(revision, "tfxmodal/data/nsynth/describe.py").replace(
+                "from tfxmodal.data.nsynth.records import", f"from {records.__name__} import"
+            ),
+        )
+        return types.SimpleNamespace(
+            read_tfrecords=records.read_tfrecords, describe_tfrecords=describe.describe_tfrecords
+        )
+    # Before issue 25 the label tables were tfxmodal.data.nsynth_families.
+    source = source.replace("from tfxmodal.data import nsynth_families", "from tfxmodal.data.nsynth import families")
+    return _load(f"nsynth_{revision}", source)
+
+
 def records_per_second(dataset, records):
     """`(records/s of one pass, seconds to build the pipeline)`: tracing is a fixed cost, timed apart."""
-    import tensorflow as tf
-
     started = time.perf_counter()
     pipeline = dataset()  # its map, filter and scan functions are traced here
     built = time.perf_counter()
@@ -78,12 +102,10 @@ def main():
     args = parser.parse_args()
     if not os.path.exists(args.file):
         write_notes(args.file, args.records)
-    import tensorflow as tf
-
-    from tfxmodal.data import nsynth
 
     records = sum(1 for _ in tf.data.TFRecordDataset(args.file))
-    readers = {"before": reader_at(args.against), "after": nsynth}
+    after = types.SimpleNamespace(read_tfrecords=read_tfrecords, describe_tfrecords=describe_tfrecords)
+    readers = {"before": reader_at(args.against), "after": after}
     best = {}
     for _ in range(args.rounds):
         for paper_filter in (False, True):

@@ -30,9 +30,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfxmodal.data import faces as faces_data
+from tfxmodal.data.faces.pipeline import pipeline as face_pipeline
 from tfxmodal.domain import CLIP_SAMPLES, FACE_EMBEDDING_DIM, LOWEST_PITCH, NUM_PITCHES, SAMPLE_RATE
-from tfxmodal.evaluation.face2music_probe import generator_image_frequencies
+from tfxmodal.face2music.probe import generator_image_frequencies
 from tfxmodal.metrics import spectral_peaks
 from tfxmodal.models import EigenfaceEmbedder, WaveGANDiscriminator, WaveGANGenerator
 from tfxmodal.trainers.face2music import Face2MusicGAN
@@ -54,7 +54,7 @@ def targets(pitch_classes, kind):
 
 def face_embeddings():
     """Eigenface embeddings of the 100 LFW faces bundled with scikit-image (as the demo uses)."""
-    batches = faces_data.pipeline("lfw", batch_size=100, training=False, image_size=25, seed=0, augment=False)
+    batches = face_pipeline("lfw", batch_size=100, training=False, image_size=25, seed=0, augment=False)
     images = np.concatenate([batch["image"].numpy() for batch in batches])
     embedder = EigenfaceEmbedder(32, FACE_EMBEDDING_DIM, 25)
     embedder.build()
@@ -166,10 +166,7 @@ def main(argv=None):
     for number in range(1, args.steps + 1):
         faces_batch = faces[rng.integers(len(faces), size=(args.batch_size, args.critic_steps + 1))]
         pitches = rng.integers(0, NUM_PITCHES, (args.batch_size, args.critic_steps + 1)).astype(np.int32)
-        if args.supervised:
-            logs = step(faces_batch[:, 0], pitches[:, 0])
-        else:
-            logs = step(faces_batch, pitches)
+        logs = step(faces_batch[:, 0], pitches[:, 0]) if args.supervised else step(faces_batch, pitches)
         if number % args.eval_every == 0 or number == args.steps:
             waveforms = np.asarray(generator(evaluation_faces, evaluation_pitches, training=False))[..., 0]
             record = {

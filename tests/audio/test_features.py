@@ -47,7 +47,7 @@ def numpy_mfcc(x, sample_rate=16000):
     n = np.arange(bins)[None, :]
     dct = 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * bins)) / np.sqrt(2.0 * bins)
     coefficients = log_mel @ dct.T
-    return coefficients.reshape(coefficients.shape[:-2] + (-1,))
+    return coefficients.reshape((*coefficients.shape[:-2], -1))
 
 
 def tone_clips(batch=3, samples=8192, sample_rate=16000, seed=0):
@@ -131,14 +131,14 @@ def test_layers_inside_a_saved_keras_model():
 
 def test_rejects_integer_audio():
     pcm = (tone_clips(batch=1) * 32767).astype("int16")
-    with pytest.raises(TypeError, match="float samples.*int16"):
+    with pytest.raises(TypeError, match=r"float samples.*int16"):
         audio.mfcc(pcm)
-    with pytest.raises(TypeError, match="float samples.*int16"):
+    with pytest.raises(TypeError, match=r"float samples.*int16"):
         audio.log_mel_spectrogram(tf.constant(pcm))
 
 
 def test_rejects_scalar_and_too_short_audio():
     with pytest.raises(ValueError, match="scalar"):
         audio.mfcc(np.float32(0.5))
-    with pytest.raises(ValueError, match="500 samples.*frame_length=1024"):
+    with pytest.raises(ValueError, match=r"500 samples.*frame_length=1024"):
         audio.mfcc(np.zeros((2, 500), "float32"))

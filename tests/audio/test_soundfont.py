@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from tfxmodal.audio import soundfont
-from tfxmodal.audio.soundfont import NoteRenderer, SoundfontError
-from tfxmodal.data import nsynth_families as labels
+from tfxmodal.audio.soundfont import NoteRenderer
+from tfxmodal.data.nsynth import families as labels
+from tfxmodal.errors import SoundfontError
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,9 @@ def test_the_two_bundled_soundfonts_sound_different(renderer, merlin):
 
 
 def test_bad_arguments(renderer, tmp_path):
-    with pytest.raises(ValueError, match="velocity in 1..127"):
+    with pytest.raises(ValueError, match=r"velocity in 1..127"):
         renderer.render(0, 60, 0)
-    with pytest.raises(ValueError, match="program and pitch in 0..127"):
+    with pytest.raises(ValueError, match=r"program and pitch in 0..127"):
         renderer.render(128, 60, 100)
     missing = str(tmp_path / "none.sf2")
     with pytest.raises(SoundfontError, match=f"{missing}: no such soundfont"):

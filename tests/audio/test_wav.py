@@ -8,7 +8,8 @@ import pytest
 import soundfile
 from scipy.io import wavfile
 
-from tfxmodal.audio.wav import AudioFileError, audio_info, read_audio, resample, write_wav
+from tfxmodal.audio.wav import audio_info, read_audio, resample, write_wav
+from tfxmodal.errors import AudioFileError
 
 
 def sine(samples=1600, rate=16000, freq=440.0):
@@ -83,17 +84,17 @@ def test_stereo_is_averaged_to_mono(tmp_path):
 
 def test_bad_files_name_the_file(tmp_path):
     missing = tmp_path / "missing.wav"
-    with pytest.raises(AudioFileError, match="missing.wav: no such audio file"):
+    with pytest.raises(AudioFileError, match=r"missing.wav: no such audio file"):
         read_audio(missing)
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
-    with pytest.raises(AudioFileError, match="empty.wav: empty file"):
+    with pytest.raises(AudioFileError, match=r"empty.wav: empty file"):
         read_audio(empty)
     good = tmp_path / "good.wav"
     write_wav(good, sine(), 16000)
     header_only = tmp_path / "header_only.wav"
     header_only.write_bytes(good.read_bytes()[:30])
-    with pytest.raises(AudioFileError, match="header_only.wav: not a readable audio file"):
+    with pytest.raises(AudioFileError, match=r"header_only.wav: not a readable audio file"):
         read_audio(header_only)
     truncated = tmp_path / "truncated.wav"
     truncated.write_bytes(good.read_bytes()[:-1000])
@@ -101,7 +102,7 @@ def test_bad_files_name_the_file(tmp_path):
         audio_info(truncated)
     text = tmp_path / "text.wav"
     text.write_text("not audio at all")
-    with pytest.raises(AudioFileError, match="text.wav: not a readable audio file"):
+    with pytest.raises(AudioFileError, match=r"text.wav: not a readable audio file"):
         read_audio(text)
 
 

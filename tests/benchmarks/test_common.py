@@ -13,5 +13,5 @@ def test_a_function_runs_in_its_own_process_and_reports_that_process_peak():
 
 
 def test_a_failing_child_raises_with_its_error():
-    with pytest.raises(RuntimeError, match="exited with 1:(.|\\n)*TypeError"):
+    with pytest.raises(RuntimeError, match=r"exited with 1:(.|\n)*TypeError"):
         in_own_process("builtins", "int", base="not a number")

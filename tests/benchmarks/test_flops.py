@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfxmodal.benchmarks.face2music import projection
 from tfxmodal.benchmarks.flops import matmul_flops
+from tfxmodal.face2music.bench import projection
 from tfxmodal.models import WaveGANGenerator
 
 
@@ -41,7 +41,7 @@ def test_gradients_count_about_twice_the_forward_pass():
     def train(x):
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(dense(x))
-        return tape.gradient(loss, dense.trainable_variables + [x])
+        return tape.gradient(loss, [*dense.trainable_variables, x])
 
     x = tf.zeros((8, 64))
     assert matmul_flops(tf.function(lambda v: dense(v)), x) == 2 * 8 * 64 * 32
@@ -64,7 +64,7 @@ def test_a_convolutions_training_step_counts_forward_kernel_and_input_gradients(
         with tf.GradientTape() as tape:
             tape.watch(v)
             loss = tf.reduce_sum(layer(v))
-        return tape.gradient(loss, layer.trainable_variables + [v])
+        return tape.gradient(loss, [*layer.trainable_variables, v])
 
     # A strided convolution computes its 8 output positions; a transposed one scatters its 16 input positions.
     positions = 16 if isinstance(layer, tf.keras.layers.Conv1DTranspose) else 8

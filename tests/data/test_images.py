@@ -4,33 +4,17 @@ Every file here is a real JPEG/PNG/BMP written with Pillow.
 """
 
 import os
+import pathlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
+from tests.support.image_files import corrupt_entropy_copy, noise, save, truncated_copy
 from tfxmodal.data import images, pipeline
-from tfxmodal.data.images import DatasetLayoutError, ImageFileError
-
-
-def noise(height=48, width=64, channels=3, seed=0):
-    rng = np.random.default_rng(seed)
-    shape = (height, width) if channels == 1 else (height, width, channels)
-    return rng.integers(0, 256, shape, dtype=np.uint8)
-
-
-def save(path, array, mode=None, **kwargs):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    Image.fromarray(array, mode).save(path, **kwargs)
-    return str(path)
-
-
-def truncated_copy(source, target, fraction=0.6):
-    data = open(source, "rb").read()
-    with open(target, "wb") as handle:
-        handle.write(data[: int(len(data) * fraction)])
-    return str(target)
+from tfxmodal.data.images import check_image
+from tfxmodal.errors import DatasetLayoutError, ImageFileError
 
 
 def test_documented_conversions_decode_to_rgb_uint8(tmp_path):
@@ -98,7 +82,7 @@ def test_check_images_raises_on_the_first_bad_file_or_skips_and_counts(tmp_path)
     paths = [save(tmp_path / f"{i}.png", noise(8, 8, seed=i)) for i in range(70)]
     bad = tmp_path / "39.png"
     bad.write_bytes(b"not a png at all")
-    with pytest.raises(ImageFileError, match="39.png"):
+    with pytest.raises(ImageFileError, match=r"39.png"):
         images.check_images(paths)
     good, skipped = images.check_images(paths, validate="header", skip_bad_files=True)
     assert len(good) == 69 and str(bad) not in good
@@ -142,11 +126,11 @@ def test_resize_crops_to_the_central_square_or_stretches():
     # Only the grey middle survives (the antialiasing kernel blends the
     # outermost columns with their cropped-away neighbours).
     np.testing.assert_allclose(cropped[:, 1:-1], 128.0, atol=1e-3)
-    assert 100 < cropped[:, 0].min() and cropped[:, -1].max() < 160
+    assert cropped[:, 0].min() > 100 and cropped[:, -1].max() < 160
     stretched = images.resize_image(image, 20, crop=False).numpy()
     assert stretched.shape == (20, 20, 3)
     assert stretched[:, 0].max() < 1.0 and stretched[:, -1].min() > 254.0
-    assert 0.0 <= stretched.min() and stretched.max() <= 255.0 + 1e-3  # float rounding only
+    assert stretched.min() >= 0.0 and stretched.max() <= 255.0 + 1e-3  # float rounding only
     tall = images.resize_image(np.zeros((81, 40, 1), np.float32), 17).numpy()
     assert tall.shape == (17, 17, 1)
 
@@ -164,22 +148,10 @@ def test_fits_in_cache_and_measure_throughput():
     assert ended["batches"] == 11 and ended["examples"] == 100 - 16
 
 
-def corrupt_entropy_copy(source, target, seed=0):
-    """A JPEG whose entropy-coded data is overwritten with noise: header and end marker intact."""
-    data = bytearray(open(source, "rb").read())
-    start = data.find(b"\xff\xda") + 200
-    data[start : start + 300] = np.random.default_rng(seed).integers(0, 255, 300, dtype=np.uint8).tobytes()
-    with open(target, "wb") as handle:
-        handle.write(bytes(data))
-    return str(target)
-
-
 def test_a_jpeg_with_corrupt_entropy_data_is_invalid_when_fully_decoded(tmp_path):
-    from tfxmodal.data.images import check_image
-
     good = save(tmp_path / "good.jpg", noise(64, 64), quality=90)
     bad = corrupt_entropy_copy(good, tmp_path / "bad.jpg")
-    assert open(bad, "rb").read()[-2:] == b"\xff\xd9"  # the end marker is still there
+    assert pathlib.Path(bad).read_bytes()[-2:] == b"\xff\xd9"  # the end marker is still there
     assert Image.open(bad).size == (64, 64)  # Pillow opens and decodes it without a word
     check_image(good, full_decode=True)
     check_image(bad)  # the header checks cannot see it

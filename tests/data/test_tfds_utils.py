@@ -10,8 +10,12 @@ import socket
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import example_serializer, visibility
+from tensorflow_datasets.core.utils import gcs_utils
 
-from tfxmodal.data import mini_nsynth, nsynth, tfds_utils
+from tfxmodal.data import tfds_utils
+from tfxmodal.data.nsynth import mini as mini_nsynth
+from tfxmodal.data.nsynth.reader import read_tfds
 
 
 def refuse(*args, **kwargs):
@@ -27,9 +31,6 @@ def network_refused(monkeypatch):
     default outside TFDS's own scripts: `offline_tfds()` leaves visibility
     alone, so nothing here may depend on it being narrowed.
     """
-    from tensorflow_datasets.core import visibility
-    from tensorflow_datasets.core.utils import gcs_utils
-
     monkeypatch.setattr(gcs_utils, "_is_gcs_disabled", False)
     monkeypatch.setattr(gcs_utils, "exists", refuse)  # every gs:// probe goes through it
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
@@ -41,9 +42,6 @@ def network_refused(monkeypatch):
 
 
 def test_offline_tfds_switches_gcs_off_and_leaves_visibility_alone(network_refused, tmp_path):
-    from tensorflow_datasets.core import visibility
-    from tensorflow_datasets.core.utils import gcs_utils
-
     tfds_utils.offline_tfds()
     assert gcs_utils._is_gcs_disabled is True
     assert not gcs_utils.is_dataset_on_gcs("mnist/3.0.1")
@@ -54,10 +52,8 @@ def test_offline_tfds_switches_gcs_off_and_leaves_visibility_alone(network_refus
 
 
 def test_mini_nsynth_builds_and_reads_without_the_network(network_refused, tmp_path):
-    from tensorflow_datasets.core.utils import gcs_utils
-
     summary = mini_nsynth.prepare(str(tmp_path), "tiny")
-    one = next(iter(nsynth.read_tfds("mini_nsynth/tiny", "test", str(tmp_path))))
+    one = next(iter(read_tfds("mini_nsynth/tiny", "test", str(tmp_path))))
     assert gcs_utils._is_gcs_disabled is True
     assert not summary["reused"]
     assert one["audio"].shape == (64000,)
@@ -79,8 +75,6 @@ def test_tfds_data_dir(monkeypatch, tmp_path):
 
 
 def test_deterministic_tfds_writes_sorts_the_feature_map_and_restores_tfds():
-    from tensorflow_datasets.core import example_serializer
-
     audio = tfds.features.Tensor(shape=(3,), dtype=np.float32)
     features = tfds.features.FeaturesDict({"pitch": np.int64, "id": np.str_, "audio": audio})
     example = features.encode_example({"id": "a", "pitch": 60, "audio": np.array([0.5, -0.5, 0.25], np.float32)})
@@ -96,7 +90,6 @@ def test_deterministic_tfds_writes_sorts_the_feature_map_and_restores_tfds():
     positions = [written.index(b"\n" + bytes([len(k)]) + k) for k in (b"audio", b"id", b"pitch")]
     assert positions == sorted(positions)
     assert type(proto).FromString(written) == proto  # the same example, reordered only
-    with pytest.raises(RuntimeError, match="build failed"):
-        with tfds_utils.deterministic_tfds_writes():
-            raise RuntimeError("build failed")
+    with pytest.raises(RuntimeError, match="build failed"), tfds_utils.deterministic_tfds_writes():
+        raise RuntimeError("build failed")
     assert example_serializer.ExampleSerializer.serialize_example is original

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from skimage.data import lfw_subset
 
+from tfxmodal.car_gan.config import CARGANConfig
+from tfxmodal.car_gan.networks import build_networks, make_classifier
+from tfxmodal.config import parse
+from tfxmodal.export.car_gan import export_car_gan
+from tfxmodal.export.face2music import export_face2music
+from tfxmodal.models import EigenfaceEmbedder, WaveGANGenerator
+from tfxmodal.trainers.car_gan import CARGANTrainer
 from tfxmodal.utils.precision import precision_scope
 
 pytestmark = pytest.mark.slow  # two SavedModels written and loaded
@@ -14,11 +22,6 @@ def float_specs(structure):
 
 
 def test_a_bfloat16_face2music_generator_exports_float32_signatures(tmp_path):
-    from skimage.data import lfw_subset
-
-    from tfxmodal.export.face2music import export_face2music
-    from tfxmodal.models import EigenfaceEmbedder, WaveGANGenerator
-
     faces = (lfw_subset()[:40, ..., None].repeat(3, -1) * 255).astype("uint8")
     embedder = EigenfaceEmbedder(num_components=8)
     embedder.build()
@@ -39,12 +42,6 @@ def test_a_bfloat16_face2music_generator_exports_float32_signatures(tmp_path):
 
 
 def test_a_bfloat16_car_gan_trains_a_step_and_exports_float32(tmp_path):
-    from tfxmodal.config import parse
-    from tfxmodal.export.car_gan import export_car_gan
-    from tfxmodal.tasks.car_gan import build_networks, make_classifier
-    from tfxmodal.tasks.car_gan_config import CARGANConfig
-    from tfxmodal.trainers.car_gan import CARGANTrainer
-
     config = parse(
         CARGANConfig,
         {

@@ -12,8 +12,15 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from skimage.data import lfw_subset
 
 from tests.conftest import ROOT, subprocess_env
+from tfxmodal.car_gan.config import CARGANConfig
+from tfxmodal.car_gan.networks import build_networks, make_classifier
+from tfxmodal.config import parse
+from tfxmodal.export.car_gan import export_car_gan
+from tfxmodal.export.face2music import export_face2music
+from tfxmodal.models import EigenfaceEmbedder, WaveGANGenerator
 
 pytestmark = pytest.mark.slow  # exports served from other processes
 
@@ -23,10 +30,6 @@ SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli
 
 @pytest.fixture(scope="module")
 def face2music_models():
-    from skimage.data import lfw_subset
-
-    from tfxmodal.models import EigenfaceEmbedder, WaveGANGenerator
-
     faces = (lfw_subset()[:40, ..., None].repeat(3, -1) * 255).astype("uint8")
     embedder = EigenfaceEmbedder(num_components=8)
     embedder.build()
@@ -38,8 +41,6 @@ def face2music_models():
 
 @pytest.fixture(scope="module")
 def face2music_export(tmp_path_factory, face2music_models):
-    from tfxmodal.export.face2music import export_face2music
-
     embedder, generator, _ = face2music_models
     base = tmp_path_factory.mktemp("serving") / "face2music"
     first = export_face2music(embedder, generator, str(base))
@@ -49,11 +50,6 @@ def face2music_export(tmp_path_factory, face2music_models):
 
 @pytest.fixture(scope="module")
 def car_gan_export(tmp_path_factory):
-    from tfxmodal.config import parse
-    from tfxmodal.export.car_gan import export_car_gan
-    from tfxmodal.tasks.car_gan import build_networks, make_classifier
-    from tfxmodal.tasks.car_gan_config import CARGANConfig
-
     config = parse(
         CARGANConfig,
         {"task": "car_gan", "data": {"image_size": 32}, "model": {"generator_filters": 2, "discriminator_filters": 2}},

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.harness import run_layer_test
+from tests.support.harness import run_layer_test
 from tfxmodal.layers import ProjectionHead
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.harness import run_layer_test
+from tests.support.harness import run_layer_test
 from tfxmodal.layers import SelfAttention2D
 
 
@@ -19,7 +19,7 @@ def max_pool_2x2(x):
 
 
 def numpy_attention(x, layer, gamma):
-    b, h, w, c = x.shape
+    b, h, w, _c = x.shape
     q = conv1x1(x, layer.query_conv).reshape(b, h * w, -1)
     k = conv1x1(x, layer.key_conv)
     v = conv1x1(x, layer.value_conv)

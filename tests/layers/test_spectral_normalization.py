@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.harness import run_layer_test
+from tests.support.harness import run_layer_test
 from tfxmodal.layers import SpectralNormalization
 
 # (wrapped layer factory, input shape, whether the kernel's output-channel

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.harness import run_layer_test
+from tests.support.harness import run_layer_test
 from tfxmodal.layers import MatmulConv1DTranspose, SpectralNormalization
 from tfxmodal.models import WaveGANGenerator
 

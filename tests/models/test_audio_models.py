@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ def test_audio_embedder_paper_width():
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, rtol=1e-5)
     # Table 5: five Conv1D(25)+BN blocks (d..16d), mean over time, Dense 128.
     channels = [1, 64, 128, 256, 512, 1024]
-    expected = sum(25 * a * b + b + 2 * b for a, b in zip(channels[:-1], channels[1:])) + 1024 * 128 + 128
+    expected = sum(25 * a * b + b + 2 * b for a, b in itertools.pairwise(channels)) + 1024 * 128 + 128
     assert sum(int(np.prod(w.shape)) for w in embedder.trainable_weights) == expected
 
 
@@ -44,7 +46,7 @@ def test_aux_discriminator_table_6():
     assert aux(np.zeros((3, 505), "float32")).shape == (3, 1)
     sizes = [505, 128, 64, 32, 16, 1]
     assert sum(int(np.prod(w.shape)) for w in aux.trainable_weights) == sum(
-        a * b + b for a, b in zip(sizes[:-1], sizes[1:])
+        a * b + b for a, b in itertools.pairwise(sizes)
     )
     assert len(aux.non_trainable_weights) == 5  # one spectral-norm u per dense layer
 

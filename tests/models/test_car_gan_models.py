@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.harness import run_layer_test
+from tests.support.harness import run_layer_test
 from tfxmodal.models import CARGenerator, ImageClassifier, PatchGANDiscriminator, UNetGenerator
 from tfxmodal.models.car_gan import residue_label, tile_label
+from tfxmodal.trainers.checkpoints import RunCheckpoints
 
 PAPER_SIZE = 256
 NUM_CLASSES = 13
@@ -88,7 +89,7 @@ def test_discriminator_at_the_paper_size():
     assert d.compute_output_shape((1, 256, 256, 1)) == (1, 30, 30, 1)
     assert [layer.filters for layer in d.convs] == [64, 128, 256, 512]
     assert [layer.strides for layer in d.convs] == [(2, 2)] * 3 + [(1, 1)]
-    assert all(layer.kernel_size == (4, 4) for layer in d.convs + [d.output_conv])
+    assert all(layer.kernel_size == (4, 4) for layer in [*d.convs, d.output_conv])
     assert d.convs[0].kernel.shape[-2] == 4  # (LMS, image) pairs: 1 + 3 channels
     assert seen == [("conv1_attention", (1, 64, 64, 128)), ("conv2_attention", (1, 32, 32, 256))]
     # pix2pix's basic D on 4 channels (2,767,553 weights) + 896 BN statistics + the attention blocks.
@@ -229,7 +230,6 @@ def test_cascade_config_round_trip():
 @pytest.mark.parametrize("kind", ["generator", "discriminator"])
 def test_tf_checkpoints_hold_every_weight(kind, tmp_path):
     """RunCheckpoints must save and restore all weights, BN statistics included, by their stable names."""
-    from tfxmodal.trainers.checkpoints import RunCheckpoints
 
     def make(seed):
         if kind == "generator":

@@ -1,12 +1,16 @@
 import h5py
+import keras
 import numpy as np
 import pytest
 import skimage.data
 import tensorflow as tf
 from sklearn.decomposition import PCA
 
+from tfxmodal.errors import WeightsFileError
+from tfxmodal.face2music.config import FaceData, FaceEmbedderSpec
+from tfxmodal.face2music.data import fit_face_embedder, make_face_embedder
 from tfxmodal.models import EigenfaceEmbedder, FaceEmbedder
-from tfxmodal.models.face_embedder import WeightsFileError, embed, keras_layer_name, read_vggface_h5
+from tfxmodal.models.face_embedder import StreamingPCA, embed, keras_layer_name, read_vggface_h5
 from tfxmodal.utils.tracing import traced
 
 
@@ -146,12 +150,6 @@ def test_eigenfaces_are_deterministic_and_refuse_to_run_unfitted():
 
 def test_a_weights_file_of_neither_kind_is_named_in_the_error(tmp_path):
     """Not HDF5 at all, or the HDF5 weights of another network: WeightsFileError naming the file."""
-    import keras
-
-    from tfxmodal.models.face_embedder import WeightsFileError
-    from tfxmodal.tasks.face2music_config import FaceData, FaceEmbedderSpec
-    from tfxmodal.tasks.face2music_data import fit_face_embedder, make_face_embedder
-
     text = tmp_path / "notes.h5"
     text.write_text("not an HDF5 file")
     other = tmp_path / "other.weights.h5"
@@ -165,8 +163,6 @@ def test_a_weights_file_of_neither_kind_is_named_in_the_error(tmp_path):
 
 @pytest.mark.parametrize("rows", [5, 40])  # fewer rows than columns (kept, SVD) and more (moments, eigh)
 def test_streaming_pca_matches_an_svd_of_all_rows(rows):
-    from tfxmodal.models.face_embedder import StreamingPCA
-
     data = np.random.default_rng(rows).normal(size=(rows, 12)) * np.linspace(3.0, 0.1, 12)
     pca = StreamingPCA(12)
     for start in range(0, rows, 7):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.inception_weights import write_inception_weights
-from tfxmodal.models.inception import InceptionScorer, InceptionWeightsError
+from tests.support.inception_weights import write_inception_weights
+from tfxmodal.errors import InceptionWeightsError
+from tfxmodal.models.inception import InceptionScorer
 
 pytestmark = pytest.mark.slow  # builds Inception-v3 (24 M parameters) three times
 

@@ -1,10 +1,16 @@
+import itertools
 import os
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from tfxmodal.face2music.probe import generator_image_frequencies
+from tfxmodal.metrics import spectral_peaks
+from tfxmodal.metrics.spectral_peaks import image_energy_share
 from tfxmodal.models import WaveGANDiscriminator, WaveGANGenerator
+from tfxmodal.models.wavegan import pitch_excitation
 
 NUM_PITCHES = 61
 
@@ -18,7 +24,7 @@ def expected_generator_params(d, classes=NUM_PITCHES, latent=512, kernel=25):
     channels = [32 * d, 16 * d, 8 * d, 4 * d, 2 * d, 1]
     total = latent * 16 * channels[0] + 16 * channels[0]  # dense
     total += 2 * classes * channels[0]  # CBN γ, β tables
-    for c_in, c_out in zip(channels[:-1], channels[1:]):
+    for c_in, c_out in itertools.pairwise(channels):
         total += kernel * c_in * c_out + c_out + 2 * classes * c_out
     return total
 
@@ -27,7 +33,7 @@ def expected_discriminator_params(d, classes=NUM_PITCHES, kernel=25):
     """Table 4: 5 Conv1D(25) + BN blocks, Dense 1, pitch embedding 16d."""
     channels = [1, d, 2 * d, 4 * d, 8 * d, 16 * d]
     total = 0
-    for c_in, c_out in zip(channels[:-1], channels[1:]):
+    for c_in, c_out in itertools.pairwise(channels):
         total += kernel * c_in * c_out + c_out + 2 * c_out  # conv + BN γ, β
     return total + (16 * d + 1) + classes * 16 * d
 
@@ -62,7 +68,7 @@ def test_generator_output_bounded_and_pitch_conditioned():
     generator = WaveGANGenerator(width=2)
     z = np.random.RandomState(1).normal(size=(4, 512)).astype("float32")
     generator(z, np.zeros(4, "int32"), training=True)
-    for norm in [generator.project_norm] + generator.norms:
+    for norm in [generator.project_norm, *generator.norms]:
         norm.gamma.assign(np.random.RandomState(2).uniform(0.5, 1.5, norm.gamma.shape))
     low = generator(z, np.zeros(4, "int32"), training=True).numpy()
     high = generator(z, np.full(4, 60, "int32"), training=True).numpy()
@@ -117,14 +123,12 @@ def test_the_batch_norms_tables_3_and_4_list_can_be_left_out():
 
 
 def test_the_spectrally_normalized_generator_of_sec_3_2_1():
-    import tensorflow as tf
-
     generator = WaveGANGenerator(width=2, output_batch_norm=False, spectral_norm=True, power_iterations=1)
     z = np.random.RandomState(2).normal(size=(4, 512)).astype("float32")
     for _ in range(30):  # power iterations converge while training
         waveform = generator(z, np.array([0, 1, 2, 3]), training=True)
     assert waveform.shape == (4, 8192, 1)
-    wrapped = [generator.project] + list(generator.upconvs)
+    wrapped = [generator.project, *list(generator.upconvs)]
     assert [layer.name for layer in wrapped] == ["sn_project"] + [f"sn_upconv{i}" for i in range(1, 6)]
     for layer in wrapped:
         sigma = np.linalg.svd(layer._kernel_matrix(tf.convert_to_tensor(layer.normalized_kernel())), compute_uv=False)[
@@ -161,9 +165,6 @@ def test_nearest_upsampling_repeats_then_convolves_with_the_same_weights_count()
 
 
 def test_nearest_upsampling_leaves_less_energy_at_the_transposed_convolutions_images():
-    from tfxmodal.evaluation.face2music_probe import generator_image_frequencies
-    from tfxmodal.metrics.spectral_peaks import image_energy_share
-
     z = np.random.RandomState(6).normal(size=(8, 512)).astype("float32")
     pitch = np.arange(8, dtype="int32")
     shares = {}
@@ -204,8 +205,6 @@ def test_pitch_input_feeds_the_one_hot_pitch_to_the_dense_layer():
 
 
 def test_the_excitation_is_a_unit_sine_at_the_pitchs_f0_below_nyquist():
-    from tfxmodal.models.wavegan import pitch_excitation
-
     pitches = np.array([0, 45, 60])  # MIDI 24, 69, 84
     excitation = np.asarray(pitch_excitation(pitches, 4096))  # 8 kHz: every f0 is below Nyquist
     f0 = 440.0 * 2.0 ** ((pitches + 24 - 69) / 12.0)
@@ -219,8 +218,6 @@ def test_the_excitation_is_a_unit_sine_at_the_pitchs_f0_below_nyquist():
 
 def test_excitation_feeds_the_sine_to_the_last_layer_and_nothing_else():
     """Source-filter: one more input channel of the last layer; zero weights on it give the plain generator."""
-    from tfxmodal.metrics import spectral_peaks
-
     d = 2
     plain = WaveGANGenerator(width=d, output_batch_norm=False)
     excited = WaveGANGenerator(width=d, output_batch_norm=False, excitation=True)

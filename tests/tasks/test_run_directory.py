@@ -5,8 +5,12 @@ import dataclasses
 import pytest
 import yaml
 
-from tfxmodal.config import ConfigError
-from tfxmodal.tasks.run_directory import read_run_config, run_task, write_resolved_config
+from tfxmodal.car_gan.config import CARGANConfig
+from tfxmodal.car_gan.run import CLASSIFIER_CACHE_KEYS, classifier_cache_key
+from tfxmodal.cli.train import run_task
+from tfxmodal.config import parse
+from tfxmodal.errors import ConfigError
+from tfxmodal.tasks.run_directory import read_run_config, write_resolved_config
 from tfxmodal.tasks.task import Artifact, Task
 
 
@@ -135,9 +139,6 @@ def test_a_run_of_an_earlier_version_keeps_a_changed_default_unless_the_command_
 
 def test_the_car_gan_classifier_cache_key_changes_only_with_what_determines_c():
     """A new config key (with its default) must not invalidate the classifiers users have cached."""
-    from tfxmodal.config import parse
-    from tfxmodal.tasks.car_gan import CLASSIFIER_CACHE_KEYS, classifier_cache_key
-    from tfxmodal.tasks.car_gan_config import CARGANConfig
 
     def key(**sections):
         return classifier_cache_key(parse(CARGANConfig, {"task": "car_gan", **sections}))

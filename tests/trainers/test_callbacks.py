@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfxmodal.trainers.callbacks import ConvergenceStop, GANSummaries, NaNGuard
+from tfxmodal.trainers.callbacks import ConvergenceStop, GANSummaries, NaNGuard, TensorBoard
 
 
 def scalars(log_dir):
@@ -73,8 +73,6 @@ def test_convergence_stop_ends_after_patience_checks_without_improvement_and_kee
 
 
 def test_weight_histograms_of_a_paper_size_kernel_are_taken_from_a_strided_subset(tmp_path):
-    from tfxmodal.trainers.callbacks import TensorBoard
-
     model = keras.Sequential(
         [keras.Input((3000,)), keras.layers.Dense(1100, name="big"), keras.layers.Dense(2, name="small")]
     )

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfxmodal.car_gan.task import ABLATIONS
 from tfxmodal.layers import DiffAugment
 from tfxmodal.layers.diff_augment import translate
 from tfxmodal.models import CARGenerator, PatchGANDiscriminator, UNetGenerator
-from tfxmodal.tasks.car_gan import ABLATIONS
 from tfxmodal.trainers.car_gan import CARGANTrainer, LossWeights
 
 pytestmark = pytest.mark.slow  # trains a ResNet-50 cascade

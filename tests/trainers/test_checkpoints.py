@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfxmodal.errors import DamagedCheckpoints, IncompatibleCheckpoint
 from tfxmodal.models import AudioEmbedder, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
-from tfxmodal.trainers.checkpoints import DamagedCheckpoints, IncompatibleCheckpoint, RunCheckpoints, stable_keys
+from tfxmodal.trainers.checkpoints import RunCheckpoints, stable_keys
 
 
 def make_networks():
@@ -146,13 +147,13 @@ def test_keys_are_paths_below_the_network_and_do_not_depend_on_build_order():
 
 def test_a_layer_added_since_the_checkpoint_is_named_never_silently_restored(tmp_path):
     RunCheckpoints(str(tmp_path), network=two_layers()).save(1)
-    with pytest.raises(IncompatibleCheckpoint, match="network/extra/(kernel|bias) is not in it"):
+    with pytest.raises(IncompatibleCheckpoint, match=r"network/extra/(kernel|bias) is not in it"):
         RunCheckpoints(str(tmp_path), network=two_layers(extra=True)).restore_latest()
 
 
 def test_a_layer_removed_since_the_checkpoint_is_named(tmp_path):
     RunCheckpoints(str(tmp_path), network=two_layers(extra=True)).save(1)
-    with pytest.raises(IncompatibleCheckpoint, match="holds network/extra/(kernel|bias) which the current network"):
+    with pytest.raises(IncompatibleCheckpoint, match=r"holds network/extra/(kernel|bias) which the current network"):
         RunCheckpoints(str(tmp_path), network=two_layers()).restore_latest()
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfxmodal.losses import metric_preservation_loss
 from tfxmodal.models import AudioEmbedder, AudioMetric, AuxDiscriminator, WaveGANDiscriminator, WaveGANGenerator
 from tfxmodal.trainers.face2music import Face2MusicGAN, sign_accuracy
 
@@ -116,8 +117,6 @@ def test_sign_accuracy_counts_real_above_and_fake_below_zero():
 
 def test_the_metric_loss_pairs_the_global_batch_on_any_number_of_replicas(two_cpu_strategy):
     """Eq. 4 over all 4 examples of the global batch, and its gradient, with 1 replica or 2."""
-    from tfxmodal.losses import metric_preservation_loss
-
     rng = np.random.default_rng(5)
     embedding = rng.normal(size=(4, 512)).astype("float32")
     weight = rng.normal(size=(512, 505)).astype("float32") * 0.05

@@ -8,15 +8,19 @@ with the same weights, and only the chief writes the run's artifacts.
 import glob
 import json
 import os
+from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from tests.cluster import all_tensors, h5_arrays, run_workers, worker_checkpoint_dir
 from tests.conftest import TINY_CAR_GAN
 from tests.conftest import TINY_FACE2MUSIC as TINY
+from tests.support.cluster import all_tensors, h5_arrays, run_workers, worker_checkpoint_dir
+from tfxmodal.trainers.distribute import average_replica_local_variables, checkpoint_directory, worker_directory
 
 pytestmark = pytest.mark.slow  # clusters of training subprocesses
 
@@ -32,8 +36,6 @@ def network_variables(checkpoint_path):
     variable names (`generator/upconv1/kernel`, ...) in its object graph;
     optimizer slots are named after the optimizer and left out.
     """
-    from tensorflow.core.protobuf import trackable_object_graph_pb2
-
     reader = tf.train.load_checkpoint(checkpoint_path)
     graph = trackable_object_graph_pb2.TrackableObjectGraph()
     graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
@@ -149,10 +151,6 @@ def test_restarted_workers_resume_from_their_own_run_directories(two_worker_run)
 
 def test_replica_local_batch_norm_statistics_are_averaged(two_cpu_strategy):
     """In process: the averaging that keeps the workers' batch-norm statistics equal."""
-    import keras
-
-    from tfxmodal.trainers.distribute import average_replica_local_variables
-
     with two_cpu_strategy.scope():
         model = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization(momentum=0.5)])
     inputs = two_cpu_strategy.experimental_distribute_values_from_function(
@@ -246,9 +244,6 @@ def test_car_gan_only_the_chief_writes_run_artifacts_and_restarts_do_no_new_work
 
 def test_worker_directories_are_the_chiefs_or_named_by_task(tmp_path):
     """Real cluster resolvers of a 3-worker and a chief + 2-worker cluster (no cluster is started)."""
-    from types import SimpleNamespace
-
-    from tfxmodal.trainers.distribute import checkpoint_directory, worker_directory
 
     def on(cluster, task_type, task_id):
         resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(

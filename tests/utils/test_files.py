@@ -1,8 +1,12 @@
+import json
 import os
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
-from tfxmodal.utils.files import atomic_path
+from tfxmodal.utils.files import atomic_path, read_json, save_json, save_npz, save_text
 
 
 def test_file_appears_only_on_success(tmp_path):
@@ -18,11 +22,10 @@ def test_file_appears_only_on_success(tmp_path):
 def test_failure_keeps_previous_file_and_removes_temp(tmp_path):
     final = tmp_path / "out.txt"
     final.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(final) as temp:
-            with open(temp, "w") as handle:
-                handle.write("half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_path(final) as temp:
+        with open(temp, "w") as handle:
+            handle.write("half")
+        raise RuntimeError("killed")
     assert final.read_text() == "old"
     assert os.listdir(tmp_path) == ["out.txt"]
 
@@ -30,18 +33,13 @@ def test_failure_keeps_previous_file_and_removes_temp(tmp_path):
 def test_directory_is_replaced_whole(tmp_path):
     final = tmp_path / "model"
     for content in ("v1", "v2"):
-        with atomic_path(final, directory=True) as temp:
-            with open(os.path.join(temp, "file"), "w") as handle:
-                handle.write(content)
+        with atomic_path(final, directory=True) as temp, open(os.path.join(temp, "file"), "w") as handle:
+            handle.write(content)
     assert (final / "file").read_text() == "v2"
     assert sorted(os.listdir(tmp_path)) == ["model"]
 
 
 def test_json_and_text_round_trip_and_an_unserializable_payload_keeps_the_old_file(tmp_path):
-    import json
-
-    from tfxmodal.utils.files import read_json, save_json, save_text
-
     path = tmp_path / "metrics.json"
     save_json(path, {"fid": 1.5, "rows": [1, 2]})
     assert read_json(path) == {"fid": 1.5, "rows": [1, 2]}
@@ -70,9 +68,6 @@ def test_results_get_the_umasks_permissions_not_the_temporaries_private_ones(tmp
 
 
 def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
-    import subprocess
-    import sys
-
     # A writer that dies (SIGKILL) while its temporary directory exists.
     code = (
         "import os, sys\n"
@@ -89,10 +84,6 @@ def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
 
 
 def test_save_npz_writes_atomically_and_takes_any_array_name(tmp_path):
-    import numpy as np
-
-    from tfxmodal.utils.files import save_npz
-
     save_npz(tmp_path / "a.npz", path=np.array(["x.jpg"]), embedding=np.ones((1, 2), np.float32))
     with np.load(tmp_path / "a.npz") as stored:
         assert list(stored["path"]) == ["x.jpg"] and stored["embedding"].shape == (1, 2)

@@ -4,8 +4,8 @@ from tfxmodal.audio.features import log_mel_spectrogram, mfcc, mfcc_size, num_fr
 from tfxmodal.audio.layers import MFCC, LogMelSpectrogram
 
 __all__ = [
-    "LogMelSpectrogram",
     "MFCC",
+    "LogMelSpectrogram",
     "log_mel_spectrogram",
     "mfcc",
     "mfcc_size",

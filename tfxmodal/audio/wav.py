@@ -20,15 +20,14 @@ import os
 import re
 
 import numpy as np
+import soundfile
+import soxr
 
+from tfxmodal.errors import AudioFileError
 from tfxmodal.utils.files import atomic_path
 
 # Extensions of the audio files the readers look for (all of them libsndfile formats).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aif", ".aiff")
-
-
-class AudioFileError(ValueError):
-    """An audio file that is missing, unreadable, or not what was expected."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +78,6 @@ def audio_info(path):
         AudioFileError: missing, empty, not an audio file libsndfile reads,
             truncated, or without samples; the message names the file.
     """
-    import soundfile
-
     path = _check_exists(path)
     try:
         info = soundfile.info(path)
@@ -104,7 +101,6 @@ def resample(samples, from_rate, to_rate):
     """`samples` `(frames,)` or `(frames, channels)` at `from_rate` Hz → at `to_rate` Hz (soxr HQ)."""
     if from_rate == to_rate:
         return samples
-    import soxr
 
     return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32)
 
@@ -126,8 +122,6 @@ def read_audio(path, sample_rate=None, mono=True):
         AudioFileError: missing, empty, truncated, corrupt or unreadable;
             the message names the file.
     """
-    import soundfile
-
     path = _check_exists(path)
     audio_info(path)  # truncation and emptiness, named
     try:
@@ -152,8 +146,6 @@ def write_wav(path, samples, sample_rate):
             [-1, 1] are clipped.
         sample_rate: Hz.
     """
-    import soundfile
-
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim == 1:
         samples = samples[:, None]

@@ -23,9 +23,13 @@ import os
 import time
 
 import numpy as np
+import tensorflow as tf
+from keras import ops
 
 from tfxmodal.benchmarks.flops import matmul_flops
 from tfxmodal.domain import FACE_EMBEDDING_DIM, NUM_PITCHES
+from tfxmodal.models import WaveGANGenerator
+from tfxmodal.models.wavegan import LEAKY_SLOPE
 
 IMPLEMENTATIONS = ("keras", "matmul", "polyphase")
 
@@ -80,8 +84,6 @@ def nominal_peak():
 
 def matmul_peak(dtype="float32", size=4096, iterations=5):
     """GFLOP/s of the best of `iterations` `size`² × `size`² `tf.matmul`s in `dtype`."""
-    import tensorflow as tf
-
     a = tf.cast(tf.random.stateless_normal((size, size), seed=(0, 1)), dtype)
     product = tf.function(lambda x: tf.matmul(x, x))
     product(a).numpy()
@@ -95,10 +97,6 @@ def matmul_peak(dtype="float32", size=4096, iterations=5):
 
 def generator_stages(generator):
     """`[(name, function(x, pitch, training))]`: `WaveGANGenerator.call` cut at every layer."""
-    from keras import ops
-
-    from tfxmodal.models.wavegan import LEAKY_SLOPE
-
     stages = [
         ("project", lambda x, pitch, training: generator.reshape(generator.project(x, training=training))),
         (
@@ -133,8 +131,6 @@ def _timed_calls(function, args, iterations):
 
 def _compiled(stage, variables):
     """`tf.function`s of a stage's training forward pass and of its forward + backward pass."""
-    import tensorflow as tf
-
     forward = tf.function(lambda x, pitch: stage(x, pitch, True))
 
     @tf.function
@@ -142,7 +138,7 @@ def _compiled(stage, variables):
         with tf.GradientTape() as tape:
             tape.watch(x)
             loss = tf.reduce_sum(tf.cast(stage(x, pitch, True), "float32") * cotangent)
-        return tape.gradient(loss, [x] + variables)
+        return tape.gradient(loss, [x, *variables])
 
     return forward, backward
 
@@ -153,10 +149,6 @@ def _rate(flops, seconds):
 
 def generator_layer_timings(width, batch_size, iterations=5, implementations=IMPLEMENTATIONS, dtype=None):
     """Per-stage and whole-generator timings of `WaveGANGenerator(width)` at `batch_size`, per implementation."""
-    import tensorflow as tf
-
-    from tfxmodal.models import WaveGANGenerator
-
     generators = {}
     for name in implementations:
         generator = WaveGANGenerator(
@@ -219,8 +211,6 @@ def generator_layer_timings(width, batch_size, iterations=5, implementations=IMP
 
 def whole_generator_timings(generators, embedding, pitch, iterations):
     """Inference forward, training forward and training forward + backward of each generator."""
-    import tensorflow as tf
-
     passes = {}
     for name, generator in generators.items():
 

@@ -41,6 +41,9 @@ import tempfile
 import threading
 
 import tensorflow as tf
+from PIL import Image
+
+from tfxmodal.errors import DatasetLayoutError, ImageFileError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP")
@@ -50,19 +53,6 @@ VALIDATION_MODES = ("auto", "header", "full")
 # below this (see `fits_in_cache`).
 CACHE_BUDGET_BYTES = 1 << 30
 _JPEG_TAIL_BYTES = 4096
-
-
-class ImageFileError(ValueError):
-    """An image file that is missing, unreadable, or not what was expected."""
-
-
-class DatasetLayoutError(ValueError):
-    """A dataset directory that does not have the expected layout.
-
-    Raised for a missing directory, a directory with no images, an empty
-    class folder, a file outside any class folder, an unpaired file, ...;
-    the message names the path and what was expected.
-    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,8 +93,6 @@ def check_image(path, full_decode=False):
             format, zero-sized, truncated or corrupt; the message names the
             file and what was expected.
     """
-    from PIL import Image  # a scikit-image dependency; imported lazily
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ImageFileError(f"{path}: no such image file")

@@ -13,6 +13,8 @@ import os
 import tempfile
 
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import example_serializer
+from tensorflow_datasets.core.utils import gcs_utils
 
 
 def offline_tfds():
@@ -38,8 +40,6 @@ def offline_tfds():
     Narrowing would also stay in force for the whole process and break a
     user's own community-dataset loads.
     """
-    from tensorflow_datasets.core.utils import gcs_utils
-
     gcs_utils._is_gcs_disabled = True
 
 
@@ -76,8 +76,6 @@ def deterministic_tfds_writes():
     The patch is process-wide while active (do not build other TFDS datasets
     on other threads meanwhile) and is undone on exit.
     """
-    from tensorflow_datasets.core import example_serializer
-
     serializer = example_serializer.ExampleSerializer
     original = serializer.serialize_example
 

@@ -7,16 +7,16 @@ real examples with cross-entropy alone, no generator: its held-out
 accuracy bounds what the critic's features can tell about the label at
 this width and budget. A probe far above chance with a GAN still blind to
 the label says the adversarial signal, not the critic's capacity, is what
-is missing.
+is missing. Each paper puts its own critic under it:
+`face2music.critic_probe` (WaveGAN's, on the pitch) and `car_gan.probe`
+(PatchGAN's, on the instrument).
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfxmodal.domain import CLIP_SAMPLES, NUM_PITCHES
 from tfxmodal.losses.conditional_gan import label_cross_entropy
-from tfxmodal.models import WaveGANDiscriminator
 
 
 def train_label_probe(
@@ -76,29 +76,3 @@ def train_label_probe(
         "test_accuracy": accuracy(test_inputs, np.asarray(test_labels)),
         "final_loss": loss,
     }
-
-
-def wavegan_critic_pitch_probe(width, train, test, steps, batch_size=32, seed=0, **optimizer):
-    """`train_label_probe` on a fresh `WaveGANDiscriminator(width)` trunk (no batch norm) and its pitch head.
-
-    Args:
-        width: the critic's `d`.
-        train, test: `(waveforms (n, 8192), pitch classes (n,))`.
-    """
-    keras.utils.set_random_seed(seed)
-    critic = WaveGANDiscriminator(width, NUM_PITCHES, batch_norm=False, pitch_classifier=True, seed=seed)
-    critic.build((None, CLIP_SAMPLES, 1))
-    variables = [v for layer in critic.convs + [critic.pitch_logits] for v in layer.trainable_variables]
-    return train_label_probe(
-        lambda x, training: critic.features(x[..., None], training=training),
-        critic.pitch_logits,
-        variables,
-        np.asarray(train[0], np.float32),
-        np.asarray(train[1], np.int32),
-        np.asarray(test[0], np.float32),
-        np.asarray(test[1], np.int32),
-        steps,
-        batch_size=batch_size,
-        seed=seed,
-        **optimizer,
-    )

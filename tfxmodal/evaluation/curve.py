@@ -1,7 +1,7 @@
 """The learning curve of a run: a generator scored every N steps while it trains.
 
 `LearningCurveCallback` calls a *probe* (a task's cheap evaluator on a fixed
-evaluation set, e.g. `evaluation.face2music_probe.Face2MusicProbe`) at step
+evaluation set, e.g. `face2music.probe.Face2MusicProbe`) at step
 0 and every `every_steps` steps, logs its metrics to TensorBoard
 (`eval/<metric>`) with the images it returns (`eval/<name>`), and keeps
 the points in `LearningCurve`: `curve.json` (a list of `{"step", metric:

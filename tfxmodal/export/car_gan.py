@@ -4,14 +4,14 @@ Signatures (all batched; `label` is the instrument index 0-12 of
 `tfxmodal.domain.URMP_INSTRUMENTS`):
 
 - `serving_default(lms, label)`: float32 `[N, S, S, 1]` normalised log-mel
-  images (as `tfxmodal.data.urmp.lms_image` makes them) and int32 `[N]`
+  images (as `tfxmodal.data.urmp.lms.lms_image` makes them) and int32 `[N]`
   labels → `image` uint8 `[N, S, S, 3]` RGB (I″, or I′ for a single-stage
   model), `stage1_image` uint8 (I′) and `probabilities` float32 `[N, 13]`
   (C's softmax on the returned image).
 - `waveform(audio, label)`: float32 `[N, samples]` 16 kHz waveform chunks
   in [−1, 1] → the same outputs. Chunks are cropped or zero-padded at the
   end to 0.5 s (8000 samples) and turned into LMS images by the very
-  function the training pipeline uses (`urmp.lms_image`), so serving and
+  function the training pipeline uses (`urmp.lms.lms_image`), so serving and
   training see identical inputs.
 
 A model trained on the authors' spectrogram pictures (`data.lms: image`)
@@ -26,8 +26,8 @@ it must be.
 import keras
 import tensorflow as tf
 
-from tfxmodal.data import urmp
-from tfxmodal.domain import NUM_INSTRUMENTS, URMP_INSTRUMENTS
+from tfxmodal.data.urmp.lms import chunk_samples, fit_length, lms_image
+from tfxmodal.domain import NUM_INSTRUMENTS, SAMPLE_RATE, URMP_INSTRUMENTS
 from tfxmodal.export.checks import checked, finite, same_batch
 from tfxmodal.export.versions import next_version_dir
 from tfxmodal.utils.files import atomic_path
@@ -59,7 +59,7 @@ def build_archive(cascade, image_size, lms_channels=1):
     """
     image_size = int(image_size)
     lms_shape = [None, image_size, image_size, int(lms_channels)]
-    samples = urmp.chunk_samples(urmp.SAMPLE_RATE)
+    samples = chunk_samples(SAMPLE_RATE)
     archive = keras.export.ExportArchive()
     archive.track(cascade)
 
@@ -88,7 +88,7 @@ def build_archive(cascade, image_size, lms_channels=1):
     def waveform(audio, label):
         audio = finite(audio, "audio", "float32 16 kHz waveform chunks")
         lms = tf.map_fn(
-            lambda chunk: urmp.lms_image(urmp.fit_length(chunk, samples), image_size, urmp.SAMPLE_RATE),
+            lambda chunk: lms_image(fit_length(chunk, samples), image_size, SAMPLE_RATE),
             audio,
             fn_output_signature=tf.TensorSpec([image_size, image_size, 1], tf.float32),
         )

@@ -49,7 +49,7 @@ def same_batch(first, first_name, second, second_name):
     """`second`, after asserting both inputs have the same first dimension."""
     message = f"inputs {first_name} and {second_name} must have the same batch size N; got"
     sizes = [tf.shape(first)[0], tf.shape(second)[0]]
-    with tf.control_dependencies([tf.debugging.Assert(tf.equal(*sizes), [message] + sizes)]):
+    with tf.control_dependencies([tf.debugging.Assert(tf.equal(*sizes), [message, *sizes])]):
         return tf.identity(second)
 
 

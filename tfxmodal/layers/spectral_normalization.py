@@ -113,7 +113,7 @@ class SpectralNormalization(keras.layers.Wrapper):
         """The kernel as a `(fan_in, units)` matrix (a copy for transposed convolutions; σ avoids it)."""
         if isinstance(self.layer, _TRANSPOSED_CONVS):
             rank = len(self._kernel_shape)
-            kernel = ops.transpose(kernel, list(range(rank - 2)) + [rank - 1, rank - 2])
+            kernel = ops.transpose(kernel, [*list(range(rank - 2)), rank - 1, rank - 2])
         return ops.reshape(kernel, (-1, self._units()))
 
     def _times_u(self, kernel, u):
@@ -125,14 +125,14 @@ class SpectralNormalization(keras.layers.Wrapper):
         (52 M numbers in the paper generator's first layer).
         """
         if isinstance(self.layer, _TRANSPOSED_CONVS):
-            blocks = ops.reshape(kernel, (-1,) + self._kernel_shape[-2:])
+            blocks = ops.reshape(kernel, (-1, *self._kernel_shape[-2:]))
             return ops.reshape(ops.matmul(u, blocks), (-1, 1))  # rows in (position, in) order
         return ops.matmul(ops.reshape(kernel, (-1, self._units())), ops.transpose(u))
 
     def _times_v(self, kernel, v):
         """`v W`, `(1, units)`, for v `(1, fan_in)` (see `_times_u`)."""
         if isinstance(self.layer, _TRANSPOSED_CONVS):
-            blocks = ops.reshape(kernel, (-1,) + self._kernel_shape[-2:])
+            blocks = ops.reshape(kernel, (-1, *self._kernel_shape[-2:]))
             columns = ops.reshape(v, (blocks.shape[0], self._kernel_shape[-1], 1))
             return ops.reshape(ops.sum(ops.matmul(blocks, columns), axis=0), (1, self._units()))
         return ops.matmul(v, ops.reshape(kernel, (-1, self._units())))

@@ -46,7 +46,7 @@ def silhouette_value(points, labels):
     In [−1, 1]; 0 when fewer than 2 labels occur (a silhouette needs at least
     two clusters) — the paper's SVs are near 0 for the baseline.
     """
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import silhouette_score  # noqa: PLC0415 — scikit-learn's metrics (a slow import) only for SV
 
     labels = np.asarray(labels)
     if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):

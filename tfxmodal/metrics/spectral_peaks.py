@@ -53,7 +53,7 @@ def f0_hit_rate(waveforms, requested_midi, sample_rate=SAMPLE_RATE, tolerance_se
 
 def distinct_peaks(waveforms, sample_rate=SAMPLE_RATE):
     """How many different semitones (nearest MIDI pitch) the clips' strongest peaks fall on."""
-    return int(len(np.unique(np.round(hz_to_midi(strongest_peak_hz(waveforms, sample_rate))))))
+    return len(np.unique(np.round(hz_to_midi(strongest_peak_hz(waveforms, sample_rate)))))
 
 
 def peak_pitch_correlation(waveforms, requested_midi, sample_rate=SAMPLE_RATE):

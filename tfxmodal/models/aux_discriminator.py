@@ -40,7 +40,7 @@ class AuxDiscriminator(keras.Model):
                 power_iterations=self.power_iterations,
                 name=f"sn_dense{index}",
             )
-            for index, units in enumerate(self.hidden_units + (1,), start=1)
+            for index, units in enumerate((*self.hidden_units, 1), start=1)
         ]
 
     def build(self, features_shape):

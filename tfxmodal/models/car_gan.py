@@ -97,7 +97,7 @@ class CARGenerator(keras.Model):
             return {key: ops.cast(value, "float32") for key, value in outputs.items()}
         condition = residue_label(onehot, stage1_logits) if self.residue else onehot
         inputs = [stage1, lms] if self.stage2_sees_lms else [stage1]
-        stage2 = self.g2(ops.concatenate(inputs + [tile_label(condition, height, width)], axis=-1), training=training)
+        stage2 = self.g2(ops.concatenate([*inputs, tile_label(condition, height, width)], axis=-1), training=training)
         outputs.update(
             condition=condition,
             stage2=stage2,

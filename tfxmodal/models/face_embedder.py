@@ -17,10 +17,13 @@ RGB images in [0, 255]):
 
 import os
 
+import h5py
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
+from tfxmodal.errors import WeightsFileError
 from tfxmodal.utils.tracing import infer, traced
 
 # keras-vggface "version 2" (VGGFace2 ResNet-50 / SENet-50) preprocessing:
@@ -34,10 +37,6 @@ RESNET50_STAGES = (
 )
 # keras-vggface builds its BatchNormalization layers with Keras 2's default epsilon.
 VGGFACE_BN_EPSILON = 1e-3
-
-
-class WeightsFileError(ValueError):
-    """A weights file that is missing or does not fit the network."""
 
 
 def keras_layer_name(vggface_name):
@@ -82,8 +81,6 @@ def read_vggface_h5(path):
     Weight names are reduced to their last part without `:0` (`kernel`,
     `gamma`, `beta`, `moving_mean`, `moving_variance`, `bias`).
     """
-    import h5py
-
     if not os.path.isfile(path):
         raise WeightsFileError(f"{path}: no such weights file")
     try:
@@ -370,8 +367,6 @@ class EigenfaceEmbedder(keras.Model):
         return explained
 
     def call(self, images, training=None):
-        import tensorflow as tf
-
         # An unfitted eigenface model would map every face to the same point.
         with tf.control_dependencies(
             [tf.debugging.assert_equal(self.fitted, 1.0, message="EigenfaceEmbedder used before fit_faces()")]

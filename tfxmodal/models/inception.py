@@ -17,13 +17,11 @@ import h5py
 import keras
 import tensorflow as tf
 
+from tfxmodal.errors import InceptionWeightsError
+
 INCEPTION_SIZE = 299  # the input size of Inception-v3
 POOL_FEATURES = 2048
 IMAGENET_CLASSES = 1000
-
-
-class InceptionWeightsError(ValueError):
-    """An Inception-v3 weights file that is missing or not the Keras ImageNet file's layout."""
 
 
 class InceptionScorer:

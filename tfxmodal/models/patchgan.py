@@ -148,8 +148,8 @@ class PatchGANDiscriminator(keras.Model):
         return [self.blocks[f"conv{n}_attention"] for n in range(1, self.num_layers) if self.attention]
 
     def build(self, lms_shape, image_shape=None):
-        image_shape = image_shape or tuple(lms_shape[:-1]) + (3,)
-        shape = tuple(lms_shape[:-1]) + (lms_shape[-1] + image_shape[-1] + self.label_channels,)
+        image_shape = image_shape or (*tuple(lms_shape[:-1]), 3)
+        shape = (*tuple(lms_shape[:-1]), lms_shape[-1] + image_shape[-1] + self.label_channels)
         for index, conv in enumerate(self.convs):
             if index == len(self.convs) - 1:
                 self.pad.build(shape)

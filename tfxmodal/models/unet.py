@@ -203,7 +203,7 @@ class UNetGenerator(keras.Model):
 
     def build(self, input_shape):
         self._check_shape(input_shape)
-        batch, height, width, _ = input_shape
+        _batch, _height, _width, _ = input_shape
         shape = tuple(input_shape)
         skips = []
         for level, conv in enumerate(self.down_convs):
@@ -218,7 +218,7 @@ class UNetGenerator(keras.Model):
             self._get(f"up{level}_bn").build(shape)
             if self._attention(level) is not None:
                 self._attention(level).build(shape)
-            shape = shape[:-1] + (shape[-1] + skips[level][-1],)
+            shape = (*shape[:-1], shape[-1] + skips[level][-1])
         self.output_conv.build(shape)
         self.built = True
 
@@ -242,7 +242,7 @@ class UNetGenerator(keras.Model):
         return ops.tanh(self.output_conv(ops.relu(x)))
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.output_channels,)
+        return (*tuple(input_shape[:-1]), self.output_channels)
 
     def get_config(self):
         config = super().get_config()

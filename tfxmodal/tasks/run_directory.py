@@ -1,10 +1,10 @@
-"""What every run shares: its exit codes and its resolved config in the run directory.
+"""What every run shares: its resolved config in the run directory, and running its task there.
 
-`run_task(task, raw, out_dir, config_path)` parses the config, runs the
-task's stages and turns the outcome into the `python -m tfxmodal.train`
-exit code: 0 done, 2 bad config, unreadable input or incompatible run
-directory, 3 training stopped on a non-finite loss. Every error line goes
-to stderr; stdout is the run's log and its JSON summary.
+`execute_run(task, raw, out_dir, config_path)` parses the config, runs the
+task's stages and returns the run's summary; what can go wrong is raised
+(`tfxmodal.errors`: `ConfigError` and the other `InputError`s, or
+`TrainingFailed` on a non-finite loss), and `python -m tfxmodal.train`
+turns it into its exit code and stderr line.
 
 The run directory's `config.yaml` is the resolved config (every key, its
 default filled in) plus `config_version`, the config version the run
@@ -13,63 +13,44 @@ compares configs *by value* after filling defaults, so a run written before
 a new key with a default existed resumes; a key whose default changed since
 that version keeps the run's value unless the command sets it
 (`Task.earlier_defaults`); a key that a later version renamed or removed is
-named in the message with what to do (`Task.renamed_keys`).
+named in the message with what to do (`Task.renamed_keys`). The file names
+the task by its `task:` name only (no module path), so run directories
+outlive moves of the code that wrote them.
 """
 
 import copy
-import json
 import os
-import sys
 
 import yaml
 
-from tfxmodal.config import ConfigError, dump_yaml, parse, to_dict, yaml_problem
-from tfxmodal.trainers.checkpoints import DamagedCheckpoints, IncompatibleCheckpoint
+from tfxmodal.config import dump_yaml, parse, to_dict, yaml_problem
+from tfxmodal.errors import ConfigError
 from tfxmodal.utils.files import save_text
 
 VERSION_KEY = "config_version"
 
 
-class TrainingFailed(RuntimeError):
-    """Training stopped on a non-finite loss; the last good checkpoint is kept."""
-
-
-def run_task(task, raw, out_dir, config_path=None):
-    """Runs (or resumes) one training run of `task`; returns a process exit code.
+def execute_run(task, raw, out_dir, config_path=None):
+    """Runs (or resumes) one training run of `task`; returns its summary (a JSON-able dict).
 
     Args:
         task: the `tasks.task.Task`.
         raw: the config mapping (overrides applied).
         out_dir: run directory, or None for `runs/<config file name>`.
         config_path: the config file (names the default run directory).
+
+    Raises:
+        InputError: a bad config (`ConfigError`), input file or run
+            directory (`IncompatibleCheckpoint`, `DamagedCheckpoints`, ...).
+        TrainingFailed: training stopped on a non-finite loss.
     """
     if out_dir is None:
         name = os.path.splitext(os.path.basename(config_path or task.name))[0]
         out_dir = os.path.join("runs", name)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        print(f"config error: --out: {out_dir} is a file; expected a run directory", file=sys.stderr)
-        return 2
-    try:
-        config = parse(task.schema, keep_run_defaults(task, strip_version(task, raw), out_dir))
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return 2
-    try:
-        summary = task.run_class(config, out_dir).execute()
-    except ConfigError as error:
-        print(f"config error: {error}", file=sys.stderr)
-        return 2
-    except IncompatibleCheckpoint as error:
-        print(f"{error}; use a new --out directory, or the code and config that wrote it", file=sys.stderr)
-        return 2
-    except DamagedCheckpoints as error:
-        print(f"input error: {error}", file=sys.stderr)
-        return 2
-    except TrainingFailed as error:
-        print(f"training stopped: {error}", file=sys.stderr)
-        return 3
-    print(json.dumps(summary, indent=1, default=str))
-    return 0
+        raise ConfigError(f"--out: {out_dir} is a file; expected a run directory")
+    config = parse(task.schema, keep_run_defaults(task, strip_version(task, raw), out_dir))
+    return task.run_class(config, out_dir).execute()
 
 
 def strip_version(task, raw):

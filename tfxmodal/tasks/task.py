@@ -8,7 +8,7 @@ use only what it declares here.
 
 import dataclasses
 import importlib
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,13 +93,13 @@ class Task:
     renamed_keys: dict = dataclasses.field(default_factory=dict)
     earlier_defaults: dict = dataclasses.field(default_factory=dict)
     artifacts: tuple = ()
-    evaluator: Optional[str] = None
+    evaluator: str | None = None
     evaluate_options: tuple = ()
     ablations: dict = dataclasses.field(default_factory=dict)
     table_columns: tuple = ()
-    reference_row: Optional[Callable] = None
-    shared_ablation_options: Optional[Callable] = None
-    shared_ablation_stages: Optional[Callable] = None
+    reference_row: Callable | None = None
+    shared_ablation_options: Callable | None = None
+    shared_ablation_stages: Callable | None = None
     benchmarks: dict = dataclasses.field(default_factory=dict)
 
     def evaluate(self, run_dir, out_dir, **options):

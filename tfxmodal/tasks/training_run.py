@@ -14,13 +14,16 @@ multi-worker `fit`, trains, and turns a non-finite loss into
 
 import contextlib
 import os
+import resource
 import sys
 import time
 
 import keras
 
-from tfxmodal.config import ConfigError
-from tfxmodal.tasks.run_directory import TrainingFailed, write_resolved_config
+from tfxmodal.errors import ConfigError, TrainingFailed
+from tfxmodal.tasks.run_directory import write_resolved_config
+from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, NaNGuard, TensorBoard
+from tfxmodal.trainers.checkpoints import RunCheckpoints
 from tfxmodal.trainers.distribute import (
     allow_multi_worker_fit,
     checkpoint_directory,
@@ -28,6 +31,7 @@ from tfxmodal.trainers.distribute import (
     is_chief,
     make_strategy,
 )
+from tfxmodal.utils.files import read_json, save_json
 
 
 class TrainingRun:
@@ -59,8 +63,6 @@ class TrainingRun:
         ends (`self.stage_peak_memory_mb[stage]`, MiB): the first stage whose
         value jumps is where the peak was reached.
         """
-        import resource
-
         started = time.perf_counter()
         try:
             yield
@@ -102,8 +104,6 @@ class TrainingRun:
         re-running a finished run reuses that version instead of writing a
         new, identical one (TF Serving would load it as an update).
         """
-        from tfxmodal.utils.files import read_json, save_json
-
         record = self.path("export.json")
         if os.path.exists(record):
             done = read_json(record)
@@ -128,9 +128,6 @@ class TrainingRun:
             chief_callbacks: `(log_dir, config_text) -> [callbacks]` run on
                 the chief only (summaries, learning curve), or a list.
         """
-        from tfxmodal.trainers.callbacks import AverageReplicaLocalState, CheckpointSaver, NaNGuard, TensorBoard
-        from tfxmodal.trainers.checkpoints import RunCheckpoints
-
         train = self.config.train
         chief = is_chief(strategy)
         checkpoints = RunCheckpoints(

@@ -238,8 +238,6 @@ class TensorBoard(keras.callbacks.TensorBoard):
         self.max_values = int(max_values)
 
     def _log_weights(self, epoch):
-        import tensorflow as tf
-
         with self._train_writer.as_default():
             for layer in self.model.layers:
                 for weight in layer.weights:

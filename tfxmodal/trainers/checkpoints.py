@@ -35,17 +35,11 @@ import os
 import keras
 import tensorflow as tf
 
+from tfxmodal.errors import DamagedCheckpoints, IncompatibleCheckpoint
+
 log = logging.getLogger(__name__)
 
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
-
-
-class IncompatibleCheckpoint(ValueError):
-    """A checkpoint whose variables do not match the networks being restored."""
-
-
-class DamagedCheckpoints(RuntimeError):
-    """Checkpoints exist but none of them can be read."""
 
 
 def _escape(name):

@@ -2,9 +2,12 @@
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import tempfile
+
+import numpy as np
 
 
 def _umask():
@@ -77,20 +80,14 @@ def atomic_path(final_path, directory=False):
 
 def save_npy(path, array):
     """`np.save` to `path` atomically."""
-    import numpy as np
-
-    with atomic_path(path) as temp:
-        with open(temp, "wb") as handle:
-            np.save(handle, array)
+    with atomic_path(path) as temp, open(temp, "wb") as handle:
+        np.save(handle, array)
 
 
 def save_npz(destination, /, **arrays):
     """`np.savez(**arrays)` to `destination` atomically (arrays of numbers or strings; any names, `path` too)."""
-    import numpy as np
-
-    with atomic_path(destination) as temp:
-        with open(temp, "wb") as handle:
-            np.savez(handle, **arrays)
+    with atomic_path(destination) as temp, open(temp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def save_weights(model, path):
@@ -110,23 +107,17 @@ def save_weights(model, path):
 
 def save_text(path, text):
     """Writes the string `text` (UTF-8) to `path` atomically."""
-    with atomic_path(path) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def save_json(path, payload, **dump_options):
     """`json.dump(payload)` to `path` atomically, indented by 1; `dump_options` go to `json.dump`."""
-    import json
-
-    with atomic_path(path) as temp:
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, **{"indent": 1, **dump_options})
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, **{"indent": 1, **dump_options})
 
 
 def read_json(path):
     """The JSON value stored in `path`."""
-    import json
-
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)

@@ -11,6 +11,7 @@ generator at batch 128 at 6.3 GB eager and 5.0 GB traced (docs/benchmarks.md,
 import weakref
 
 import numpy as np
+import tensorflow as tf
 
 _TRACED = weakref.WeakKeyDictionary()
 # `infer` traces models from this many weights on; smaller ones (the demo's and the tests') run eagerly,
@@ -26,8 +27,6 @@ def traced(model, method="call"):
     `model.build(None)` (models whose weights do not depend on the input
     shape), so that no variable is created inside the trace.
     """
-    import tensorflow as tf
-
     functions = _TRACED.setdefault(model, {})
     if not model.built:
         model.build(None)
