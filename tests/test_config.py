@@ -7,7 +7,7 @@ import yaml
 
 from tests.conftest import ROOT
 from tfxmodal import registry
-from tfxmodal.config import apply_overrides, bounded, dump_yaml, parse, read_yaml
+from tfxmodal.config import apply_overrides, bounded, dump_yaml, has_key, parse, read_yaml
 from tfxmodal.errors import ConfigError
 from tfxmodal.face2music.config import Face2MusicConfig
 
@@ -140,3 +140,8 @@ def test_parsed_config_reads_a_file_with_overrides_into_its_tasks_schema():
     assert config.model.pitch_classifier_weight == 2.5 and config.model.generator_pitch_input is True
     with pytest.raises(ConfigError, match=r"train.steps: 5 is not a multiple"):
         registry.parsed_config(os.path.join(ROOT, "configs", "car_gan_cpu_hour.yaml"), ["train.steps=5"])
+
+
+def test_has_key_follows_the_sections_of_a_schema():
+    assert has_key(Face2MusicConfig, "export.dir") and has_key(Face2MusicConfig, "seed")
+    assert not has_key(Face2MusicConfig, "export.nothing") and not has_key(Face2MusicConfig, "seed.dir")

@@ -2,8 +2,9 @@
 
 `FLOORS` is the one declaration of the layering (docs/library.md, "Layout",
 shows it): a module may import modules of its own floor or of a floor
-below, never above. Two paper packages share a floor and may not import each
-other. Besides `import` statements, the graph holds the module references a
+below, never above. The papers' floor is every package the registry's
+`TASK_MODULES` point into, so a new paper is one package and one registry
+line; two papers may not import each other. Besides `import` statements, the graph holds the module references a
 module resolves at run time (`"tfxmodal.face2music.evaluate:evaluate"` in a
 `Task`, `registry.TASK_MODULES`), so lazy references point down too. A
 function-level import is deliberate or it is a mistake: each one carries
@@ -22,6 +23,8 @@ from tfxmodal import registry
 
 PACKAGE = os.path.join(ROOT, "tfxmodal")
 
+# The papers' floor: the packages the registry's TASK_MODULES point into (face2music, car_gan).
+PAPERS = "<the paper packages>"
 # Bottom to top. An entry is a module or a package (with everything in it).
 FLOORS = (
     ("tfxmodal", "tfxmodal.domain", "tfxmodal.errors", "tfxmodal.utils"),
@@ -31,7 +34,7 @@ FLOORS = (
     ("tfxmodal.trainers", "tfxmodal.export"),
     ("tfxmodal.evaluation", "tfxmodal.benchmarks"),
     ("tfxmodal.tasks",),
-    ("tfxmodal.face2music", "tfxmodal.car_gan"),  # the papers: one package each
+    (PAPERS,),
     ("tfxmodal.registry",),
     (
         "tfxmodal.cli",
@@ -46,8 +49,6 @@ FLOORS = (
         "tfxmodal.data.__main__",
     ),
 )
-# Floors whose entries may not import each other (each paper stands on the shared floors alone).
-SEPARATE = {"tfxmodal.face2music", "tfxmodal.car_gan"}
 # A module path in a string, as `Task` names what it resolves later (`module:attribute`); the registry's
 # `TASK_MODULES` name whole modules. (`python -m tfxmodal.train` in a subprocess is no import.)
 REFERENCE = re.compile(r"^(tfxmodal(?:\.\w+)+):\w+$")
@@ -92,13 +93,30 @@ def import_graph(package=PACKAGE, references=True):
     return {name: imports_of(path, known, references) - {name} for name, path in known.items()}
 
 
-def floor_of(module):
-    """`(floor index, entry)` of the longest `FLOORS` entry that is `module` or a package holding it (None: none).
+def paper_packages(package=PACKAGE):
+    """The packages `TASK_MODULES` in the package's `registry.py` point into (read from its source, not imported)."""
+    tree = ast.parse(pathlib.Path(package, "registry.py").read_text(encoding="utf-8"))
+    (table,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["TASK_MODULES"]
+    ]
+    return {".".join(value.value.split(".")[:2]) for value in table.values}
+
+
+def declared_floors(package=PACKAGE):
+    """`FLOORS` with the papers' floor filled in from the package's registry."""
+    return tuple(tuple(sorted(paper_packages(package))) if floor == (PAPERS,) else floor for floor in FLOORS)
+
+
+def floor_of(module, floors=None):
+    """`(floor index, entry)` of the longest floor entry that is `module` or a package holding it (None: none).
 
     The root entry `tfxmodal` is the package's `__init__` alone, not everything in it.
     """
+    floors = floors or declared_floors()
     best = None
-    for index, floor in enumerate(FLOORS):
+    for index, floor in enumerate(floors):
         for entry in floor:
             holds = module == entry or (entry != "tfxmodal" and module.startswith(entry + "."))
             if holds and (best is None or len(entry) > len(best[1])):
@@ -106,19 +124,21 @@ def floor_of(module):
     return best
 
 
-def upward_imports(graph):
-    """`[(module, imported module, why)]` of every import that does not point down `FLOORS`."""
+def upward_imports(graph, floors=None):
+    """`[(module, imported module, why)]` of every import that does not point down the floors."""
+    floors = floors or declared_floors()
+    papers = set(floors[FLOORS.index((PAPERS,))])
     found = []
     for module, imported in sorted(graph.items()):
-        floor, entry = floor_of(module)
+        floor, entry = floor_of(module, floors)
         for target in sorted(imported):
             # A package's __init__ re-exporting its own modules is not an edge between floors.
             if target.startswith(module + "."):
                 continue
-            target_floor, target_entry = floor_of(target)
+            target_floor, target_entry = floor_of(target, floors)
             if target_floor > floor:
                 found.append((module, target, f"floor {floor} imports floor {target_floor}"))
-            elif target_floor == floor and entry != target_entry and {entry, target_entry} <= SEPARATE:
+            elif target_floor == floor and entry != target_entry and {entry, target_entry} <= papers:
                 found.append((module, target, f"{entry} and {target_entry} may not import each other"))
     return found
 
@@ -150,6 +170,10 @@ def find_cycle(graph):
             if cycle:
                 return cycle
     return None
+
+
+def test_the_papers_are_the_packages_the_registry_points_into():
+    assert paper_packages() == {"tfxmodal.face2music", "tfxmodal.car_gan"}
 
 
 def test_every_module_has_a_floor():
@@ -197,7 +221,7 @@ def test_the_registry_holds_one_line_per_task_and_each_task_is_its_papers():
     lines = [line for line in source.splitlines() if re.match(r'\s+"\w+": "tfxmodal\.[\w.]+",$', line)]
     assert len(lines) == len(registry.names()) == len(registry.TASK_MODULES)
     for name, module in registry.TASK_MODULES.items():
-        assert floor_of(module)[1] in SEPARATE, f"task {name} is declared outside a paper package: {module}"
+        assert floor_of(module)[1] in paper_packages(), f"task {name} is declared outside a paper package: {module}"
         assert registry.get_task(name).name == name
 
 

@@ -211,6 +211,15 @@ def _describe(value):
     return f"{type(value).__name__} {value!r}"
 
 
+def has_key(schema, dotted):
+    """Whether the config dataclass `schema` has the dotted key (`"export.dir"`)."""
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(schema) or part not in {field.name for field in dataclasses.fields(schema)}:
+            return False
+        schema = typing.get_type_hints(schema)[part]
+    return True
+
+
 def to_dict(config):
     """The plain-dict (YAML-ready) form of a parsed config."""
     return dataclasses.asdict(config)

@@ -20,7 +20,7 @@ import sys
 
 from tfxmodal import registry
 from tfxmodal.cli.evaluate import add_task_options, evaluate_run
-from tfxmodal.config import apply_overrides, read_yaml
+from tfxmodal.config import apply_overrides, has_key, read_yaml
 from tfxmodal.errors import EXIT_OK, ConfigError, InputError, describe, exit_code
 from tfxmodal.utils.files import save_json, save_text
 
@@ -87,7 +87,8 @@ def main(argv=None):
     for name in chosen:
         run_dir = os.path.join(out, name)
         overrides = dict(variants[name])
-        overrides["export.dir"] = None  # ablation exports stay inside each run directory
+        if has_key(task.schema, "export.dir"):
+            overrides["export.dir"] = None  # ablation exports stay inside each run directory
         overrides.update(shared)
         sets = [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
         command = [sys.executable, "-m", "tfxmodal.train", "--config", args.config, "--out", run_dir]
