@@ -49,7 +49,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 # docs/cli.md and docs/configs.md, generated from the argparse parsers and the config dataclasses
-# (tests/test_reference_docs.py fails when the committed files are stale).
+# (tests/cli/test_reference_docs.py fails when the committed files are stale).
 docs: $(STAMP)
 	$(PY) -m tfxmodal.reference_docs
 

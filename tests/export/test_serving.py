@@ -24,7 +24,7 @@ from tfxmodal.models import EigenfaceEmbedder, WaveGANGenerator
 
 pytestmark = pytest.mark.slow  # exports served from other processes
 
-CLIENT = os.path.join(ROOT, "tests", "export", "serving_client.py")
+CLIENT = os.path.join(ROOT, "tests", "support", "serving_client.py")
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 
 
