@@ -1,8 +1,9 @@
 """What a task declares about itself (`Task`), so that the command lines hold no task names.
 
-A task is one kind of run (`task:` in a config). Its module in
-`tfxmodal.tasks` defines `TASK = Task(...)`; `tfxmodal.registry` lists the
-modules. `train`, `evaluate`, `ablate` and `bench` look a task up there and
+A task is one kind of run (`task:` in a config). A module of its paper's
+package defines `TASK = Task(...)` (`tfxmodal.face2music.task`,
+`tfxmodal.car_gan.task`); `tfxmodal.registry` lists the modules, one line
+each. `train`, `evaluate`, `ablate` and `bench` look a task up there and
 use only what it declares here.
 """
 
@@ -46,7 +47,7 @@ class Task:
         schema: the config dataclass (`tfxmodal.config.parse` checks a
             mapping against it).
         run_class: `(config, out_dir) -> object with execute() -> summary
-            dict`; the stages of one run (see `tasks.run_directory.run_task`).
+            dict`; the stages of one run (see `tasks.run_directory.execute_run`).
         config_version: bumped when a key is renamed or removed or a default
             changes; stored in the run directory's `config.yaml` (the
             version it was created under).
