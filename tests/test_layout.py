@@ -290,3 +290,13 @@ def test_domain_constants_are_written_once():
                     f"{os.path.relpath(path, ROOT)}:{node.lineno}: {node.value} (use domain.{DOMAIN_LITERALS[node.value]})"
                 )
     assert not offenders, "\n".join(offenders)
+
+
+def test_every_folder_of_the_package_is_a_regular_package():
+    """`packages = find:` installs only folders with an `__init__.py`; a namespace folder would be left out."""
+    missing = [
+        os.path.relpath(directory, ROOT)
+        for directory, _, files in os.walk(PACKAGE)
+        if "__pycache__" not in directory and "__init__.py" not in files
+    ]
+    assert not missing, f"folders without __init__.py: {missing}"
