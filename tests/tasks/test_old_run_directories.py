@@ -88,9 +88,9 @@ def run_command(code_root, *args):
     )
 
 
-def written_before_the_move(old_code, tmp_path, tiny, data_key, data_dir):
+def written_before_the_move(old_code, tmp_path, tiny, data_key, data_dir, **sections):
     """`(config file, run directory)` of a tiny run trained by the old code."""
-    config = json.loads(json.dumps(tiny))
+    config = {**json.loads(json.dumps(tiny)), **sections}
     config[data_key]["data_dir"] = str(data_dir)
     config["export"]["dir"] = str(tmp_path / "export")
     path = tmp_path / "config.yaml"
@@ -127,6 +127,9 @@ def test_a_face2music_run_written_before_the_move_resumes_and_evaluates(old_code
 
 @pytest.mark.slow
 def test_a_car_gan_run_written_before_the_move_resumes_and_evaluates(old_code, tmp_path, mini_urmp_tiny_dir):
-    path, run = written_before_the_move(old_code, tmp_path, TINY_CAR_GAN, "data", mini_urmp_tiny_dir)
+    # No independent classifier: a second ResNet-50 trained for the evaluation tells nothing about the move.
+    path, run = written_before_the_move(
+        old_code, tmp_path, TINY_CAR_GAN, "data", mini_urmp_tiny_dir, evaluation={"independent_classifier": False}
+    )
     metrics = resume_extend_and_evaluate(path, run, "car_gan", "--max-examples", 8)
     assert metrics["steps"] == 6 and metrics["examples_test"] == 8
