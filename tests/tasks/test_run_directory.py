@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import keras
 import pytest
 import yaml
 
@@ -9,8 +10,8 @@ from tfxmodal.car_gan.config import CARGANConfig
 from tfxmodal.car_gan.run import CLASSIFIER_CACHE_KEYS, classifier_cache_key
 from tfxmodal.cli.train import run_task
 from tfxmodal.config import parse
-from tfxmodal.errors import ConfigError
-from tfxmodal.tasks.run_directory import read_run_config, write_resolved_config
+from tfxmodal.errors import ConfigError, RunDirectoryError
+from tfxmodal.tasks.run_directory import load_weights, read_run_config, write_resolved_config
 from tfxmodal.tasks.task import Artifact, Task
 
 
@@ -148,3 +149,18 @@ def test_the_car_gan_classifier_cache_key_changes_only_with_what_determines_c():
     assert base == key(evaluation={"every_steps": 100}, classifier={"cache_dir": "/tmp/elsewhere"})
     assert base != key(classifier={"epochs": 3}) and base != key(data={"image_size": 64}) and base != key(seed=1)
     assert "classifier.epochs" in CLASSIFIER_CACHE_KEYS and "train.steps" not in CLASSIFIER_CACHE_KEYS
+
+
+def test_a_weights_file_that_does_not_fit_is_a_run_directory_error(tmp_path):
+    """The evaluators load a run's weights files through `load_weights`: a mismatch is bad input (exit 2)."""
+
+    def dense(units):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(units)])
+        return model
+
+    path = str(tmp_path / "net.weights.h5")
+    dense(3).save_weights(path)
+    load_weights(dense(3), path)
+    with pytest.raises(RunDirectoryError) as raised:
+        load_weights(dense(4), path)
+    assert isinstance(raised.value, ValueError) and str(raised.value)

@@ -48,7 +48,7 @@ from tfxmodal.car_gan.task import TASK
 from tfxmodal.errors import RunDirectoryError
 from tfxmodal.metrics import frechet_distance, inception_score
 from tfxmodal.models.inception import InceptionScorer
-from tfxmodal.tasks.run_directory import read_run_config
+from tfxmodal.tasks.run_directory import load_weights, read_run_config
 from tfxmodal.trainers.checkpoints import RunCheckpoints
 from tfxmodal.utils.files import save_json
 
@@ -60,7 +60,7 @@ def load_run(run_dir):
     if not os.path.exists(classifier_path):
         raise RunDirectoryError(f"{run_dir}: no classifier.weights.h5; the run has not trained its classifier yet")
     classifier = make_classifier(config)
-    classifier.load_weights(classifier_path)
+    load_weights(classifier, classifier_path)
     cascade, _ = build_networks(config, classifier)
     generators = {"g1": cascade.g1, **({"g2": cascade.g2} if cascade.g2 is not None else {})}
     checkpoints = RunCheckpoints(os.path.join(run_dir, "checkpoints"), **generators)

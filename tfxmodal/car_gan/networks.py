@@ -31,7 +31,6 @@ def make_classifier(config, backbone_weights=None):
 
 def build_networks(config, classifier):
     """`(CARGenerator, PatchGANDiscriminator)` of `config`, built (call in the strategy scope)."""
-
     model, size = config.model, config.data.image_size
 
     def generator(name, seed):

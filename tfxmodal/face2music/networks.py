@@ -18,7 +18,6 @@ from tfxmodal.utils.precision import precision_scope
 
 def build_wavegan(config):
     """The run's `(WaveGANGenerator, WaveGANDiscriminator)`, built (call inside the strategy scope)."""
-
     model = config.model
     generator = WaveGANGenerator(
         model.width,
@@ -48,7 +47,6 @@ def build_wavegan(config):
 
 def build_gan(config, strategy, audio_embedder, stats, num_target_examples):
     """The compiled trainer of `model.variant`, built inside `strategy`'s scope."""
-
     model, train = config.model, config.train
     # One data epoch = one pass of the critics over the target set.
     steps_per_data_epoch = max(1, num_target_examples // (train.batch_size * train.critic_steps))
@@ -76,7 +74,6 @@ def build_gan(config, strategy, audio_embedder, stats, num_target_examples):
 
 def build_face2music_gan(config, generator, discriminator, audio_metric, stats, adam):
     """`Face2MusicGAN` of the `baseline`, `metric` and `aux` variants, compiled."""
-
     model, train = config.model, config.train
     aux = None
     optimizers = {"generator": adam(1), "discriminator": adam(train.critic_steps)}
@@ -103,7 +100,6 @@ def build_face2music_gan(config, generator, discriminator, audio_metric, stats, 
 
 def build_autoencoder(config, decoder, audio_discriminator, adam):
     """The `aae` variant: `AdversarialAutoencoder` around the WaveGAN decoder and critic, compiled."""
-
     model, train = config.model, config.train
     encoder = AudioEmbedder(model.width, embedding_dim=FACE_EMBEDDING_DIM, name="encoder")
     encoder.build((None, CLIP_SAMPLES, 1))

@@ -8,7 +8,7 @@ from tfxmodal.face2music import data
 from tfxmodal.face2music.networks import build_wavegan
 from tfxmodal.face2music.task import TASK
 from tfxmodal.models import AudioEmbedder, AudioMetric
-from tfxmodal.tasks.run_directory import read_run_config
+from tfxmodal.tasks.run_directory import load_weights, read_run_config
 from tfxmodal.trainers.checkpoints import RunCheckpoints
 from tfxmodal.utils.files import read_json
 
@@ -32,16 +32,15 @@ class TrainedRun:
 
 def load_trained(run_dir):
     """Rebuilds a run's networks from its directory and latest checkpoint."""
-
     config_path = os.path.join(run_dir, "config.yaml")
     if not os.path.exists(config_path):
         raise ConfigError(f"{run_dir}: no config.yaml; not a face2music run directory")
     config = read_run_config(TASK, config_path)
     face_embedder = data.make_face_embedder(config.face_embedder)
-    face_embedder.load_weights(os.path.join(run_dir, "face_embedder.weights.h5"))
+    load_weights(face_embedder, os.path.join(run_dir, "face_embedder.weights.h5"))
     psi = AudioEmbedder(width=config.audio_embedder.width, name="audio_embedder")
     psi.build((None, CLIP_SAMPLES))
-    psi.load_weights(config.audio_embedder.weights or os.path.join(run_dir, "audio_embedder.weights.h5"))
+    load_weights(psi, config.audio_embedder.weights or os.path.join(run_dir, "audio_embedder.weights.h5"))
     stats = read_json(os.path.join(run_dir, "stats.json"))
     metric = AudioMetric(psi, name="audio_metric")
     metric.set_scales(stats["psi_scale"], stats["mfcc_scale"])

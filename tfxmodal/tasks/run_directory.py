@@ -24,7 +24,7 @@ import os
 import yaml
 
 from tfxmodal.config import dump_yaml, parse, to_dict, yaml_problem
-from tfxmodal.errors import ConfigError
+from tfxmodal.errors import ConfigError, RunDirectoryError
 from tfxmodal.utils.files import save_text
 
 VERSION_KEY = "config_version"
@@ -238,3 +238,14 @@ def write_resolved_config(task, config, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     save_text(target, text)
     return text
+
+
+def load_weights(network, path):
+    """`network.load_weights(path)` of a run directory's weights file; one that does not fit is a `RunDirectoryError`.
+
+    Keras raises `ValueError` for a file written for other networks; the message is kept as it is.
+    """
+    try:
+        network.load_weights(path)
+    except ValueError as error:
+        raise RunDirectoryError(str(error)) from None
