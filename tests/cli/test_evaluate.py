@@ -38,6 +38,8 @@ def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
         "40",
         "--seed",
         "1",
+        # 3-step classifiers rarely beat their MFCC baselines (issue 24's floor); this test reads every metric.
+        "--allow-weak-classifiers",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training the" not in result.stdout  # the classifiers are reused
