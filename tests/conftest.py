@@ -35,6 +35,7 @@ tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceCon
 LONGEST_FILES = (
     "tests/car_gan/test_run.py",  # ~360 s
     "tests/trainers/test_multi_worker.py",  # ~290 s
+    "tests/tasks/test_old_run_directories.py",  # ~200 s (two runs by the old code, resumed by today's)
     "tests/face2music/test_run.py",  # ~150 s
     "tests/cli/test_ablate.py",  # ~125 s (builds the shared tiny ablation)
     "tests/trainers/test_car_gan.py",  # ~100 s
