@@ -1,6 +1,7 @@
 """`python -m tfxmodal.evaluate` on a trained run (from the session's tiny ablation)."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -67,11 +68,27 @@ def test_evaluate_cli_writes_metrics_plots_and_report(tiny_ablation, tmp_path):
     assert (tmp_path / "eval" / "spectrograms.png").stat().st_size > 1000
 
 
-def test_the_evaluation_report_loads_in_a_browser(tiny_ablation, tmp_path, chromium):
+def test_a_weak_classifiers_metrics_are_withheld_and_the_report_still_loads_in_a_browser(
+    tiny_ablation, tmp_path, request
+):
     out, _ = tiny_ablation
-    result = evaluate("--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(out / "classifiers"),
+    # The tiny ablation's classifiers with the recorded MFCC baselines moved: the family
+    # classifier cannot beat 1.0 (withheld), the pitch classifier beats a baseline below it.
+    classifiers = tmp_path / "classifiers"
+    shutil.copytree(out / "classifiers", classifiers)
+    info = json.loads((classifiers / "classifiers.json").read_text())
+    info["mfcc_baseline"] = {"pitch": info["accuracy"]["pitch"] - 0.01, "family": 1.0}
+    (classifiers / "classifiers.json").write_text(json.dumps(info))
+    result = evaluate("--run", str(out / "aux"), "--out", str(tmp_path / "eval"), "--classifiers", str(classifiers),
                       "--classifier-steps", "3", "--max-examples", "12")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["mfcc_baseline_accuracy"] == info["mfcc_baseline"]
+    assert list(metrics["withheld_metrics"]) == ["family"] and "does not beat its MFCC baseline" in str(metrics)
+    assert all(metrics[key] is None for key in ("fid_family", "is_family", "real_test_fid_family"))
+    assert isinstance(metrics["fid_pitch"], float) and isinstance(metrics["is_pitch"], float)
+    assert "warning: family FID and IS withheld" in result.stderr
+    chromium = request.getfixturevalue("chromium")  # skips here, after the checks above, where Chromium is missing
     status = load_status(chromium, tmp_path / "eval" / "report" / "index.html", tmp_path / "profile")
     assert status["data-ok"] == "true" and status["data-failed"] == "", status
     assert int(status["data-images-total"]) >= 4 and int(status["data-audio-total"]) == 12

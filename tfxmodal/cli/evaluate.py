@@ -65,6 +65,9 @@ def main(argv=None):
         print(f"evaluate: {error}", file=sys.stderr)
         return exit_code(error)
     print(json.dumps(metrics, indent=1, default=str))
+    for kind, reason in (metrics.get("withheld_metrics") or {}).items():
+        print(f"evaluate: warning: {kind} FID and IS withheld: {reason} (--allow-weak-classifiers reports them)",
+              file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 
