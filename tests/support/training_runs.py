@@ -34,18 +34,31 @@ def event_tags(log_dir):
     return tags
 
 
-def kill_once_checkpointed(command, out, step, timeout=500):
-    """Starts `command` (a training run into `out`) and `kill -9`s it once `ckpt-<step>` is on disk.
+def checkpoint_listed(checkpoint_dir, step):
+    """Whether the `checkpoint` state file lists `ckpt-<step>`: TensorFlow rewrites it
+    (atomically) only after the checkpoint's data and index are complete."""
+    try:
+        with open(os.path.join(checkpoint_dir, "checkpoint")) as handle:
+            return f'ckpt-{step}"' in handle.read()
+    except FileNotFoundError:
+        return False
 
-    Fails if the run ends on its own, or writes no such checkpoint within
-    `timeout` seconds; the process is killed in every case.
+
+def kill_once_checkpointed(command, out, step, timeout=500):
+    """Starts `command` (a training run into `out`) and `kill -9`s it once `ckpt-<step>` is complete.
+
+    Complete means listed in the `checkpoint` state file: its `.index` file
+    appears while TensorFlow is still writing it, and a kill then leaves an
+    unfinished checkpoint (which `RunCheckpoints` skips) rather than one to
+    resume from. Fails if the run ends on its own, or writes no such
+    checkpoint within `timeout` seconds; the process is killed in every case.
     """
     process = subprocess.Popen(
         command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     deadline = time.time() + timeout
     try:
-        while not glob.glob(os.path.join(str(out), "checkpoints", f"ckpt-{step}.index")):
+        while not checkpoint_listed(os.path.join(str(out), "checkpoints"), step):
             assert process.poll() is None, process.stdout.read()[-3000:]
             assert time.time() < deadline, "no checkpoint within the time limit"
             time.sleep(0.02)

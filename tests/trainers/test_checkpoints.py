@@ -113,6 +113,36 @@ def test_a_checkpoint_the_state_file_does_not_list_yet_is_restored(tmp_path):
         np.testing.assert_array_equal(expected, np.asarray(variable))
 
 
+def test_an_unfinished_unlisted_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
+    """A run killed while TensorFlow wrote ckpt-2's index: ckpt-1 is restored."""
+    generator = {"generator": make_networks()["generator"]}
+    checkpoints = RunCheckpoints(str(tmp_path), **generator)
+    randomize(generator, seed=1)
+    first = [np.asarray(v) for v in generator["generator"].variables]
+    checkpoints.save(1)
+    index = (tmp_path / "ckpt-1.index").read_bytes()
+    (tmp_path / "ckpt-2.index").write_bytes(index[: len(index) // 2])  # the state file still lists ckpt-1 only
+
+    randomize(generator, seed=2)
+    assert RunCheckpoints(str(tmp_path), **generator).restore_latest().endswith("ckpt-1")
+    assert "ckpt-2 is damaged or incomplete" in capsys.readouterr().out
+    for expected, variable in zip(first, generator["generator"].variables):
+        np.testing.assert_array_equal(expected, np.asarray(variable))
+
+
+def test_a_first_checkpoint_left_unfinished_means_training_from_the_start(tmp_path, capsys):
+    """Killed while writing its first checkpoint: nothing was saved, so nothing to restore and no error."""
+    generator = {"generator": make_networks()["generator"]}
+    RunCheckpoints(str(tmp_path / "written"), **generator).save(2)
+    index = (tmp_path / "written" / "ckpt-2.index").read_bytes()
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "ckpt-2.index").write_bytes(index[: len(index) // 2])  # no `checkpoint` state file yet
+
+    assert RunCheckpoints(str(tmp_path / "run"), **generator).restore_latest() is None
+    out = capsys.readouterr().out
+    assert "ckpt-2 in " + str(tmp_path / "run") + ": an unfinished write" in out and "training from the start" in out
+
+
 class TwoLayers(keras.Model):
     """A network whose layers have explicit names, optionally one more."""
 

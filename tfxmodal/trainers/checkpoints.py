@@ -112,9 +112,10 @@ def _is_keras_object(value):
 class RunCheckpoints:
     """A `tf.train.CheckpointManager` with stable keys, compatibility checks and damage fallback.
 
-    TensorFlow writes a checkpoint's files under temporary names and renames
-    them, and rewrites the `checkpoint` index atomically, so a killed run
-    leaves the previous checkpoint intact.
+    TensorFlow writes a checkpoint's data under temporary names, merges its
+    index into `ckpt-<n>.index` in place, and then rewrites the `checkpoint`
+    state file atomically, so a killed run leaves the previous checkpoints
+    intact and at most one unfinished, unlisted one (`restore_latest`).
 
     Args:
         directory: where checkpoints are written (`ckpt-<step>.*`).
@@ -166,12 +167,19 @@ class RunCheckpoints:
     def restore_latest(self):
         """Restores the newest intact checkpoint; returns its path or None.
 
+        A checkpoint that cannot be read and that the `checkpoint` state file
+        does not list is a write the run did not finish (its index is written
+        in place, so a `kill -9` can leave it truncated); when nothing else
+        exists the run starts from the beginning, as it would have without it.
+
         Raises:
             IncompatibleCheckpoint: the newest readable checkpoint does not
                 fit the networks (names the variable and both shapes).
-            DamagedCheckpoints: checkpoints exist but none of them can be read.
+            DamagedCheckpoints: checkpoints the state file lists exist but
+                none of them can be read.
         """
         candidates = self.candidates()
+        listed = {os.path.basename(path) for path in self.manager.checkpoints}
         skipped = []
         for path in candidates:
             try:
@@ -193,6 +201,17 @@ class RunCheckpoints:
             for variable, value in assignments:
                 variable.assign(value)
             return path
+        unfinished = [path for path in skipped if os.path.basename(path) not in listed]
+        if candidates and len(unfinished) == len(skipped):
+            # Only writes the run never finished (killed while writing the index, before the
+            # `checkpoint` state file listed them): no step was ever saved, so start afresh.
+            message = (
+                f"{', '.join(os.path.basename(p) for p in unfinished)} in {self.directory}: an unfinished write "
+                "(not in the `checkpoint` state file) and no earlier checkpoint; training from the start"
+            )
+            log.warning(message)
+            print(f"warning: {message}", flush=True)
+            return None
         if candidates:
             raise DamagedCheckpoints(
                 f"no checkpoint in {self.directory} can be read ({', '.join(os.path.basename(p) for p in skipped)}); "
