@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
+def _warn(message):
+    """A resume warning, logged and on stdout (where the run's own log lines go)."""
+    log.warning(message)
+    print(f"warning: {message}", flush=True)
+
+
 def _escape(name):
     # How tf.train.Checkpoint spells a child's name inside a checkpoint key.
     return name.replace(".", "..").replace("/", ".S")
@@ -194,8 +200,7 @@ class RunCheckpoints:
                     f"checkpoint {path} is damaged or incomplete ({type(error).__name__}: {first_line}); "
                     "trying the previous one"
                 )
-                log.warning(message)
-                print(f"warning: {message}", flush=True)
+                _warn(message)
                 skipped.append(path)
                 continue
             for variable, value in assignments:
@@ -209,8 +214,7 @@ class RunCheckpoints:
                 f"{', '.join(os.path.basename(p) for p in unfinished)} in {self.directory}: an unfinished write "
                 "(not in the `checkpoint` state file) and no earlier checkpoint; training from the start"
             )
-            log.warning(message)
-            print(f"warning: {message}", flush=True)
+            _warn(message)
             return None
         if candidates:
             raise DamagedCheckpoints(
