@@ -5,6 +5,7 @@ at import time of this conftest, ahead of every test module.
 """
 
 import fcntl
+import gc
 import json
 import os
 import pathlib
@@ -25,6 +26,12 @@ from tfxmodal.data.urmp import mini as mini_urmp
 
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+# A test process keeps every module fixture's networks and graphs, and tracing
+# makes millions of short-lived objects: with Python's default thresholds
+# (700, 10, 10) the collector keeps rescanning that heap. Three CAR-GAN
+# trainer tests took 79 s with them and 73 s with these (docs/benchmarks.md).
+gc.set_threshold(100_000, 50, 1000)
 
 
 # The files that train complete runs, longest first (seconds of test time per

@@ -20,37 +20,55 @@ from tests.support.training_runs import (
     run_training,
 )
 from tfxmodal.car_gan.evaluate import evaluate
+from tfxmodal.car_gan.run import classifier_cache_key
 from tfxmodal.car_gan.task import TABLE_COLUMNS, TASK
 from tfxmodal.cli.train import run_task
 from tfxmodal.data.urmp import mini as mini_urmp
+from tfxmodal.tasks.run_directory import read_run_config
 
 pytestmark = pytest.mark.slow  # complete CAR-GAN runs as subprocesses
 
 
-def tiny_config(data_dir, export_dir):
+def tiny_config(data_dir, export_dir, classifier_cache=None):
     config = json.loads(json.dumps(TINY))
     config["data"]["data_dir"] = str(data_dir)
     config["export"]["dir"] = str(export_dir)
+    if classifier_cache is not None:
+        config["classifier"]["cache_dir"] = str(classifier_cache)
     return config
 
 
 @pytest.fixture(scope="module")
-def completed_run(tmp_path_factory, mini_urmp_tiny_dir):
+def classifier_cache(tmp_path_factory):
+    """`classifier.cache_dir` of this module's runs: `completed_run` trains C into it, later runs load it."""
+    return tmp_path_factory.mktemp("classifier_cache")
+
+
+def cached_classifier(cache, run):
+    """The path under which `run`'s C is cached in `cache`: keyed by what determines C."""
+    key = classifier_cache_key(read_run_config(TASK, str(run / "config.yaml")))
+    return str(cache / f"classifier_{key}.weights.h5")
+
+
+@pytest.fixture(scope="module")
+def completed_run(tmp_path_factory, mini_urmp_tiny_dir, classifier_cache):
     tmp = tmp_path_factory.mktemp("car_gan")
     config_path = tmp / "config.yaml"
-    config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp / "export")))
+    config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp / "export", classifier_cache)))
     result = run_training(config_path, tmp / "run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp, result
 
 
-def test_run_writes_every_artifact(completed_run):
+def test_run_writes_every_artifact(completed_run, classifier_cache):
     tmp, _ = completed_run
     run = tmp / "run"
     summary = json.loads((run / "run_summary.json").read_text())
     assert summary["steps"] == 4 and summary["variant"] == "full model"
     classifier = json.loads((run / "classifier.json").read_text())
     assert classifier["source"] == "trained" and classifier["trained_on"] == ["train"]
+    # The C it trained went into the cache under the key of what determines C.
+    assert os.path.isfile(cached_classifier(classifier_cache, run))
     assert 0 <= classifier["accuracy_real_test"] <= 1
     assert (run / "classifier.weights.h5").exists() and not (run / "classifier_backup").exists()
     assert tf.train.get_checkpoint_state(str(run / "checkpoints")).model_checkpoint_path.endswith("ckpt-4")
@@ -134,11 +152,16 @@ def test_an_interrupted_run_resumes_from_its_last_good_checkpoint(completed_run)
     assert sorted(os.listdir(tmp / "export")) == ["1"]  # the same trained state is exported once
 
 
-def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tmp_path, mini_urmp_tiny_dir):
+def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(
+    completed_run, tmp_path, mini_urmp_tiny_dir, classifier_cache
+):
     """`kill -9` once the first GAN checkpoint is on disk, then the same command: it resumes
-    at step 2 without training C again and ends at step 4 with losses close to `completed_run`'s."""
+    at step 2 without training C again and ends at step 4 with losses close to `completed_run`'s.
+
+    Its C comes from the cache `completed_run` filled (the same weights), so the two runs differ
+    only by the kill."""
     config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp_path / "export")))
+    config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp_path / "export", classifier_cache)))
     out = tmp_path / "run"
     command = [sys.executable, "-m", "tfxmodal.train", "--config", str(config_path), "--out", str(out)]
     kill_once_checkpointed(command, out, 2)
@@ -147,6 +170,7 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(completed_run, tm
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "ckpt-2 at step 2" in result.stdout, result.stdout[-3000:]
     assert "training classifier" not in result.stdout  # C was finished before the GAN started
+    assert json.loads((out / "classifier.json").read_text())["source"] == cached_classifier(classifier_cache, out)
     assert json.loads((out / "run_summary.json").read_text())["steps"] == 4
     assert os.listdir(tmp_path / "export") == ["1"]
 

@@ -33,7 +33,11 @@ import yaml
 
 from tests.conftest import ROOT, TINY_CAR_GAN, TINY_FACE2MUSIC, subprocess_env
 from tfxmodal import registry
+from tfxmodal.car_gan.config import CARGANConfig
+from tfxmodal.car_gan.networks import make_classifier
+from tfxmodal.config import parse
 from tfxmodal.tasks.run_directory import read_run_config, resolved_config_text, stored_version
+from tfxmodal.utils.files import save_weights
 
 # The last commit whose tasks lived in tfxmodal/tasks/ and whose evaluators lived in tfxmodal/evaluation/.
 BEFORE_THE_MOVE = "b278324584ee95a3f8cb01c0f1a1889fb80ab1a3"
@@ -135,10 +139,21 @@ def test_a_face2music_run_written_before_the_move_resumes_and_evaluates(old_code
 def test_a_car_gan_run_written_before_the_move_resumes_and_exports(old_code, tmp_path, mini_urmp_tiny_dir):
     # Resuming restores every network and C from the old checkpoint and the export
     # rebuilds them, which is what evaluate reads too; evaluate's own reading of a
-    # run directory is tested on the face2music run above.
+    # run directory is tested on the face2music run above. The old code loads an
+    # untrained C from `classifier.weights` rather than training one: what C learnt
+    # is not what this test is about, and training it is most of the old run's time.
+    untrained = tmp_path / "untrained_classifier.weights.h5"
+    save_weights(make_classifier(parse(CARGANConfig, TINY_CAR_GAN)), untrained)
     path, run = written_before_the_move(
-        old_code, tmp_path, TINY_CAR_GAN, "data", mini_urmp_tiny_dir, evaluation={"independent_classifier": False}
+        old_code,
+        tmp_path,
+        TINY_CAR_GAN,
+        "data",
+        mini_urmp_tiny_dir,
+        classifier={**TINY_CAR_GAN["classifier"], "weights": str(untrained)},
+        evaluation={"independent_classifier": False},
     )
+    assert json.loads((run / "classifier.json").read_text())["source"] == str(untrained)
     resume_and_extend(path, run)
     # The old code exported version 1 at step 4; today's exports step 6 as version 2.
     assert sorted(os.listdir(tmp_path / "export")) == ["1", "2"]

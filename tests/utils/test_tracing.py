@@ -1,10 +1,12 @@
 """utils.tracing: one traced graph per model, equal to the eager call, kept off the model."""
 
+import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfxmodal.models import WaveGANGenerator
-from tfxmodal.utils.tracing import TRACE_FROM_PARAMETERS, infer, traced
+from tfxmodal.utils.tracing import TRACE_FROM_PARAMETERS, build_optimizer, infer, traced
 
 
 def test_the_traced_call_equals_the_eager_call_for_every_batch_size_and_traces_at_most_twice():
@@ -37,3 +39,33 @@ def test_infer_traces_only_models_of_the_papers_size():
     assert wide.count_params() >= TRACE_FROM_PARAMETERS
     infer(wide, z, pitch)
     assert traced(wide).experimental_get_tracing_count() == 1
+
+
+def variables_created_by_fit(prepare):
+    """How many variables `fit` creates (inside its traced step) for a small compiled classifier."""
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    prepare(model)
+    created = []
+
+    def count(next_creator, **kwargs):
+        created.append(kwargs.get("name"))
+        return next_creator(**kwargs)
+
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices((rng.normal(size=(8, 6)).astype("float32"), np.arange(8) % 4)).batch(4)
+    with tf.variable_creator_scope(count):
+        history = model.fit(data, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1]) and "accuracy" in history.history
+    return created
+
+
+@pytest.mark.parametrize("prepare, expected", [(lambda model: None, "some"), (build_optimizer, "none")])
+def test_with_the_optimizer_built_fit_creates_no_variable_so_its_step_is_traced_once(prepare, expected):
+    # A tf.function that creates variables on its first call is traced a second time.
+    created = variables_created_by_fit(prepare)
+    assert (len(created) > 0) == (expected == "some"), created

@@ -57,6 +57,7 @@ from tfxmodal.trainers.distribute import (
 )
 from tfxmodal.utils.files import read_json, save_json, save_weights
 from tfxmodal.utils.precision import precision_scope
+from tfxmodal.utils.tracing import build_optimizer
 
 
 def linear_decay(rate, total_steps, decay_epochs, steps_per_epoch):
@@ -188,8 +189,9 @@ class CARGANRun(TrainingRun):
         classifier.compile(
             optimizer=keras.optimizers.Adam(learning_rate),
             loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=spec.label_smoothing),
-            metrics=["accuracy"],
+            metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         )
+        build_optimizer(classifier)
         allow_multi_worker_fit(classifier, strategy)
         # Each worker backs up its own copy (workers may share one run directory).
         backup = worker_directory(self.out_dir, "classifier_backup", strategy)

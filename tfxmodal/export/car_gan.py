@@ -63,6 +63,12 @@ def build_archive(cascade, image_size, lms_channels=1):
     archive = keras.export.ExportArchive()
     archive.track(cascade)
 
+    label_spec = tf.TensorSpec([None], tf.int32, name="label")
+
+    # One traced cascade that both signatures call: tracing the cascade (C's
+    # ResNet-50 included) is most of an export's time, and the SavedModel
+    # then stores its graph once.
+    @tf.function(input_signature=[tf.TensorSpec(lms_shape, tf.float32), label_spec])
     def translate(lms, label):
         label = same_batch(lms, "lms", label, "label")
         outputs = cascade(lms, _checked_labels(label), training=False)
@@ -72,8 +78,6 @@ def build_archive(cascade, image_size, lms_channels=1):
             "stage1_image": to_uint8(outputs["stage1"]),
             "probabilities": tf.nn.softmax(logits, axis=-1),
         }
-
-    label_spec = tf.TensorSpec([None], tf.int32, name="label")
 
     @tf.function(input_signature=[tf.TensorSpec(lms_shape, tf.float32, name="lms"), label_spec])
     def serving_default(lms, label):

@@ -46,17 +46,22 @@ def build_archive(face_embedder, generator, default_pitch=60):
     archive.track(face_embedder)
     archive.track(generator)
 
+    images_spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+    pitch_spec = tf.TensorSpec([None], tf.int32, name="pitch")
+    embedding_spec = tf.TensorSpec([None, generator.latent_dim], tf.float32, name="embedding")
+
+    # Each network is traced once, whichever signatures call it, and its graph
+    # is stored once in the SavedModel.
+    @tf.function(input_signature=[images_spec])
     def embed(images):
         images = checked(images, "images", [None, None, None, 3], "uint8 RGB faces")
         resized = tf.image.resize(tf.cast(images, tf.float32), (image_size, image_size), antialias=True)
         return face_embedder(resized, training=False)
 
+    @tf.function(input_signature=[embedding_spec, pitch_spec])
     def generate(embedding, pitch):
         waveform = generator(embedding, _pitch_classes(pitch), training=False)
         return tf.squeeze(waveform, -1)
-
-    images_spec = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
-    pitch_spec = tf.TensorSpec([None], tf.int32, name="pitch")
 
     @tf.function(input_signature=[images_spec])
     def serving_default(images):
@@ -70,9 +75,7 @@ def build_archive(face_embedder, generator, default_pitch=60):
         pitch = same_batch(embedding, "images", pitch, "pitch")
         return {"waveform": generate(embedding, pitch), "embedding": embedding, "pitch": pitch}
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None, generator.latent_dim], tf.float32, name="embedding"), pitch_spec]
-    )
+    @tf.function(input_signature=[embedding_spec, pitch_spec])
     def from_embedding(embedding, pitch):
         embedding = checked(embedding, "embedding", [None, generator.latent_dim], "float32 face embeddings")
         embedding = finite(embedding, "embedding", "float32 face embeddings")

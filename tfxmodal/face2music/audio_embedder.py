@@ -28,6 +28,7 @@ from tfxmodal.trainers.distribute import (
     is_chief,
 )
 from tfxmodal.utils.files import save_json, save_weights
+from tfxmodal.utils.tracing import build_optimizer
 
 
 @dataclasses.dataclass
@@ -61,6 +62,7 @@ def train_audio_embedder(spec, audio, seed, strategy, log=print):
         embedder = AudioEmbedder(width=spec.width, name="audio_embedder")
         embedder.build((None, CLIP_SAMPLES))
         compile_for_triplets(embedder, spec.learning_rate, spec.margin, beta_1=spec.beta_1, beta_2=spec.beta_2)
+        build_optimizer(embedder)
     allow_multi_worker_fit(embedder, strategy)
     dataset = data.triplet_dataset(audio, spec.batch_size, seed, strategy)
     nan_guard = NaNGuard()

@@ -34,6 +34,7 @@ from tfxmodal.face2music import data
 from tfxmodal.models import AudioClassifier
 from tfxmodal.trainers.callbacks import ConvergenceStop
 from tfxmodal.utils.files import save_json, save_weights
+from tfxmodal.utils.tracing import build_optimizer
 
 # NSynth family index -> class index over the paper's 10 families (synth_lead dropped).
 FAMILY_CLASSES = {nsynth_families.family_index(name): i for i, name in enumerate(nsynth_families.PAPER_FAMILIES)}
@@ -95,8 +96,9 @@ def train_classifier(kind, audio, spec, seed, log=print):
     model.compile(
         optimizer=keras.optimizers.Adam(spec.learning_rate),
         loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
+    build_optimizer(model)
     train = pipeline_lib.finish(_labelled(audio, kind), spec.batch_size, training=True, seed=seed, cache=True)
     callbacks, epochs, steps_per_epoch, stop = [], 1, spec.steps, None
     if spec.validate_every:

@@ -45,3 +45,17 @@ def infer(model, *inputs):
     if model.built and model.count_params() >= TRACE_FROM_PARAMETERS:
         return np.asarray(traced(model)(*inputs), np.float32)
     return np.asarray(model(*inputs, training=False), np.float32)
+
+
+def build_optimizer(model):
+    """Creates the compiled `model.optimizer`'s slots now (call in the strategy scope, before `fit`).
+
+    Without a `tf.distribute` strategy Keras creates them inside the first
+    trace of its train step, and a `tf.function` that creates variables is
+    traced a second time: C's step (ResNet-50 at 32²) took 16.6 s to trace
+    instead of 5.7 s. Compile the metrics as `keras.metrics.Metric` objects,
+    not names, for the same reason: a name becomes a metric (and its
+    variables) inside that first trace.
+    """
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
