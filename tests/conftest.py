@@ -30,7 +30,8 @@ tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceCon
 # A test process keeps every module fixture's networks and graphs, and tracing
 # makes millions of short-lived objects: with Python's default thresholds
 # (700, 10, 10) the collector keeps rescanning that heap. Six CAR-GAN
-# trainer tests took 79 s with them and 73 s with these (docs/benchmarks.md).
+# trainer tests took 79 s with them and 73 s with these, one run each: within
+# the machine's run-to-run spread, so not a proven gain (docs/benchmarks.md).
 gc.set_threshold(100_000, 50, 1000)
 
 

@@ -3,7 +3,6 @@
 import glob
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from tests.support.training_runs import (
     first_logged_losses,
     kill_once_checkpointed,
     run_training,
+    train_command,
 )
 from tfxmodal.car_gan.evaluate import evaluate
 from tfxmodal.car_gan.run import classifier_cache_key
@@ -163,8 +163,7 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(tiny_config(mini_urmp_tiny_dir, tmp_path / "export", classifier_cache)))
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "tfxmodal.train", "--config", str(config_path), "--out", str(out)]
-    kill_once_checkpointed(command, out, 2)
+    kill_once_checkpointed(train_command(config_path, out), out, 2)
     assert not (out / "run_summary.json").exists() and not (tmp_path / "export").exists()
     result = run_training(config_path, out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

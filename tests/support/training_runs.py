@@ -37,11 +37,10 @@ def event_tags(log_dir):
 def checkpoint_listed(checkpoint_dir, step):
     """Whether the `checkpoint` state file lists `ckpt-<step>`: TensorFlow rewrites it
     (atomically) only after the checkpoint's data and index are complete."""
-    try:
-        with open(os.path.join(checkpoint_dir, "checkpoint")) as handle:
-            return f'ckpt-{step}"' in handle.read()
-    except FileNotFoundError:
-        return False
+    state = tf.train.get_checkpoint_state(checkpoint_dir)
+    return state is not None and any(
+        os.path.basename(path) == f"ckpt-{step}" for path in state.all_model_checkpoint_paths
+    )
 
 
 def kill_once_checkpointed(command, out, step, timeout=500):
